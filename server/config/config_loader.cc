@@ -1,0 +1,239 @@
+#include "server/config/config_loader.h"
+
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/util/json_util.h"
+#include "google/protobuf/util/time_util.h"
+
+namespace idgate {
+namespace {
+
+using ::google::protobuf::Duration;
+using ::google::protobuf::util::TimeUtil;
+namespace cfg = ::idgate::config::v1;
+
+absl::Status Bad(const std::string& path, absl::string_view problem) {
+  return absl::InvalidArgumentError(absl::StrCat("config: ", path, ": ", problem));
+}
+
+void DefaultDuration(Duration* d, int64_t millis) {
+  if (d->seconds() == 0 && d->nanos() == 0) {
+    *d = TimeUtil::MillisecondsToDuration(millis);
+  }
+}
+
+absl::Status CheckPositive(const Duration& d, const std::string& path) {
+  if (d.seconds() < 0 || d.nanos() < 0 || (d.seconds() == 0 && d.nanos() == 0)) {
+    return Bad(path, "must be positive");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckFraction(double v, const std::string& path) {
+  if (!(v >= 0 && v <= 1)) return Bad(path, "must be within [0, 1]");
+  return absl::OkStatus();
+}
+
+void FillDefaults(GatewayConfig& c) {
+  auto* s = c.mutable_server();
+  DefaultDuration(s->mutable_default_deadline(), 10'000);
+  DefaultDuration(s->mutable_drain_timeout(), 20'000);
+  if (s->max_receive_message_bytes() == 0) s->set_max_receive_message_bytes(16 << 20);
+  if (s->max_concurrent_calls() == 0) s->set_max_concurrent_calls(20'000);
+  for (auto& p : *c.mutable_providers()) {
+    DefaultDuration(p.mutable_timeout(), 3'000);
+    if (p.max_in_flight() == 0) p.set_max_in_flight(1000);
+    auto* cb = p.mutable_circuit_breaker();
+    if (cb->consecutive_failures() == 0) cb->set_consecutive_failures(5);
+    DefaultDuration(cb->mutable_base_ejection_time(), 1'000);
+    DefaultDuration(cb->mutable_max_ejection_time(), 30'000);
+  }
+  for (auto& r : *c.mutable_routes()) {
+    for (auto& t : *r.mutable_targets()) {
+      if (t.weight() == 0) t.set_weight(1);
+    }
+  }
+  auto* l = c.mutable_ledger();
+  if (l->checkpoint_every_records() == 0) l->set_checkpoint_every_records(10'000);
+  DefaultDuration(l->mutable_checkpoint_interval(), 60'000);
+  if (l->segment_max_bytes() == 0) l->set_segment_max_bytes(64ull << 20);
+  if (l->max_batch_records() == 0) l->set_max_batch_records(4096);
+  if (l->max_pending_records() == 0) l->set_max_pending_records(65536);
+  auto* v = c.mutable_validation();
+  if (v->max_face_image_bytes() == 0) v->set_max_face_image_bytes(2 << 20);
+  if (v->max_liveness_video_bytes() == 0) v->set_max_liveness_video_bytes(8 << 20);
+  auto* i = c.mutable_idempotency();
+  DefaultDuration(i->mutable_ttl(), 24 * 3600 * 1000);
+  if (i->max_entries() == 0) i->set_max_entries(100'000);
+}
+
+void ResolvePaths(GatewayConfig& c, const std::string& base) {
+  auto fix = [&](std::string* p) {
+    if (!p->empty()) *p = ResolvePath(base, *p);
+  };
+  for (auto& k : *c.mutable_ledger()->mutable_subject_keys()) fix(k.mutable_file());
+  fix(c.mutable_ledger()->mutable_checkpoint_private_key_file());
+  fix(c.mutable_tls()->mutable_cert_file());
+  fix(c.mutable_tls()->mutable_key_file());
+  fix(c.mutable_tls()->mutable_client_ca_file());
+  fix(c.mutable_mocks()->mutable_identity_book_file());
+  for (auto& [id, file] : *c.mutable_mocks()->mutable_verify_public_key_files()) {
+    fix(&file);
+  }
+}
+
+absl::Status CheckConfig(const GatewayConfig& c) {
+  if (c.listen_address().empty()) return Bad("listen_address", "required");
+  const auto& s = c.server();
+  if (auto st = CheckPositive(s.default_deadline(), "server.default_deadline"); !st.ok()) return st;
+  if (auto st = CheckPositive(s.drain_timeout(), "server.drain_timeout"); !st.ok()) return st;
+  if (s.max_connection_age().seconds() < 0) return Bad("server.max_connection_age", "must not be negative");
+
+  std::set<std::string> purposes;
+  for (int i = 0; i < c.purposes_size(); ++i) {
+    const std::string path = absl::StrCat("purposes[", i, "].id");
+    if (c.purposes(i).id().empty()) return Bad(path, "required");
+    if (!purposes.insert(c.purposes(i).id()).second) return Bad(path, "duplicate");
+  }
+
+  std::set<std::string> callers;
+  for (int i = 0; i < c.callers().callers_size(); ++i) {
+    const auto& caller = c.callers().callers(i);
+    const std::string path = absl::StrCat("callers.callers[", i, "]");
+    if (caller.id().empty()) return Bad(path + ".id", "required");
+    if (!callers.insert(caller.id()).second) return Bad(path + ".id", "duplicate");
+    for (int j = 0; j < caller.purposes_size(); ++j) {
+      if (!purposes.count(caller.purposes(j))) {
+        return Bad(absl::StrCat(path, ".purposes[", j, "]"), "unknown purpose");
+      }
+    }
+    for (int j = 0; j < caller.checks_size(); ++j) {
+      if (caller.checks(j) == cfg::CHECK_UNSPECIFIED) {
+        return Bad(absl::StrCat(path, ".checks[", j, "]"), "must be set");
+      }
+    }
+    if (caller.rate_per_second() < 0) return Bad(path + ".rate_per_second", "must not be negative");
+    if (caller.rate_per_second() > 0 && caller.burst() == 0) {
+      return Bad(path + ".burst", "required with rate_per_second");
+    }
+  }
+
+  std::set<std::string> providers;
+  for (int i = 0; i < c.providers_size(); ++i) {
+    const auto& p = c.providers(i);
+    const std::string path = absl::StrCat("providers[", i, "]");
+    if (p.id().empty()) return Bad(path + ".id", "required");
+    if (!providers.insert(p.id()).second) return Bad(path + ".id", "duplicate");
+    if (p.recipient().empty()) return Bad(path + ".recipient", "required");
+    if (p.adapter().type_url().empty()) return Bad(path + ".adapter", "required");
+    if (p.endpoint_case() == cfg::Provider::ENDPOINT_NOT_SET) {
+      return Bad(path, "one of embedded_mock or address is required");
+    }
+    if (auto st = CheckPositive(p.timeout(), path + ".timeout"); !st.ok()) return st;
+    if (p.has_embedded_mock()) {
+      const auto& m = p.embedded_mock();
+      if (auto st = CheckFraction(m.error_rate(), path + ".embedded_mock.error_rate"); !st.ok()) return st;
+      if (auto st = CheckFraction(m.busy_rate(), path + ".embedded_mock.busy_rate"); !st.ok()) return st;
+      if (auto st = CheckFraction(m.tail_probability(), path + ".embedded_mock.tail_probability"); !st.ok()) return st;
+      if (m.latency_mean().seconds() < 0 || m.latency_stddev().seconds() < 0 || m.tail_latency().seconds() < 0) {
+        return Bad(path + ".embedded_mock", "latencies must not be negative");
+      }
+    }
+  }
+
+  std::set<cfg::Check> routed;
+  for (int i = 0; i < c.routes_size(); ++i) {
+    const auto& r = c.routes(i);
+    const std::string path = absl::StrCat("routes[", i, "]");
+    if (r.check() == cfg::CHECK_UNSPECIFIED) return Bad(path + ".check", "required");
+    if (!routed.insert(r.check()).second) return Bad(path + ".check", "duplicate route for this check");
+    if (r.targets_size() == 0) return Bad(path + ".targets", "at least one target is required");
+    for (int j = 0; j < r.targets_size(); ++j) {
+      if (!providers.count(r.targets(j).provider())) {
+        return Bad(absl::StrCat(path, ".targets[", j, "].provider"), "unknown provider");
+      }
+    }
+  }
+
+  for (int i = 0; i < c.disclosure_rules_size(); ++i) {
+    const auto& rule = c.disclosure_rules(i);
+    const std::string path = absl::StrCat("disclosure_rules[", i, "]");
+    if (!providers.count(rule.provider())) return Bad(path + ".provider", "unknown provider");
+    if (rule.purposes_size() == 0) return Bad(path + ".purposes", "at least one purpose is required");
+    for (int j = 0; j < rule.purposes_size(); ++j) {
+      if (!purposes.count(rule.purposes(j))) {
+        return Bad(absl::StrCat(path, ".purposes[", j, "]"), "unknown purpose");
+      }
+    }
+    for (int j = 0; j < rule.fields_size(); ++j) {
+      const std::string fpath = absl::StrCat(path, ".fields[", j, "]");
+      if (rule.fields(j).field() == ::idgate::v1::PII_FIELD_UNSPECIFIED) return Bad(fpath + ".field", "must be set");
+      if (rule.fields(j).form() == ::idgate::v1::PII_FORM_UNSPECIFIED) return Bad(fpath + ".form", "must be set");
+    }
+  }
+
+  const auto& l = c.ledger();
+  if (l.subject_keys_size() == 0) return Bad("ledger.subject_keys", "at least one key is required");
+  std::set<uint32_t> versions;
+  for (int i = 0; i < l.subject_keys_size(); ++i) {
+    const std::string path = absl::StrCat("ledger.subject_keys[", i, "]");
+    if (l.subject_keys(i).version() == 0) return Bad(path + ".version", "must be positive");
+    if (!versions.insert(l.subject_keys(i).version()).second) return Bad(path + ".version", "duplicate");
+    if (l.subject_keys(i).file().empty()) return Bad(path + ".file", "required");
+  }
+  if (auto st = CheckPositive(l.checkpoint_interval(), "ledger.checkpoint_interval"); !st.ok()) return st;
+
+  const auto& t = c.tls();
+  if (t.cert_file().empty() != t.key_file().empty()) {
+    return Bad("tls", "cert_file and key_file go together");
+  }
+  if (!t.client_ca_file().empty() && t.cert_file().empty()) {
+    return Bad("tls.client_ca_file", "requires cert_file and key_file");
+  }
+  if (auto st = CheckPositive(c.idempotency().ttl(), "idempotency.ttl"); !st.ok()) return st;
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+std::string ResolvePath(const std::string& base_dir, const std::string& path) {
+  if (path.empty() || path[0] == '/' || base_dir.empty()) return path;
+  return absl::StrCat(base_dir, "/", path);
+}
+
+absl::StatusOr<LoadedConfig> ParseConfig(const std::string& json,
+                                         const std::string& base_dir) {
+  LoadedConfig loaded;
+  loaded.base_dir = base_dir;
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = false;
+  auto status = google::protobuf::util::JsonStringToMessage(json, &loaded.config, options);
+  if (!status.ok()) {
+    // protobuf's message already carries the field path, e.g.
+    // "(providers[1].timeout): invalid value ...".
+    return absl::InvalidArgumentError(
+        absl::StrCat("config: ", std::string(status.message())));
+  }
+  FillDefaults(loaded.config);
+  ResolvePaths(loaded.config, base_dir);
+  if (auto st = CheckConfig(loaded.config); !st.ok()) return st;
+  return loaded;
+}
+
+absl::StatusOr<LoadedConfig> LoadConfigFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("config: cannot read ", path));
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  std::string dir = ".";
+  if (auto slash = path.rfind('/'); slash != std::string::npos) {
+    dir = slash == 0 ? "/" : path.substr(0, slash);
+  }
+  return ParseConfig(buffer.str(), dir);
+}
+
+}  // namespace idgate
