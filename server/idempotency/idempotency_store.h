@@ -1,0 +1,81 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <list>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "idgate/v1/verification.pb.h"
+
+namespace idgate {
+
+using VerifyResult = absl::StatusOr<::idgate::v1::VerifyResponse>;
+
+// Remembers the answer to each (caller, request_id) so that a retry never
+// reaches a provider twice (I8). An interface, so a store shared by several
+// replicas can replace the in-memory one.
+class IdempotencyStore {
+ public:
+  enum class Claim {
+    kNew,       // first sighting: run it, then Complete()
+    kReplay,    // answered before: `replay` holds the stored result
+    kWaiting,   // the same request is in flight: `waiter` runs with its result
+    kConflict,  // same key, different request: ALREADY_EXISTS
+  };
+  using Waiter = std::function<void(const VerifyResult&)>;
+
+  virtual ~IdempotencyStore() = default;
+
+  // `fingerprint` is a keyed hash of the normalized request, never values.
+  virtual Claim Begin(const std::string& caller, const std::string& request_id,
+                      const std::string& fingerprint, Waiter waiter, VerifyResult* replay) = 0;
+
+  // Ends a kNew claim. With `remember`, the result is replayed to later
+  // retries; without (nothing was disclosed), the key is freed so a retry
+  // runs anew. Waiters get `result` either way.
+  virtual void Complete(const std::string& caller, const std::string& request_id,
+                        const VerifyResult& result, bool remember) = 0;
+};
+
+// In-memory store: bounded (LRU beyond max_entries among finished entries),
+// each answer kept for `ttl`. In-flight entries are never evicted; their
+// number is bounded by the server's concurrent call limit.
+class InMemoryIdempotencyStore : public IdempotencyStore {
+ public:
+  InMemoryIdempotencyStore(absl::Duration ttl, size_t max_entries, size_t max_waiters_per_key,
+                           std::function<absl::Time()> now);
+
+  Claim Begin(const std::string& caller, const std::string& request_id,
+              const std::string& fingerprint, Waiter waiter, VerifyResult* replay) override;
+  void Complete(const std::string& caller, const std::string& request_id,
+                const VerifyResult& result, bool remember) override;
+
+  size_t size() const;
+
+ private:
+  struct Entry {
+    std::string fingerprint;
+    bool done = false;
+    VerifyResult result = absl::UnknownError("pending");
+    absl::Time expires;
+    std::vector<Waiter> waiters;
+    std::list<std::string>::iterator lru;  // valid when done
+  };
+  static std::string Key(const std::string& caller, const std::string& request_id);
+  void EvictLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  const absl::Duration ttl_;
+  const size_t max_entries_;
+  const size_t max_waiters_;
+  const std::function<absl::Time()> now_;
+  mutable absl::Mutex mu_;
+  std::unordered_map<std::string, Entry> entries_ ABSL_GUARDED_BY(mu_);
+  std::list<std::string> lru_ ABSL_GUARDED_BY(mu_);  // finished keys, oldest first
+};
+
+}  // namespace idgate

@@ -1,0 +1,97 @@
+#include "server/idempotency/idempotency_store.h"
+
+#include "gtest/gtest.h"
+
+namespace idgate {
+namespace {
+
+using Claim = IdempotencyStore::Claim;
+
+struct Fixture {
+  absl::Time now = absl::FromUnixSeconds(1'800'000'000);
+  InMemoryIdempotencyStore store{absl::Hours(24), 3, 2, [this] { return now; }};
+};
+
+::idgate::v1::VerifyResponse Response(const std::string& provider) {
+  ::idgate::v1::VerifyResponse r;
+  r.set_provider(provider);
+  r.set_verdict(::idgate::v1::VERDICT_MATCH);
+  return r;
+}
+
+TEST(IdempotencyStore, ReplaysTheStoredAnswer) {
+  Fixture f;
+  VerifyResult replay;
+  ASSERT_EQ(f.store.Begin("c", "r1", "fp", nullptr, &replay), Claim::kNew);
+  f.store.Complete("c", "r1", Response("carrier"), true);
+  ASSERT_EQ(f.store.Begin("c", "r1", "fp", nullptr, &replay), Claim::kReplay);
+  ASSERT_TRUE(replay.ok());
+  EXPECT_EQ(replay->provider(), "carrier");
+  // Another caller's identical id is another key.
+  EXPECT_EQ(f.store.Begin("other", "r1", "fp", nullptr, &replay), Claim::kNew);
+}
+
+TEST(IdempotencyStore, SameKeyDifferentRequestConflicts) {
+  Fixture f;
+  VerifyResult replay;
+  ASSERT_EQ(f.store.Begin("c", "r1", "fp-a", nullptr, &replay), Claim::kNew);
+  EXPECT_EQ(f.store.Begin("c", "r1", "fp-b", nullptr, &replay), Claim::kConflict);
+  f.store.Complete("c", "r1", Response("carrier"), true);
+  EXPECT_EQ(f.store.Begin("c", "r1", "fp-b", nullptr, &replay), Claim::kConflict);
+}
+
+TEST(IdempotencyStore, DuplicatesInFlightWaitForTheFirstAnswerBounded) {
+  Fixture f;
+  VerifyResult replay;
+  ASSERT_EQ(f.store.Begin("c", "r1", "fp", nullptr, &replay), Claim::kNew);
+  std::vector<std::string> seen;
+  auto waiter = [&](const VerifyResult& r) { seen.push_back(r->provider()); };
+  EXPECT_EQ(f.store.Begin("c", "r1", "fp", waiter, &replay), Claim::kWaiting);
+  EXPECT_EQ(f.store.Begin("c", "r1", "fp", waiter, &replay), Claim::kWaiting);
+  // Beyond max_waiters_per_key: ABORTED at once.
+  ASSERT_EQ(f.store.Begin("c", "r1", "fp", waiter, &replay), Claim::kReplay);
+  EXPECT_EQ(replay.status().code(), absl::StatusCode::kAborted);
+  f.store.Complete("c", "r1", Response("bank"), true);
+  EXPECT_EQ(seen, (std::vector<std::string>{"bank", "bank"}));
+}
+
+TEST(IdempotencyStore, ForgottenResultFreesTheKeyButStillAnswersWaiters) {
+  Fixture f;
+  VerifyResult replay;
+  ASSERT_EQ(f.store.Begin("c", "r1", "fp", nullptr, &replay), Claim::kNew);
+  absl::StatusCode waiter_code = absl::StatusCode::kOk;
+  f.store.Begin("c", "r1", "fp", [&](const VerifyResult& r) { waiter_code = r.status().code(); },
+                &replay);
+  f.store.Complete("c", "r1", absl::UnavailableError("ledger"), false);
+  EXPECT_EQ(waiter_code, absl::StatusCode::kUnavailable);
+  EXPECT_EQ(f.store.Begin("c", "r1", "fp", nullptr, &replay), Claim::kNew);
+}
+
+TEST(IdempotencyStore, ExpiresAfterTtl) {
+  Fixture f;
+  VerifyResult replay;
+  f.store.Begin("c", "r1", "fp", nullptr, &replay);
+  f.store.Complete("c", "r1", Response("carrier"), true);
+  f.now += absl::Hours(24) - absl::Seconds(1);
+  EXPECT_EQ(f.store.Begin("c", "r1", "fp", nullptr, &replay), Claim::kReplay);
+  f.now += absl::Seconds(1);
+  EXPECT_EQ(f.store.Begin("c", "r1", "fp-new", nullptr, &replay), Claim::kNew);
+}
+
+TEST(IdempotencyStore, BoundedByLeastRecentlyUsed) {
+  Fixture f;  // max 3 finished entries
+  VerifyResult replay;
+  for (const char* id : {"a", "b", "c"}) {
+    f.store.Begin("c", id, "fp", nullptr, &replay);
+    f.store.Complete("c", id, Response(id), true);
+  }
+  ASSERT_EQ(f.store.Begin("c", "a", "fp", nullptr, &replay), Claim::kReplay);  // a is now recent
+  f.store.Begin("c", "d", "fp", nullptr, &replay);
+  f.store.Complete("c", "d", Response("d"), true);  // evicts b, the least recent
+  EXPECT_EQ(f.store.size(), 3u);
+  EXPECT_EQ(f.store.Begin("c", "a", "fp", nullptr, &replay), Claim::kReplay);
+  EXPECT_EQ(f.store.Begin("c", "b", "fp", nullptr, &replay), Claim::kNew);
+}
+
+}  // namespace
+}  // namespace idgate

@@ -1,0 +1,73 @@
+#include "server/routing/provider_guard.h"
+
+#include <algorithm>
+
+#include "google/protobuf/util/time_util.h"
+
+namespace idgate {
+namespace {
+
+absl::Duration ToAbsl(const google::protobuf::Duration& d) {
+  return absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
+}
+
+}  // namespace
+
+ProviderGuard::ProviderGuard(uint32_t max_in_flight,
+                             const ::idgate::config::v1::CircuitBreaker& breaker,
+                             std::function<absl::Time()> now)
+    : max_in_flight_(max_in_flight),
+      failure_threshold_(std::max<uint32_t>(1, breaker.consecutive_failures())),
+      base_ejection_(ToAbsl(breaker.base_ejection_time())),
+      max_ejection_(ToAbsl(breaker.max_ejection_time())),
+      now_(std::move(now)) {}
+
+ProviderGuard::Admit ProviderGuard::TryAcquire() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (ejected_) {
+      if (now_() < ejected_until_ || probe_in_flight_) return Admit::kCircuitOpen;
+      probe_in_flight_ = true;  // half-open: exactly one probe
+    }
+  }
+  if (in_flight_.fetch_add(1, std::memory_order_relaxed) >= max_in_flight_) {
+    in_flight_.fetch_sub(1, std::memory_order_relaxed);
+    absl::MutexLock lock(&mu_);
+    probe_in_flight_ = false;
+    return Admit::kBulkheadFull;
+  }
+  return Admit::kAdmitted;
+}
+
+void ProviderGuard::Release(bool provider_failure) {
+  in_flight_.fetch_sub(1, std::memory_order_relaxed);
+  absl::MutexLock lock(&mu_);
+  if (!provider_failure) {
+    consecutive_failures_ = 0;
+    if (ejected_) {  // the probe succeeded: close
+      ejected_ = false;
+      probe_in_flight_ = false;
+    }
+    return;
+  }
+  ++consecutive_failures_;
+  if (ejected_ ? probe_in_flight_ : consecutive_failures_ >= failure_threshold_) {
+    // Open (again): the ejection grows linearly with each one, capped.
+    ++ejections_;
+    ejected_ = true;
+    probe_in_flight_ = false;
+    ejected_until_ = now_() + std::min(base_ejection_ * ejections_, max_ejection_);
+  }
+}
+
+bool ProviderGuard::circuit_open() const {
+  absl::MutexLock lock(&mu_);
+  return ejected_;
+}
+
+uint32_t ProviderGuard::ejections() const {
+  absl::MutexLock lock(&mu_);
+  return ejections_;
+}
+
+}  // namespace idgate
