@@ -22,6 +22,14 @@ class MinimizedSubject {
  public:
   MinimizedSubject() = default;
 
+  // Tests of adapters build subjects directly; the server only ever uses
+  // SubjectMinimizer, which applies the policy.
+  static MinimizedSubject ForTesting(std::map<FieldForm, std::string> values) {
+    MinimizedSubject subject;
+    subject.values_ = std::move(values);
+    return subject;
+  }
+
   // The value of `field` in `form`, or nullopt when it was not granted.
   absl::optional<absl::string_view> Get(PiiField field, PiiForm form) const {
     auto it = values_.find({field, form});

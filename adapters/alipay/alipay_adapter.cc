@@ -1,0 +1,180 @@
+#include "adapters/alipay/alipay_adapter.h"
+
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "adapters/alipay/alipay_codes.h"
+#include "adapters/signing/signing.h"
+#include "idgate/provider/v1/alipay.grpc.pb.h"
+
+namespace idgate {
+namespace alipay {
+namespace {
+
+using ::idgate::config::v1::AlipayAdapterConfig;
+using ::idgate::provider::v1::AlipayFaceService;
+using ::idgate::provider::v1::CertifyFaceRequest;
+using ::idgate::provider::v1::CertifyFaceResponse;
+using ::idgate::v1::PII_FIELD_FACE_IMAGE;
+using ::idgate::v1::PII_FIELD_ID_NUMBER;
+using ::idgate::v1::PII_FIELD_NAME;
+using ::idgate::v1::PII_FORM_PLAIN;
+
+// Alipay timestamps are Beijing time; China has had no DST since 1991, so a
+// fixed offset avoids depending on tzdata in the container.
+absl::TimeZone Beijing() { return absl::FixedTimeZone(8 * 60 * 60); }
+
+class AlipayCall : public PreparedCall {
+ public:
+  AlipayCall(std::shared_ptr<AlipayFaceService::Stub> stub,
+             CertifyFaceRequest request, std::function<absl::Time()> now)
+      : stub_(std::move(stub)), request_(std::move(request)), now_(now) {}
+
+  const google::protobuf::Message& request() const override { return request_; }
+
+  void Send(absl::Time deadline, OutcomeCallback done) override {
+    if (deadline <= now_()) {
+      // Nothing left the gateway: no disclosure, another provider may try.
+      ProviderOutcome outcome;
+      outcome.status = absl::DeadlineExceededError("alipay: deadline passed");
+      outcome.retryable = true;
+      outcome.sent = false;
+      done(std::move(outcome));
+      return;
+    }
+    context_.set_deadline(absl::ToChronoTime(deadline));
+    stub_->async()->CertifyFace(
+        &context_, &request_, &response_,
+        [this, done = std::move(done)](grpc::Status status) {
+          // `done` may destroy this call: compute the outcome first.
+          done(status.ok() ? MapResponse(response_)
+                           : MapTransportError(status));
+        });
+  }
+
+  // Thread-safe; before Send it makes the call end as CANCELLED at once.
+  void Cancel() override { context_.TryCancel(); }
+
+ private:
+  // Shared so that a call in flight outlives a reloaded adapter.
+  std::shared_ptr<AlipayFaceService::Stub> stub_;
+  CertifyFaceRequest request_;
+  std::function<absl::Time()> now_;
+  grpc::ClientContext context_;
+  CertifyFaceResponse response_;
+};
+
+class AlipayAdapter : public Adapter {
+ public:
+  AlipayAdapter(AlipayAdapterConfig config,
+                std::unique_ptr<signing::RsaSigner> signer,
+                std::shared_ptr<AlipayFaceService::Stub> stub,
+                std::function<absl::Time()> now)
+      : config_(std::move(config)),
+        signer_(std::move(signer)),
+        stub_(std::move(stub)),
+        now_(std::move(now)) {}
+
+  std::vector<Check> checks() const override {
+    return {::idgate::config::v1::CHECK_FACE_VERIFICATION};
+  }
+
+  std::vector<FieldForm> RequiredFields(Check check) const override {
+    if (check != ::idgate::config::v1::CHECK_FACE_VERIFICATION) return {};
+    return {{PII_FIELD_NAME, PII_FORM_PLAIN},
+            {PII_FIELD_ID_NUMBER, PII_FORM_PLAIN},
+            {PII_FIELD_FACE_IMAGE, PII_FORM_PLAIN}};
+  }
+
+  absl::StatusOr<std::unique_ptr<PreparedCall>> Prepare(
+      const MinimizedSubject& subject,
+      const CallContext& context) const override {
+    if (context.check != ::idgate::config::v1::CHECK_FACE_VERIFICATION) {
+      return absl::InternalError("alipay: unsupported check");
+    }
+    for (const FieldForm& required : RequiredFields(context.check)) {
+      if (!subject.Get(required.first, required.second).has_value()) {
+        return absl::InternalError(
+            absl::StrCat("alipay: subject lacks ",
+                         ::idgate::v1::PiiField_Name(required.first)));
+      }
+    }
+    CertifyFaceRequest request;
+    request.set_app_id(config_.app_id());
+    request.set_method(kMethod);
+    request.set_charset("utf-8");
+    request.set_sign_type("RSA2");
+    request.set_timestamp(
+        absl::FormatTime("%Y-%m-%d %H:%M:%S", now_(), Beijing()));
+    request.set_version("1.0");
+    auto* biz = request.mutable_biz_content();
+    biz->set_outer_order_no(context.disclosure_id);
+    biz->set_biz_code(config_.biz_code().empty() ? kDefaultBizCode
+                                                 : config_.biz_code());
+    auto* identity = biz->mutable_identity_param();
+    identity->set_identity_type("CERT_INFO");
+    identity->set_cert_type("IDENTITY_CARD");
+    identity->set_cert_name(
+        std::string(*subject.Get(PII_FIELD_NAME, PII_FORM_PLAIN)));
+    identity->set_cert_no(
+        std::string(*subject.Get(PII_FIELD_ID_NUMBER, PII_FORM_PLAIN)));
+    biz->set_face_image(
+        std::string(*subject.Get(PII_FIELD_FACE_IMAGE, PII_FORM_PLAIN)));
+    absl::StatusOr<std::string> sign =
+        signing::SignRequest(*signer_, request, "sign");
+    if (!sign.ok()) {
+      return absl::InternalError(absl::StrCat("alipay: cannot sign request: ",
+                                              sign.status().message()));
+    }
+    request.set_sign(*std::move(sign));
+    return std::unique_ptr<PreparedCall>(
+        new AlipayCall(stub_, std::move(request), now_));
+  }
+
+ private:
+  const AlipayAdapterConfig config_;
+  const std::unique_ptr<signing::RsaSigner> signer_;
+  const std::shared_ptr<AlipayFaceService::Stub> stub_;
+  const std::function<absl::Time()> now_;
+};
+
+}  // namespace
+
+AlipayAdapterFactory::AlipayAdapterFactory(std::function<absl::Time()> now)
+    : now_(std::move(now)) {}
+
+absl::StatusOr<std::unique_ptr<Adapter>> AlipayAdapterFactory::Create(
+    const AdapterEnv& env) const {
+  if (env.provider == nullptr) {
+    return absl::InvalidArgumentError("alipay adapter: no provider config");
+  }
+  const std::string path = absl::StrCat("providers[", env.provider->id(), "]");
+  AlipayAdapterConfig config;
+  if (!env.provider->adapter().UnpackTo(&config)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ".adapter: not a ", kConfigType));
+  }
+  if (config.app_id().empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ".adapter.app_id: required"));
+  }
+  if (env.channel == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": no channel"));
+  }
+  const std::string key_path = env.resolve_path
+                                   ? env.resolve_path(config.signing_key_file())
+                                   : config.signing_key_file();
+  auto signer = signing::RsaSigner::FromFile(
+      config.signing_key_file().empty() ? "" : key_path,
+      absl::StrCat(path, ".adapter.signing_key_file"));
+  if (!signer.ok()) return signer.status();
+  return std::unique_ptr<Adapter>(
+      new AlipayAdapter(std::move(config), *std::move(signer),
+                        std::shared_ptr<AlipayFaceService::Stub>(
+                            AlipayFaceService::NewStub(env.channel)),
+                        now_));
+}
+
+}  // namespace alipay
+}  // namespace idgate

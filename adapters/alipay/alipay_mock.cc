@@ -1,0 +1,162 @@
+#include "adapters/alipay/alipay_mock.h"
+
+#include <utility>
+
+#include "adapters/alipay/alipay_adapter.h"
+#include "adapters/alipay/alipay_codes.h"
+#include "adapters/digest.h"
+#include "adapters/mock_support/face.h"
+#include "adapters/mock_support/formats.h"
+#include "adapters/mock_support/mock_core.h"
+#include "adapters/signing/signing.h"
+#include "idgate/provider/v1/alipay.grpc.pb.h"
+
+namespace idgate {
+namespace alipay {
+namespace {
+
+using ::idgate::provider::v1::AlipayFaceService;
+using ::idgate::provider::v1::CertifyFaceRequest;
+using ::idgate::provider::v1::CertifyFaceResponse;
+using ::idgate::v1::PII_FORM_PLAIN;
+
+// A number in [0, 1) from the first 8 hex digits of a digest: scores are
+// deterministic per image, as a real engine's would be.
+double Fraction(const std::string& hex_digest) {
+  return static_cast<double>(std::stoul(hex_digest.substr(0, 8), nullptr, 16)) /
+         4294967296.0;
+}
+
+class AlipayMock : public MockProvider,
+                   public AlipayFaceService::CallbackService {
+ public:
+  explicit AlipayMock(const MockEnv& env) : core_(env) {
+    if (!env.verify_public_key_pem.empty()) {
+      auto verifier = signing::RsaVerifier::FromPem(env.verify_public_key_pem);
+      if (verifier.ok()) verifier_ = *std::move(verifier);
+    }
+  }
+
+  grpc::Service* service() override { return this; }
+  MockStats stats() const override { return core_.stats(); }
+
+  grpc::ServerUnaryReactor* CertifyFace(
+      grpc::CallbackServerContext* context, const CertifyFaceRequest* request,
+      CertifyFaceResponse* response) override {
+    const bool signed_ok =
+        verifier_ != nullptr &&
+        signing::VerifyRequest(*verifier_, *request, "sign", request->sign());
+    // An unsigned request never reaches the limit counters.
+    return core_.Serve(
+        context, *request,
+        signed_ok ? request->biz_content().identity_param().cert_no() : "",
+        [this, request, response, signed_ok](MockDisposition disposition) {
+          return Answer(*request, signed_ok, disposition, *response);
+        });
+  }
+
+ private:
+  // Fills `response`; returns whether the answer is billed.
+  bool Answer(const CertifyFaceRequest& request, bool signed_ok,
+              MockDisposition disposition,
+              CertifyFaceResponse& response) const {
+    const auto& biz = request.biz_content();
+    const auto& identity = biz.identity_param();
+    response.set_outer_order_no(biz.outer_order_no());
+    if (!signed_ok) {
+      return request.sign().empty()
+                 ? Error(response, kMissingArgument,
+                         "Missing Required Arguments", kMissingSignature,
+                         "缺少签名参数")
+                 : Error(response, kInvalidArgument, "Invalid Arguments",
+                         kInvalidSignature, "验签出错");
+    }
+    if (disposition == MockDisposition::kBusy) {
+      return Error(response, kUnavailable, "Service Currently Unavailable",
+                   kServiceBusy, "系统繁忙");
+    }
+    if (disposition == MockDisposition::kDailyLimit) {
+      return Error(response, kBusinessFailed, "Business Failed",
+                   kTooManyAttemptsToday, "当日认证次数超限");
+    }
+    if (request.app_id().empty() || request.method().empty() ||
+        request.charset().empty() || request.sign_type().empty() ||
+        request.timestamp().empty() || request.version().empty() ||
+        biz.outer_order_no().empty() || biz.biz_code().empty() ||
+        identity.cert_name().empty() || identity.cert_no().empty() ||
+        biz.face_image().empty()) {
+      return Error(response, kMissingArgument, "Missing Required Arguments",
+                   kMissingParameter, "缺少必选参数");
+    }
+    if (request.method() != kMethod || request.sign_type() != "RSA2" ||
+        identity.identity_type() != "CERT_INFO" ||
+        identity.cert_type() != "IDENTITY_CARD" ||
+        !mock::IsValidName(identity.cert_name()) ||
+        !mock::IsValidResidentId(identity.cert_no())) {
+      return Error(response, kInvalidArgument, "Invalid Arguments",
+                   kInvalidParameter, "参数无效");
+    }
+    response.set_code(kSuccess);
+    response.set_msg("Success");
+    response.set_certify_id("ZM" +
+                            Sha256Hex(biz.outer_order_no()).substr(0, 30));
+    const IdentityBook::Person* person =
+        core_.book().FindById(identity.cert_no(), PII_FORM_PLAIN);
+    if (person == nullptr) {
+      return Failed(response, kNoRecord, "无权威比对源", false);
+    }
+    if (person->name() != identity.cert_name()) {
+      return Failed(response, kNameIdMismatch, "姓名与身份证号不匹配", true);
+    }
+    if (!person->has_id_photo()) {
+      return Failed(response, kNoRecord, "无权威比对源", false);
+    }
+    if (LivenessFails(biz.face_image())) {
+      return Failed(response, kLivenessRisk, "活体检测未通过", true);
+    }
+    const std::string face = FaceDigest(biz.face_image());
+    if (face != person->face_sha256()) {
+      // Below any sensible threshold: [5, 39).
+      response.set_face_score(
+          5 + 34 * Fraction(Sha256Hex(face + person->face_sha256())));
+      return Failed(response, kFaceMismatch, "人脸比对不一致", true);
+    }
+    // [92, 99).
+    response.set_face_score(92 + 7 * Fraction(face));
+    response.set_passed(kPassedTrue);
+    return true;
+  }
+
+  static bool Error(CertifyFaceResponse& response, const char* code,
+                    const char* msg, const char* sub_code,
+                    const char* sub_msg) {
+    response.set_code(code);
+    response.set_msg(msg);
+    response.set_sub_code(sub_code);
+    response.set_sub_msg(sub_msg);
+    return false;
+  }
+
+  static bool Failed(CertifyFaceResponse& response, const char* sub_code,
+                     const char* sub_msg, bool billed) {
+    response.set_passed(kPassedFalse);
+    response.set_sub_code(sub_code);
+    response.set_sub_msg(sub_msg);
+    return billed;
+  }
+
+  MockCore core_;
+  std::unique_ptr<signing::RsaVerifier> verifier_;
+};
+
+}  // namespace
+
+std::string AlipayMockFactory::config_type() const { return kConfigType; }
+
+std::unique_ptr<MockProvider> AlipayMockFactory::Create(
+    const MockEnv& env) const {
+  return std::make_unique<AlipayMock>(env);
+}
+
+}  // namespace alipay
+}  // namespace idgate

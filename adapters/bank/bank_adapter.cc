@@ -1,0 +1,247 @@
+#include "adapters/bank/bank_adapter.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "adapters/bank/bank_codes.h"
+
+namespace idgate {
+namespace {
+
+using ::idgate::config::v1::BankAdapterConfig;
+using ::idgate::provider::v1::CheckFourFactorRequest;
+using ::idgate::provider::v1::CheckFourFactorResponse;
+
+ProviderOutcome Failure(absl::StatusCode code, absl::string_view message,
+                        bool retryable) {
+  ProviderOutcome outcome;
+  outcome.status = absl::Status(code, message);
+  outcome.retryable = retryable;
+  return outcome;
+}
+
+// A call that ended without an answer; the same reasoning as the carrier
+// adapter's: the issuer bills only answers it delivered, so nothing is
+// billed; UNAVAILABLE and DEADLINE_EXCEEDED may go to another provider
+// (a new, ledgered disclosure; at worst one extra billed check); a
+// cancelled call is over.
+ProviderOutcome TransportFailure(const grpc::Status& status) {
+  switch (status.error_code()) {
+    case grpc::StatusCode::UNAVAILABLE:
+      return Failure(absl::StatusCode::kUnavailable,
+                     "bank: provider unavailable", true);
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      return Failure(absl::StatusCode::kDeadlineExceeded,
+                     "bank: provider did not answer in time", true);
+    case grpc::StatusCode::CANCELLED:
+      return Failure(absl::StatusCode::kCancelled, "bank: call cancelled",
+                     false);
+    default:
+      // The provider's own error text is not copied: it may echo input.
+      return Failure(absl::StatusCode::kInternal,
+                     absl::StrCat("bank: transport error ",
+                                  static_cast<int>(status.error_code())),
+                     false);
+  }
+}
+
+// One row of the table in bank.proto. An OK status means `verdict` is the
+// answer; billing comes from bank::IsBilled, the one place it is decided.
+struct CodeRule {
+  absl::string_view code;
+  Verdict verdict;
+  absl::StatusCode status;
+  bool retryable;
+  absl::string_view what;
+};
+
+constexpr CodeRule kRules[] = {
+    {bank::kPassed, ::idgate::v1::VERDICT_MATCH, absl::StatusCode::kOk, false,
+     ""},
+    {bank::kMismatch, ::idgate::v1::VERDICT_MISMATCH, absl::StatusCode::kOk,
+     false, ""},
+    {bank::kCardLost, ::idgate::v1::VERDICT_CARD_UNUSABLE,
+     absl::StatusCode::kOk, false, ""},
+    {bank::kCardExpired, ::idgate::v1::VERDICT_CARD_UNUSABLE,
+     absl::StatusCode::kOk, false, ""},
+    {bank::kCardRestricted, ::idgate::v1::VERDICT_CARD_UNUSABLE,
+     absl::StatusCode::kOk, false, ""},
+    {bank::kNoSuchCard, ::idgate::v1::VERDICT_NO_RECORD, absl::StatusCode::kOk,
+     false, ""},
+    {bank::kBadRequest, ::idgate::v1::VERDICT_UNSPECIFIED,
+     absl::StatusCode::kInternal, false, "request refused as malformed"},
+    // The gateway validated these formats already: the issuer disagrees,
+    // and another provider would most likely refuse them too.
+    {bank::kBadCardNumber, ::idgate::v1::VERDICT_UNSPECIFIED,
+     absl::StatusCode::kFailedPrecondition, false,
+     "provider rejected the card number format"},
+    {bank::kBadIdNumber, ::idgate::v1::VERDICT_UNSPECIFIED,
+     absl::StatusCode::kFailedPrecondition, false,
+     "provider rejected the ID number format"},
+    {bank::kBadName, ::idgate::v1::VERDICT_UNSPECIFIED,
+     absl::StatusCode::kFailedPrecondition, false,
+     "provider rejected the name format"},
+    {bank::kBadMobile, ::idgate::v1::VERDICT_UNSPECIFIED,
+     absl::StatusCode::kFailedPrecondition, false,
+     "provider rejected the mobile number format"},
+    {bank::kBusy, ::idgate::v1::VERDICT_UNSPECIFIED,
+     absl::StatusCode::kUnavailable, true, "provider busy"},
+    // The limit protects the subject; going round it through another
+    // provider would defeat it.
+    {bank::kDailyLimit, ::idgate::v1::VERDICT_UNSPECIFIED,
+     absl::StatusCode::kResourceExhausted, false,
+     "provider's daily limit for this subject reached"},
+};
+
+class BankCall final : public PreparedCall {
+ public:
+  BankCall(std::shared_ptr<BankAdapter::Stub> stub,
+           CheckFourFactorRequest request)
+      : stub_(std::move(stub)), request_(std::move(request)) {}
+
+  const google::protobuf::Message& request() const override { return request_; }
+
+  void Send(absl::Time deadline, OutcomeCallback done) override {
+    if (deadline <= absl::Now()) {
+      // Nothing left the gateway: no disclosure, free to try elsewhere.
+      ProviderOutcome outcome =
+          Failure(absl::StatusCode::kDeadlineExceeded,
+                  "bank: no time left to call the provider", true);
+      outcome.sent = false;
+      done(std::move(outcome));
+      return;
+    }
+    context_.set_deadline(absl::ToChronoTime(deadline));
+    stub_->async()->CheckFourFactor(
+        &context_, &request_, &response_,
+        [this, done = std::move(done)](grpc::Status status) {
+          // `done` may destroy this call: nothing touches members after it.
+          done(MapBankResult(status, response_));
+        });
+  }
+
+  void Cancel() override { context_.TryCancel(); }
+
+ private:
+  const std::shared_ptr<BankAdapter::Stub> stub_;
+  const CheckFourFactorRequest request_;
+  CheckFourFactorResponse response_;
+  grpc::ClientContext context_;
+};
+
+}  // namespace
+
+ProviderOutcome MapBankResult(const grpc::Status& status,
+                              const CheckFourFactorResponse& response) {
+  if (!status.ok()) return TransportFailure(status);
+  const std::string& code = response.resp_code();
+  for (const CodeRule& rule : kRules) {
+    if (code != rule.code) continue;
+    ProviderOutcome outcome;
+    outcome.provider_code = code;
+    if (rule.status == absl::StatusCode::kOk) {
+      outcome.verdict = rule.verdict;
+      outcome.billed = bank::IsBilled(code);
+    } else {
+      outcome.status = absl::Status(
+          rule.status, absl::StrCat("bank code ", code, ": ", rule.what));
+      outcome.retryable = rule.retryable;
+    }
+    return outcome;
+  }
+  // Unknown codes are never a match. The code itself is kept only when it
+  // looks like one, since an unexpected field could carry anything.
+  const bool printable =
+      code.size() <= 8 &&
+      code.find_first_not_of("0123456789") == std::string::npos;
+  ProviderOutcome outcome =
+      Failure(absl::StatusCode::kInternal,
+              printable ? absl::StrCat("bank: unknown response code ", code)
+                        : "bank: unknown response code",
+              false);
+  if (printable) outcome.provider_code = code;
+  return outcome;
+}
+
+absl::StatusOr<std::unique_ptr<BankAdapter>> BankAdapter::Create(
+    const BankAdapterConfig& config, std::shared_ptr<grpc::Channel> channel) {
+  if (config.merchant_id().empty()) {
+    return absl::InvalidArgumentError(
+        "BankAdapterConfig.merchant_id: must be set");
+  }
+  if (channel == nullptr) {
+    return absl::InvalidArgumentError("bank adapter: no channel");
+  }
+  return std::unique_ptr<BankAdapter>(
+      new BankAdapter(config, std::make_shared<Stub>(std::move(channel))));
+}
+
+BankAdapter::BankAdapter(BankAdapterConfig config, std::shared_ptr<Stub> stub)
+    : config_(std::move(config)), stub_(std::move(stub)) {}
+
+std::vector<Check> BankAdapter::checks() const {
+  return {::idgate::config::v1::CHECK_BANK_FOUR_FACTOR};
+}
+
+std::vector<FieldForm> BankAdapter::RequiredFields(Check check) const {
+  if (check != ::idgate::config::v1::CHECK_BANK_FOUR_FACTOR) return {};
+  constexpr PiiForm kPlain = ::idgate::v1::PII_FORM_PLAIN;
+  return {{::idgate::v1::PII_FIELD_NAME, kPlain},
+          {::idgate::v1::PII_FIELD_ID_NUMBER, kPlain},
+          {::idgate::v1::PII_FIELD_BANK_CARD_NUMBER, kPlain},
+          {::idgate::v1::PII_FIELD_MOBILE, kPlain}};
+}
+
+absl::StatusOr<std::unique_ptr<PreparedCall>> BankAdapter::Prepare(
+    const MinimizedSubject& subject, const CallContext& context) const {
+  if (context.check != ::idgate::config::v1::CHECK_BANK_FOUR_FACTOR) {
+    return absl::InternalError("bank adapter: unsupported check");
+  }
+  if (context.disclosure_id.empty()) {
+    return absl::InternalError("bank adapter: no disclosure id");
+  }
+  absl::string_view values[4];
+  const auto required = RequiredFields(context.check);
+  for (size_t i = 0; i < required.size(); ++i) {
+    auto value = subject.Get(required[i].first, required[i].second);
+    if (!value.has_value() || value->empty()) {
+      return absl::InternalError(
+          absl::StrCat("bank adapter: subject lacks ",
+                       ::idgate::v1::PiiField_Name(required[i].first), " in ",
+                       ::idgate::v1::PiiForm_Name(required[i].second)));
+    }
+    values[i] = *value;
+  }
+  CheckFourFactorRequest request;
+  request.set_merchant_id(config_.merchant_id());
+  request.set_order_no(context.disclosure_id);
+  request.set_cert_type(::idgate::provider::v1::BANK_CERT_TYPE_RESIDENT_ID);
+  request.set_name(std::string(values[0]));
+  request.set_id_number(std::string(values[1]));
+  request.set_card_number(std::string(values[2]));
+  request.set_mobile(std::string(values[3]));
+  return std::unique_ptr<PreparedCall>(new BankCall(stub_, std::move(request)));
+}
+
+std::string BankAdapterFactory::config_type() const {
+  return BankAdapterConfig::descriptor()->full_name();
+}
+
+absl::StatusOr<std::unique_ptr<Adapter>> BankAdapterFactory::Create(
+    const AdapterEnv& env) const {
+  BankAdapterConfig config;
+  if (env.provider == nullptr || !env.provider->adapter().UnpackTo(&config)) {
+    return absl::InvalidArgumentError(
+        "bank adapter: adapter is not a BankAdapterConfig");
+  }
+  auto adapter = BankAdapter::Create(config, env.channel);
+  if (!adapter.ok()) {
+    return absl::Status(
+        adapter.status().code(),
+        absl::StrCat("providers[", env.provider->id(),
+                     "].adapter: ", adapter.status().message()));
+  }
+  return std::unique_ptr<Adapter>(std::move(*adapter));
+}
+
+}  // namespace idgate

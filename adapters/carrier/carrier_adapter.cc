@@ -1,0 +1,295 @@
+#include "adapters/carrier/carrier_adapter.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "adapters/carrier/carrier_codes.h"
+
+namespace idgate {
+namespace {
+
+using ::idgate::config::v1::CarrierAdapterConfig;
+using ::idgate::provider::v1::CheckThreeFactorRequest;
+using ::idgate::provider::v1::CheckThreeFactorResponse;
+
+ProviderOutcome Failure(absl::StatusCode code, absl::string_view message,
+                        bool retryable) {
+  ProviderOutcome outcome;
+  outcome.status = absl::Status(code, message);
+  outcome.retryable = retryable;
+  return outcome;
+}
+
+// A call that ended without a provider answer. Nothing is billed: the
+// provider bills only the codes it returns.
+//  - UNAVAILABLE: the request most likely never reached the service.
+//  - DEADLINE_EXCEEDED: the provider may have processed the request, but it
+//    bills only an answer it delivered (codes 0 / -4), so from the
+//    gateway's side the call is unbilled. It is retryable: another provider
+//    can answer within the caller's remaining time, the extra disclosure is
+//    a new ledgered disclosure like any failover, and the worst case is one
+//    extra billed check, which costs less than failing the caller. A
+//    provider that keeps timing out is ejected by the circuit breaker.
+//  - CANCELLED: our caller went away; nobody wants another provider's answer.
+ProviderOutcome TransportFailure(const grpc::Status& status) {
+  switch (status.error_code()) {
+    case grpc::StatusCode::UNAVAILABLE:
+      return Failure(absl::StatusCode::kUnavailable,
+                     "carrier: provider unavailable", true);
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      return Failure(absl::StatusCode::kDeadlineExceeded,
+                     "carrier: provider did not answer in time", true);
+    case grpc::StatusCode::CANCELLED:
+      return Failure(absl::StatusCode::kCancelled, "carrier: call cancelled",
+                     false);
+    default:
+      // The provider's own error text is not copied: it may echo input.
+      return Failure(absl::StatusCode::kInternal,
+                     absl::StrCat("carrier: transport error ",
+                                  static_cast<int>(status.error_code())),
+                     false);
+  }
+}
+
+ProviderOutcome Answered(Verdict verdict, absl::string_view code) {
+  ProviderOutcome outcome;
+  outcome.verdict = verdict;
+  outcome.billed = carrier::IsBilled(code);
+  outcome.provider_code = std::string(code);
+  return outcome;
+}
+
+ProviderOutcome Refused(absl::StatusCode status, absl::string_view code,
+                        absl::string_view what, bool retryable) {
+  ProviderOutcome outcome = Failure(
+      status, absl::StrCat("carrier code ", code, ": ", what), retryable);
+  outcome.provider_code = std::string(code);
+  return outcome;
+}
+
+PiiForm FormOf(::idgate::config::v1::CarrierMode mode) {
+  switch (mode) {
+    case ::idgate::config::v1::CARRIER_MODE_PLAIN:
+      return ::idgate::v1::PII_FORM_PLAIN;
+    case ::idgate::config::v1::CARRIER_MODE_SHA256:
+      return ::idgate::v1::PII_FORM_SHA256;
+    case ::idgate::config::v1::CARRIER_MODE_SM3:
+      return ::idgate::v1::PII_FORM_SM3;
+    default:
+      return ::idgate::v1::PII_FORM_UNSPECIFIED;
+  }
+}
+
+::idgate::provider::v1::CarrierHashMode HashModeOf(PiiForm form) {
+  switch (form) {
+    case ::idgate::v1::PII_FORM_SHA256:
+      return ::idgate::provider::v1::CARRIER_HASH_MODE_SHA256;
+    case ::idgate::v1::PII_FORM_SM3:
+      return ::idgate::provider::v1::CARRIER_HASH_MODE_SM3;
+    default:
+      return ::idgate::provider::v1::CARRIER_HASH_MODE_PLAIN;
+  }
+}
+
+class CarrierCall final : public PreparedCall {
+ public:
+  CarrierCall(std::shared_ptr<CarrierAdapter::Stub> stub,
+              CheckThreeFactorRequest request)
+      : stub_(std::move(stub)), request_(std::move(request)) {}
+
+  const google::protobuf::Message& request() const override { return request_; }
+
+  void Send(absl::Time deadline, OutcomeCallback done) override {
+    if (deadline <= absl::Now()) {
+      // Nothing left the gateway: no disclosure, free to try elsewhere.
+      ProviderOutcome outcome =
+          Failure(absl::StatusCode::kDeadlineExceeded,
+                  "carrier: no time left to call the provider", true);
+      outcome.sent = false;
+      done(std::move(outcome));
+      return;
+    }
+    context_.set_deadline(absl::ToChronoTime(deadline));
+    stub_->async()->CheckThreeFactor(
+        &context_, &request_, &response_,
+        [this, done = std::move(done)](grpc::Status status) {
+          // `done` may destroy this call: nothing touches members after it.
+          done(MapCarrierResult(status, response_));
+        });
+  }
+
+  void Cancel() override { context_.TryCancel(); }
+
+ private:
+  const std::shared_ptr<CarrierAdapter::Stub> stub_;
+  const CheckThreeFactorRequest request_;
+  CheckThreeFactorResponse response_;
+  grpc::ClientContext context_;
+};
+
+}  // namespace
+
+ProviderOutcome MapCarrierResult(const grpc::Status& status,
+                                 const CheckThreeFactorResponse& response) {
+  if (!status.ok()) return TransportFailure(status);
+  const std::string& code = response.code();
+  using absl::StatusCode;
+  if (code == carrier::kMatch)
+    return Answered(::idgate::v1::VERDICT_MATCH, code);
+  if (code == carrier::kMismatch) {
+    return Answered(::idgate::v1::VERDICT_MISMATCH, code);
+  }
+  if (code == carrier::kNoRecord) {
+    return Answered(::idgate::v1::VERDICT_NO_RECORD, code);
+  }
+  if (code == carrier::kBadRequest) {
+    return Refused(StatusCode::kInternal, code, "request refused as malformed",
+                   false);
+  }
+  // The gateway validated these formats already: the provider disagrees,
+  // and another provider would most likely refuse them too.
+  if (code == carrier::kBadMobile) {
+    return Refused(StatusCode::kFailedPrecondition, code,
+                   "provider rejected the mobile number format", false);
+  }
+  if (code == carrier::kBadIdNumber) {
+    return Refused(StatusCode::kFailedPrecondition, code,
+                   "provider rejected the ID number format", false);
+  }
+  if (code == carrier::kBadName) {
+    return Refused(StatusCode::kFailedPrecondition, code,
+                   "provider rejected the name format", false);
+  }
+  // Another carrier aggregator may cover the segment.
+  if (code == carrier::kSegmentUnsupported) {
+    return Refused(StatusCode::kFailedPrecondition, code,
+                   "number segment not supported by the provider", true);
+  }
+  if (code == carrier::kBusy) {
+    return Refused(StatusCode::kUnavailable, code, "provider busy", true);
+  }
+  // The limit protects the subject; going round it through another
+  // provider would defeat it.
+  if (code == carrier::kDailyLimit) {
+    return Refused(StatusCode::kResourceExhausted, code,
+                   "provider's daily limit for this subject reached", false);
+  }
+  // Unknown codes are never a match. The code itself is kept only when it
+  // looks like one, since an unexpected field could carry anything.
+  const bool printable =
+      code.size() <= 8 &&
+      code.find_first_not_of("-0123456789") == std::string::npos;
+  ProviderOutcome outcome =
+      Failure(StatusCode::kInternal,
+              printable ? absl::StrCat("carrier: unknown result code ", code)
+                        : "carrier: unknown result code",
+              false);
+  if (printable) outcome.provider_code = code;
+  return outcome;
+}
+
+absl::StatusOr<std::unique_ptr<CarrierAdapter>> CarrierAdapter::Create(
+    const CarrierAdapterConfig& config,
+    std::shared_ptr<grpc::Channel> channel) {
+  if (FormOf(config.mode()) == ::idgate::v1::PII_FORM_UNSPECIFIED) {
+    return absl::InvalidArgumentError(
+        "CarrierAdapterConfig.mode: must be PLAIN, SHA256 or SM3");
+  }
+  if (config.app_id().empty()) {
+    return absl::InvalidArgumentError(
+        "CarrierAdapterConfig.app_id: must be set");
+  }
+  if (channel == nullptr) {
+    return absl::InvalidArgumentError("carrier adapter: no channel");
+  }
+  return std::unique_ptr<CarrierAdapter>(
+      new CarrierAdapter(config, std::make_shared<Stub>(std::move(channel))));
+}
+
+CarrierAdapter::CarrierAdapter(CarrierAdapterConfig config,
+                               std::shared_ptr<Stub> stub)
+    : config_(std::move(config)),
+      form_(FormOf(config_.mode())),
+      stub_(std::move(stub)) {}
+
+std::vector<Check> CarrierAdapter::checks() const {
+  return {::idgate::config::v1::CHECK_CARRIER_THREE_FACTOR};
+}
+
+std::vector<FieldForm> CarrierAdapter::RequiredFields(Check check) const {
+  if (check != ::idgate::config::v1::CHECK_CARRIER_THREE_FACTOR) return {};
+  return {{::idgate::v1::PII_FIELD_NAME, form_},
+          {::idgate::v1::PII_FIELD_ID_NUMBER, form_},
+          {::idgate::v1::PII_FIELD_MOBILE, form_}};
+}
+
+absl::StatusOr<std::unique_ptr<PreparedCall>> CarrierAdapter::Prepare(
+    const MinimizedSubject& subject, const CallContext& context) const {
+  if (context.check != ::idgate::config::v1::CHECK_CARRIER_THREE_FACTOR) {
+    return absl::InternalError("carrier adapter: unsupported check");
+  }
+  if (context.disclosure_id.empty()) {
+    return absl::InternalError("carrier adapter: no disclosure id");
+  }
+  absl::string_view values[3];
+  const auto required = RequiredFields(context.check);
+  for (size_t i = 0; i < required.size(); ++i) {
+    auto value = subject.Get(required[i].first, required[i].second);
+    if (!value.has_value() || value->empty()) {
+      return absl::InternalError(
+          absl::StrCat("carrier adapter: subject lacks ",
+                       ::idgate::v1::PiiField_Name(required[i].first), " in ",
+                       ::idgate::v1::PiiForm_Name(required[i].second)));
+    }
+    values[i] = *value;
+  }
+
+  CheckThreeFactorRequest request;
+  request.set_app_id(config_.app_id());
+  request.set_order_no(context.disclosure_id);
+  request.set_hash_mode(HashModeOf(form_));
+  // Only the fields of the configured form are set: the egress guard sees
+  // exactly what the policy granted.
+  switch (form_) {
+    case ::idgate::v1::PII_FORM_SHA256:
+      request.set_name_sha256(std::string(values[0]));
+      request.set_id_number_sha256(std::string(values[1]));
+      request.set_mobile_sha256(std::string(values[2]));
+      break;
+    case ::idgate::v1::PII_FORM_SM3:
+      request.set_name_sm3(std::string(values[0]));
+      request.set_id_number_sm3(std::string(values[1]));
+      request.set_mobile_sm3(std::string(values[2]));
+      break;
+    default:
+      request.set_name(std::string(values[0]));
+      request.set_id_number(std::string(values[1]));
+      request.set_mobile(std::string(values[2]));
+      break;
+  }
+  return std::unique_ptr<PreparedCall>(
+      new CarrierCall(stub_, std::move(request)));
+}
+
+std::string CarrierAdapterFactory::config_type() const {
+  return CarrierAdapterConfig::descriptor()->full_name();
+}
+
+absl::StatusOr<std::unique_ptr<Adapter>> CarrierAdapterFactory::Create(
+    const AdapterEnv& env) const {
+  CarrierAdapterConfig config;
+  if (env.provider == nullptr || !env.provider->adapter().UnpackTo(&config)) {
+    return absl::InvalidArgumentError(
+        "carrier adapter: adapter is not a CarrierAdapterConfig");
+  }
+  auto adapter = CarrierAdapter::Create(config, env.channel);
+  if (!adapter.ok()) {
+    return absl::Status(
+        adapter.status().code(),
+        absl::StrCat("providers[", env.provider->id(),
+                     "].adapter: ", adapter.status().message()));
+  }
+  return std::unique_ptr<Adapter>(std::move(*adapter));
+}
+
+}  // namespace idgate

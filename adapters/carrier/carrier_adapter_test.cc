@@ -1,0 +1,581 @@
+#include "adapters/carrier/carrier_adapter.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/synchronization/notification.h"
+#include "adapters/carrier/carrier_codes.h"
+#include "adapters/carrier/carrier_mock.h"
+#include "adapters/digest.h"
+#include "adapters/mock_support/identity_book.h"
+#include "adapters/mock_support/mock_host.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "server/policy/pii_fields.h"
+
+namespace idgate {
+namespace {
+
+using ::idgate::config::v1::CarrierAdapterConfig;
+using ::idgate::provider::v1::CarrierMismatch;
+using ::idgate::provider::v1::CheckThreeFactorRequest;
+using ::idgate::provider::v1::CheckThreeFactorResponse;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+constexpr PiiForm kPlain = ::idgate::v1::PII_FORM_PLAIN;
+constexpr PiiForm kSha256 = ::idgate::v1::PII_FORM_SHA256;
+constexpr PiiForm kSm3 = ::idgate::v1::PII_FORM_SM3;
+constexpr auto kName = ::idgate::v1::PII_FIELD_NAME;
+constexpr auto kId = ::idgate::v1::PII_FIELD_ID_NUMBER;
+constexpr auto kMobile = ::idgate::v1::PII_FIELD_MOBILE;
+
+// ---- The mapping table, driven directly. ----
+
+struct CodeRow {
+  std::string code;
+  absl::StatusCode status;
+  Verdict verdict;
+  bool billed;
+  bool retryable;
+};
+
+const CodeRow kCodeTable[] = {
+    {"0", absl::StatusCode::kOk, ::idgate::v1::VERDICT_MATCH, true, false},
+    {"-4", absl::StatusCode::kOk, ::idgate::v1::VERDICT_MISMATCH, true, false},
+    {"-9", absl::StatusCode::kOk, ::idgate::v1::VERDICT_NO_RECORD, false,
+     false},
+    {"-1", absl::StatusCode::kInternal, ::idgate::v1::VERDICT_UNSPECIFIED,
+     false, false},
+    {"-6", absl::StatusCode::kFailedPrecondition,
+     ::idgate::v1::VERDICT_UNSPECIFIED, false, false},
+    {"-7", absl::StatusCode::kFailedPrecondition,
+     ::idgate::v1::VERDICT_UNSPECIFIED, false, false},
+    {"-8", absl::StatusCode::kFailedPrecondition,
+     ::idgate::v1::VERDICT_UNSPECIFIED, false, false},
+    {"-10", absl::StatusCode::kFailedPrecondition,
+     ::idgate::v1::VERDICT_UNSPECIFIED, false, true},
+    {"-11", absl::StatusCode::kUnavailable, ::idgate::v1::VERDICT_UNSPECIFIED,
+     false, true},
+    {"-12", absl::StatusCode::kResourceExhausted,
+     ::idgate::v1::VERDICT_UNSPECIFIED, false, false},
+    // Unknown codes: never a match, never billed, never retried.
+    {"1", absl::StatusCode::kInternal, ::idgate::v1::VERDICT_UNSPECIFIED, false,
+     false},
+    {"-5", absl::StatusCode::kInternal, ::idgate::v1::VERDICT_UNSPECIFIED,
+     false, false},
+    {"", absl::StatusCode::kInternal, ::idgate::v1::VERDICT_UNSPECIFIED, false,
+     false},
+    {"00", absl::StatusCode::kInternal, ::idgate::v1::VERDICT_UNSPECIFIED,
+     false, false},
+};
+
+TEST(CarrierMappingTest, EveryCodeMapsPerTheTable) {
+  for (const CodeRow& row : kCodeTable) {
+    SCOPED_TRACE("code '" + row.code + "'");
+    CheckThreeFactorResponse response;
+    response.set_code(row.code);
+    response.set_message("13800000001 测试甲");  // must never be echoed
+    const ProviderOutcome outcome =
+        MapCarrierResult(grpc::Status::OK, response);
+    EXPECT_EQ(outcome.status.code(), row.status);
+    EXPECT_EQ(outcome.verdict, row.verdict);
+    EXPECT_EQ(outcome.billed, row.billed);
+    EXPECT_EQ(outcome.retryable, row.retryable);
+    EXPECT_EQ(outcome.billed, carrier::IsBilled(row.code));
+    EXPECT_FALSE(outcome.billed && outcome.retryable);
+    EXPECT_TRUE(outcome.sent);
+    EXPECT_EQ(outcome.provider_code, row.code);
+    EXPECT_THAT(std::string(outcome.status.message()),
+                Not(HasSubstr("13800000001")));
+    if (!outcome.status.ok() && !row.code.empty()) {
+      EXPECT_THAT(std::string(outcome.status.message()), HasSubstr(row.code));
+    }
+  }
+}
+
+TEST(CarrierMappingTest, UnexpectedCodeContentIsNotRepeated) {
+  CheckThreeFactorResponse response;
+  response.set_code("110101199003070134");
+  ProviderOutcome outcome = MapCarrierResult(grpc::Status::OK, response);
+  EXPECT_EQ(outcome.status.code(), absl::StatusCode::kInternal);
+  EXPECT_EQ(outcome.verdict, ::idgate::v1::VERDICT_UNSPECIFIED);
+  EXPECT_EQ(outcome.provider_code, "");
+  EXPECT_THAT(std::string(outcome.status.message()), Not(HasSubstr("110101")));
+}
+
+TEST(CarrierMappingTest, TransportFailures) {
+  struct Row {
+    grpc::StatusCode grpc;
+    absl::StatusCode status;
+    bool retryable;
+  };
+  for (const Row& row : std::vector<Row>{
+           {grpc::StatusCode::UNAVAILABLE, absl::StatusCode::kUnavailable,
+            true},
+           {grpc::StatusCode::DEADLINE_EXCEEDED,
+            absl::StatusCode::kDeadlineExceeded, true},
+           {grpc::StatusCode::CANCELLED, absl::StatusCode::kCancelled, false},
+           {grpc::StatusCode::INTERNAL, absl::StatusCode::kInternal, false},
+           {grpc::StatusCode::UNIMPLEMENTED, absl::StatusCode::kInternal,
+            false},
+           {grpc::StatusCode::RESOURCE_EXHAUSTED, absl::StatusCode::kInternal,
+            false}}) {
+    SCOPED_TRACE(static_cast<int>(row.grpc));
+    // A body that arrived with an error status is ignored.
+    CheckThreeFactorResponse response;
+    response.set_code("0");
+    const ProviderOutcome outcome = MapCarrierResult(
+        grpc::Status(row.grpc, "detail with 13800000001"), response);
+    EXPECT_EQ(outcome.status.code(), row.status);
+    EXPECT_EQ(outcome.retryable, row.retryable);
+    EXPECT_FALSE(outcome.billed);
+    EXPECT_EQ(outcome.verdict, ::idgate::v1::VERDICT_UNSPECIFIED);
+    EXPECT_THAT(std::string(outcome.status.message()),
+                Not(HasSubstr("13800000001")));
+  }
+}
+
+// ---- Adapter against the mock over an in-process channel. ----
+
+class CarrierTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto book = IdentityBook::LoadFile(IDGATE_SOURCE_DIR
+                                       "/config/testdata/identities.json");
+    ASSERT_TRUE(book.ok()) << book.status();
+    book_ = std::move(*book);
+  }
+
+  // Starts a mock with `behaviour` and a `mode` adapter in front of it.
+  void Start(::idgate::config::v1::MockBehaviour behaviour = {},
+             ::idgate::config::v1::CarrierMode mode =
+                 ::idgate::config::v1::CARRIER_MODE_PLAIN) {
+    MockEnv env;
+    env.book = book_.get();
+    env.behaviour = behaviour;
+    std::vector<std::unique_ptr<MockProvider>> mocks;
+    mocks.push_back(CarrierMockFactory().Create(env));
+    auto host = MockHost::Start(std::move(mocks));
+    ASSERT_TRUE(host.ok()) << host.status();
+    host_ = std::move(*host);
+    CarrierAdapterConfig config;
+    config.set_mode(mode);
+    config.set_app_id("test-app");
+    auto adapter = CarrierAdapter::Create(config, host_->InProcessChannel());
+    ASSERT_TRUE(adapter.ok()) << adapter.status();
+    adapter_ = std::move(*adapter);
+    form_ = mode == ::idgate::config::v1::CARRIER_MODE_SHA256 ? kSha256
+            : mode == ::idgate::config::v1::CARRIER_MODE_SM3  ? kSm3
+                                                              : kPlain;
+  }
+
+  MinimizedSubject Subject(absl::string_view name, absl::string_view id,
+                           absl::string_view mobile) const {
+    return MinimizedSubject::ForTesting(
+        {{{kName, form_}, IdentityBook::InForm(name, form_)},
+         {{kId, form_}, IdentityBook::InForm(id, form_)},
+         {{kMobile, form_}, IdentityBook::InForm(mobile, form_)}});
+  }
+
+  // Prepares and sends one call; returns the outcome and, through
+  // `request`, what was sent.
+  ProviderOutcome Call(const MinimizedSubject& subject,
+                       absl::Duration timeout = absl::Seconds(5),
+                       CheckThreeFactorRequest* request = nullptr) {
+    CallContext context;
+    context.check = ::idgate::config::v1::CHECK_CARRIER_THREE_FACTOR;
+    context.disclosure_id = "d-" + std::to_string(++calls_);
+    auto prepared = adapter_->Prepare(subject, context);
+    EXPECT_TRUE(prepared.ok()) << prepared.status();
+    if (!prepared.ok()) return {};
+    if (request != nullptr) request->CopyFrom((*prepared)->request());
+    ProviderOutcome result;
+    absl::Notification done;
+    (*prepared)->Send(absl::Now() + timeout, [&](ProviderOutcome outcome) {
+      result = std::move(outcome);
+      done.Notify();
+    });
+    done.WaitForNotification();
+    return result;
+  }
+
+  ProviderOutcome CallPerson(absl::string_view label) {
+    const auto* p = book_->FindByLabel(label);
+    EXPECT_NE(p, nullptr);
+    return Call(Subject(p->name(), p->id_number(), p->mobiles(0).number()));
+  }
+
+  const IdentityBook::Person& Person(absl::string_view label) {
+    return *book_->FindByLabel(label);
+  }
+
+  MockStats Stats() { return host_->mock(0).stats(); }
+
+  std::unique_ptr<IdentityBook> book_;
+  std::unique_ptr<MockHost> host_;
+  std::unique_ptr<CarrierAdapter> adapter_;
+  PiiForm form_ = kPlain;
+  int calls_ = 0;
+};
+
+void ExpectVerdict(const ProviderOutcome& o, Verdict verdict,
+                   absl::string_view code, bool billed) {
+  EXPECT_TRUE(o.status.ok()) << o.status;
+  EXPECT_EQ(o.verdict, verdict);
+  EXPECT_EQ(o.provider_code, code);
+  EXPECT_EQ(o.billed, billed);
+  EXPECT_FALSE(o.retryable);
+}
+
+void ExpectError(const ProviderOutcome& o, absl::StatusCode status,
+                 absl::string_view code, bool retryable) {
+  EXPECT_EQ(o.status.code(), status) << o.status;
+  EXPECT_EQ(o.verdict, ::idgate::v1::VERDICT_UNSPECIFIED);
+  EXPECT_EQ(o.provider_code, code);
+  EXPECT_FALSE(o.billed);
+  EXPECT_EQ(o.retryable, retryable);
+}
+
+TEST_F(CarrierTest, EveryBookScenarioThroughTheMock) {
+  Start();
+  const auto& adult = Person("adult-match");
+  const std::string name = adult.name(), id = adult.id_number(),
+                    mobile = adult.mobiles(0).number();
+  const auto& other = Person("carrier-mismatch");
+
+  ExpectVerdict(Call(Subject(name, id, mobile)), ::idgate::v1::VERDICT_MATCH,
+                "0", true);
+  ExpectVerdict(CallPerson("minority-name"), ::idgate::v1::VERDICT_MATCH, "0",
+                true);
+  ExpectVerdict(CallPerson("latin-name"), ::idgate::v1::VERDICT_MATCH, "0",
+                true);
+  ExpectVerdict(CallPerson("id-check-x"), ::idgate::v1::VERDICT_MATCH, "0",
+                true);
+  // Someone else's name and ID with adult-match's mobile.
+  ExpectVerdict(Call(Subject(other.name(), other.id_number(), mobile)),
+                ::idgate::v1::VERDICT_MISMATCH, "-4", true);
+  ExpectVerdict(Call(Subject("李错误", id, mobile)),
+                ::idgate::v1::VERDICT_MISMATCH, "-4", true);
+  ExpectVerdict(Call(Subject(name, other.id_number(), mobile)),
+                ::idgate::v1::VERDICT_MISMATCH, "-4", true);
+  // no-record: a number the carrier does not know.
+  const auto& nobody = Person("no-record");
+  ExpectVerdict(Call(Subject(nobody.name(), nobody.id_number(), "13700000009")),
+                ::idgate::v1::VERDICT_NO_RECORD, "-9", false);
+  ExpectError(Call(Subject(name, id, "12345")),
+              absl::StatusCode::kFailedPrecondition, "-6", false);
+  ExpectError(Call(Subject(name, "110101199003070135", mobile)),
+              absl::StatusCode::kFailedPrecondition, "-7", false);
+  ExpectError(Call(Subject("测\x01试", id, mobile)),
+              absl::StatusCode::kFailedPrecondition, "-8", false);
+  ExpectError(CallPerson("satellite-segment"),
+              absl::StatusCode::kFailedPrecondition, "-10", true);
+  // Not a registered number, but in an unsupported segment either way.
+  ExpectError(Call(Subject(name, id, "13490000001")),
+              absl::StatusCode::kFailedPrecondition, "-10", true);
+
+  // The mock bills exactly what the adapter reports billed: 7 answers.
+  const MockStats stats = Stats();
+  EXPECT_EQ(stats.requests, static_cast<uint64_t>(calls_));
+  EXPECT_EQ(stats.billed, 7u);
+}
+
+TEST_F(CarrierTest, MockReportsWhichPairMismatched) {
+  Start();
+  const auto& adult = Person("adult-match");
+  const auto& other = Person("carrier-mismatch");
+  auto stub = ::idgate::provider::v1::CarrierService::NewStub(
+      host_->InProcessChannel());
+  auto ask = [&](const std::string& name, const std::string& id) {
+    CheckThreeFactorRequest request;
+    request.set_app_id("a");
+    request.set_order_no("o-1");
+    request.set_hash_mode(::idgate::provider::v1::CARRIER_HASH_MODE_PLAIN);
+    request.set_name(name);
+    request.set_id_number(id);
+    request.set_mobile(adult.mobiles(0).number());
+    CheckThreeFactorResponse response;
+    grpc::ClientContext context;
+    EXPECT_TRUE(stub->CheckThreeFactor(&context, request, &response).ok());
+    EXPECT_EQ(response.order_no(), "o-1");
+    return response;
+  };
+  auto r = ask(adult.name(), adult.id_number());
+  EXPECT_EQ(r.code(), "0");
+  EXPECT_EQ(r.operator_name(), "CMCC");
+  EXPECT_EQ(ask(other.name(), adult.id_number()).mismatch(),
+            CarrierMismatch::CARRIER_MISMATCH_NAME);
+  EXPECT_EQ(ask(adult.name(), other.id_number()).mismatch(),
+            CarrierMismatch::CARRIER_MISMATCH_ID_NUMBER);
+  EXPECT_EQ(ask(other.name(), other.id_number()).mismatch(),
+            CarrierMismatch::CARRIER_MISMATCH_NAME_AND_ID_NUMBER);
+}
+
+TEST_F(CarrierTest, MockRefusesMixedOrModelessRequests) {
+  Start();
+  auto stub = ::idgate::provider::v1::CarrierService::NewStub(
+      host_->InProcessChannel());
+  const auto& adult = Person("adult-match");
+  CheckThreeFactorRequest request;
+  request.set_app_id("a");
+  request.set_order_no("o");
+  request.set_name(adult.name());
+  request.set_id_number(adult.id_number());
+  request.set_mobile(adult.mobiles(0).number());
+  CheckThreeFactorResponse response;
+  {
+    grpc::ClientContext context;  // no hash_mode
+    ASSERT_TRUE(stub->CheckThreeFactor(&context, request, &response).ok());
+    EXPECT_EQ(response.code(), "-1");
+  }
+  request.set_hash_mode(::idgate::provider::v1::CARRIER_HASH_MODE_PLAIN);
+  request.set_mobile_sha256(Sha256Hex(adult.mobiles(0).number()));
+  {
+    grpc::ClientContext context;
+    ASSERT_TRUE(stub->CheckThreeFactor(&context, request, &response).ok());
+    EXPECT_EQ(response.code(), "-1");
+  }
+}
+
+class CarrierHashedTest
+    : public CarrierTest,
+      public ::testing::WithParamInterface<::idgate::config::v1::CarrierMode> {
+};
+
+TEST_P(CarrierHashedTest, SendsOnlyHashesAndStillAnswers) {
+  Start({}, GetParam());
+  const auto& adult = Person("adult-match");
+  CheckThreeFactorRequest sent;
+  ExpectVerdict(
+      Call(Subject(adult.name(), adult.id_number(), adult.mobiles(0).number()),
+           absl::Seconds(5), &sent),
+      ::idgate::v1::VERDICT_MATCH, "0", true);
+  EXPECT_TRUE(sent.name().empty());
+  EXPECT_TRUE(sent.id_number().empty());
+  EXPECT_TRUE(sent.mobile().empty());
+  const std::string wire = sent.SerializeAsString();
+  EXPECT_THAT(wire, Not(HasSubstr(adult.id_number())));
+  EXPECT_THAT(wire, Not(HasSubstr(adult.mobiles(0).number())));
+  EXPECT_THAT(wire, Not(HasSubstr(adult.name())));
+
+  ExpectVerdict(
+      Call(Subject("李错误", adult.id_number(), adult.mobiles(0).number())),
+      ::idgate::v1::VERDICT_MISMATCH, "-4", true);
+  ExpectVerdict(Call(Subject(adult.name(), adult.id_number(), "13700000009")),
+                ::idgate::v1::VERDICT_NO_RECORD, "-9", false);
+  // The segment is found through the book in hashed mode.
+  ExpectError(CallPerson("satellite-segment"),
+              absl::StatusCode::kFailedPrecondition, "-10", true);
+
+  // Checked at the mock: only this form of each field ever arrived.
+  const MockStats stats = Stats();
+  const std::map<FieldForm, uint64_t> expected = {
+      {{kName, form_}, 4}, {{kId, form_}, 4}, {{kMobile, form_}, 4}};
+  EXPECT_EQ(stats.fields_received, expected);
+}
+
+TEST_P(CarrierHashedTest, MockRejectsMalformedDigests) {
+  Start({}, GetParam());
+  const auto& adult = Person("adult-match");
+  auto subject = [&](std::string name, std::string id, std::string mobile) {
+    return MinimizedSubject::ForTesting({{{kName, form_}, name},
+                                      {{kId, form_}, id},
+                                      {{kMobile, form_}, mobile}});
+  };
+  const std::string name = IdentityBook::InForm(adult.name(), form_);
+  const std::string id = IdentityBook::InForm(adult.id_number(), form_);
+  const std::string mobile =
+      IdentityBook::InForm(adult.mobiles(0).number(), form_);
+  ExpectError(Call(subject(name, id, adult.mobiles(0).number())),
+              absl::StatusCode::kFailedPrecondition, "-6", false);
+  ExpectError(Call(subject(name, "ABC", mobile)),
+              absl::StatusCode::kFailedPrecondition, "-7", false);
+  ExpectError(Call(subject(std::string(64, 'G'), id, mobile)),
+              absl::StatusCode::kFailedPrecondition, "-8", false);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Modes, CarrierHashedTest,
+    ::testing::Values(::idgate::config::v1::CARRIER_MODE_SHA256,
+                      ::idgate::config::v1::CARRIER_MODE_SM3));
+
+TEST_F(CarrierTest, BehaviourCodesThroughTheAdapter) {
+  ::idgate::config::v1::MockBehaviour busy;
+  busy.set_busy_rate(1);
+  Start(busy);
+  ExpectError(CallPerson("adult-match"), absl::StatusCode::kUnavailable, "-11",
+              true);
+
+  ::idgate::config::v1::MockBehaviour limited;
+  limited.set_daily_limit_per_subject(1);
+  Start(limited);
+  ExpectVerdict(CallPerson("adult-match"), ::idgate::v1::VERDICT_MATCH, "0",
+                true);
+  ExpectError(CallPerson("adult-match"), absl::StatusCode::kResourceExhausted,
+              "-12", false);
+  ExpectVerdict(CallPerson("card-lost"), ::idgate::v1::VERDICT_MATCH, "0",
+                true);
+  EXPECT_EQ(Stats().billed, 2u);
+
+  ::idgate::config::v1::MockBehaviour failing;
+  failing.set_error_rate(1);
+  Start(failing);
+  ExpectError(CallPerson("adult-match"), absl::StatusCode::kUnavailable, "",
+              true);
+  EXPECT_EQ(Stats().billed, 0u);
+}
+
+TEST_F(CarrierTest, HangEndsAtTheDeadline) {
+  ::idgate::config::v1::MockBehaviour hang;
+  hang.set_hang(true);
+  Start(hang);
+  const absl::Time start = absl::Now();
+  const ProviderOutcome outcome =
+      Call(Subject(Person("adult-match").name(),
+                   Person("adult-match").id_number(), "13800000001"),
+           absl::Milliseconds(300));
+  const absl::Duration took = absl::Now() - start;
+  ExpectError(outcome, absl::StatusCode::kDeadlineExceeded, "", true);
+  EXPECT_TRUE(outcome.sent);
+  EXPECT_GE(took, absl::Milliseconds(250));
+  EXPECT_LT(took, absl::Seconds(3));
+  EXPECT_EQ(Stats().requests, 1u);
+  EXPECT_EQ(Stats().billed, 0u);
+}
+
+TEST_F(CarrierTest, CancelEndsAHungCall) {
+  ::idgate::config::v1::MockBehaviour hang;
+  hang.set_hang(true);
+  Start(hang);
+  CallContext context{::idgate::config::v1::CHECK_CARRIER_THREE_FACTOR, "d-1"};
+  const auto& adult = Person("adult-match");
+  auto prepared = adapter_->Prepare(
+      Subject(adult.name(), adult.id_number(), adult.mobiles(0).number()),
+      context);
+  ASSERT_TRUE(prepared.ok());
+  ProviderOutcome result;
+  absl::Notification done;
+  (*prepared)->Send(absl::Now() + absl::Seconds(30),
+                    [&](ProviderOutcome outcome) {
+                      result = std::move(outcome);
+                      done.Notify();
+                    });
+  absl::SleepFor(absl::Milliseconds(50));
+  (*prepared)->Cancel();
+  ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(5)));
+  ExpectError(result, absl::StatusCode::kCancelled, "", false);
+}
+
+TEST_F(CarrierTest, NoTimeLeftMeansNothingSent) {
+  Start();
+  const auto& adult = Person("adult-match");
+  const ProviderOutcome outcome =
+      Call(Subject(adult.name(), adult.id_number(), adult.mobiles(0).number()),
+           absl::ZeroDuration());
+  ExpectError(outcome, absl::StatusCode::kDeadlineExceeded, "", true);
+  EXPECT_FALSE(outcome.sent);
+  EXPECT_EQ(Stats().requests, 0u);
+}
+
+// ---- Adapter contract. ----
+
+TEST_F(CarrierTest, RequiredFieldsFollowTheMode) {
+  for (auto [mode, form] :
+       std::vector<std::pair<::idgate::config::v1::CarrierMode, PiiForm>>{
+           {::idgate::config::v1::CARRIER_MODE_PLAIN, kPlain},
+           {::idgate::config::v1::CARRIER_MODE_SHA256, kSha256},
+           {::idgate::config::v1::CARRIER_MODE_SM3, kSm3}}) {
+    Start({}, mode);
+    EXPECT_EQ(
+        adapter_->RequiredFields(
+            ::idgate::config::v1::CHECK_CARRIER_THREE_FACTOR),
+        (std::vector<FieldForm>{{kName, form}, {kId, form}, {kMobile, form}}));
+    EXPECT_TRUE(
+        adapter_->RequiredFields(::idgate::config::v1::CHECK_BANK_FOUR_FACTOR)
+            .empty());
+    EXPECT_EQ(
+        adapter_->checks(),
+        std::vector<Check>{::idgate::config::v1::CHECK_CARRIER_THREE_FACTOR});
+
+    // The request carries exactly the required pairs, all classified.
+    const auto& adult = Person("adult-match");
+    CallContext context{::idgate::config::v1::CHECK_CARRIER_THREE_FACTOR,
+                        "disclosure-42"};
+    auto prepared = adapter_->Prepare(
+        Subject(adult.name(), adult.id_number(), adult.mobiles(0).number()),
+        context);
+    ASSERT_TRUE(prepared.ok());
+    const PiiFieldsFound found = CollectPiiFields((*prepared)->request());
+    EXPECT_TRUE(found.unclassified.empty());
+    EXPECT_EQ(found.pairs, (std::set<FieldForm>{
+                               {kName, form}, {kId, form}, {kMobile, form}}));
+    const auto& request =
+        static_cast<const CheckThreeFactorRequest&>((*prepared)->request());
+    EXPECT_EQ(request.order_no(), "disclosure-42");
+    EXPECT_EQ(request.app_id(), "test-app");
+  }
+}
+
+TEST_F(CarrierTest, PrepareRefusesAnIncompleteSubject) {
+  Start({}, ::idgate::config::v1::CARRIER_MODE_SHA256);
+  CallContext context{::idgate::config::v1::CHECK_CARRIER_THREE_FACTOR, "d"};
+  // Plain values where the mode needs SHA-256: not usable, nothing built.
+  auto prepared = adapter_->Prepare(
+      MinimizedSubject::ForTesting({{{kName, kPlain}, "测试甲"},
+                                 {{kId, kSha256}, Sha256Hex("x")},
+                                 {{kMobile, kSha256}, Sha256Hex("y")}}),
+      context);
+  EXPECT_EQ(prepared.status().code(), absl::StatusCode::kInternal);
+  EXPECT_THAT(std::string(prepared.status().message()),
+              Not(HasSubstr("测试甲")));
+  context.check = ::idgate::config::v1::CHECK_FACE_VERIFICATION;
+  EXPECT_FALSE(adapter_->Prepare(MinimizedSubject(), context).ok());
+}
+
+TEST(CarrierProtocolTest, EveryTextFieldIsClassified) {
+  EXPECT_TRUE(
+      UnclassifiedFields(CheckThreeFactorRequest::descriptor()).empty());
+  EXPECT_TRUE(
+      UnclassifiedFields(CheckThreeFactorResponse::descriptor()).empty());
+}
+
+TEST(CarrierFactoryTest, ValidatesConfig) {
+  CarrierAdapterFactory factory;
+  EXPECT_EQ(factory.config_type(), "idgate.config.v1.CarrierAdapterConfig");
+  EXPECT_EQ(CarrierMockFactory().config_type(), factory.config_type());
+  auto channel =
+      grpc::CreateChannel("localhost:1", grpc::InsecureChannelCredentials());
+  ::idgate::config::v1::Provider provider;
+  provider.set_id("carrier_a");
+  AdapterEnv env{&provider, channel, nullptr};
+
+  ::idgate::config::v1::BankAdapterConfig wrong;
+  provider.mutable_adapter()->PackFrom(wrong);
+  EXPECT_FALSE(factory.Create(env).ok());
+
+  CarrierAdapterConfig config;
+  config.set_app_id("a");
+  provider.mutable_adapter()->PackFrom(config);
+  auto missing_mode = factory.Create(env);
+  EXPECT_EQ(missing_mode.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(missing_mode.status().message()),
+              HasSubstr("providers[carrier_a].adapter"));
+
+  config.set_mode(::idgate::config::v1::CARRIER_MODE_SM3);
+  config.clear_app_id();
+  provider.mutable_adapter()->PackFrom(config);
+  EXPECT_FALSE(factory.Create(env).ok());
+
+  config.set_app_id("a");
+  provider.mutable_adapter()->PackFrom(config);
+  auto adapter = factory.Create(env);
+  ASSERT_TRUE(adapter.ok()) << adapter.status();
+  EXPECT_EQ((*adapter)->RequiredFields(
+                ::idgate::config::v1::CHECK_CARRIER_THREE_FACTOR)[0],
+            FieldForm(kName, kSm3));
+}
+
+}  // namespace
+}  // namespace idgate

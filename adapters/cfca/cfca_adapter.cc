@@ -1,0 +1,186 @@
+#include "adapters/cfca/cfca_adapter.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "adapters/cfca/cfca_codes.h"
+#include "adapters/signing/signing.h"
+#include "idgate/provider/v1/cfca.grpc.pb.h"
+
+namespace idgate {
+namespace cfca {
+namespace {
+
+using ::idgate::config::v1::CfcaAdapterConfig;
+using ::idgate::provider::v1::CfcaFaceService;
+using ::idgate::provider::v1::CompareFaceRequest;
+using ::idgate::provider::v1::CompareFaceResponse;
+using ::idgate::v1::PII_FIELD_FACE_IMAGE;
+using ::idgate::v1::PII_FIELD_ID_NUMBER;
+using ::idgate::v1::PII_FIELD_LIVENESS_VIDEO;
+using ::idgate::v1::PII_FIELD_NAME;
+using ::idgate::v1::PII_FORM_PLAIN;
+
+constexpr char kSignAlg[] = "SHA256withRSA";
+
+// CFCA timestamps are Beijing time; China has had no DST since 1991, so a
+// fixed offset avoids depending on tzdata in the container.
+absl::TimeZone Beijing() { return absl::FixedTimeZone(8 * 60 * 60); }
+
+class CfcaCall : public PreparedCall {
+ public:
+  CfcaCall(std::shared_ptr<CfcaFaceService::Stub> stub,
+           CompareFaceRequest request, std::function<absl::Time()> now)
+      : stub_(std::move(stub)), request_(std::move(request)), now_(now) {}
+
+  const google::protobuf::Message& request() const override { return request_; }
+
+  void Send(absl::Time deadline, OutcomeCallback done) override {
+    if (deadline <= now_()) {
+      // Nothing left the gateway: no disclosure, another provider may try.
+      ProviderOutcome outcome;
+      outcome.status = absl::DeadlineExceededError("cfca: deadline passed");
+      outcome.retryable = true;
+      outcome.sent = false;
+      done(std::move(outcome));
+      return;
+    }
+    context_.set_deadline(absl::ToChronoTime(deadline));
+    stub_->async()->CompareFace(
+        &context_, &request_, &response_,
+        [this, done = std::move(done)](grpc::Status status) {
+          // `done` may destroy this call: compute the outcome first.
+          done(status.ok() ? MapResponse(response_)
+                           : MapTransportError(status));
+        });
+  }
+
+  // Thread-safe; before Send it makes the call end as CANCELLED at once.
+  void Cancel() override { context_.TryCancel(); }
+
+ private:
+  // Shared so that a call in flight outlives a reloaded adapter.
+  std::shared_ptr<CfcaFaceService::Stub> stub_;
+  CompareFaceRequest request_;
+  std::function<absl::Time()> now_;
+  grpc::ClientContext context_;
+  CompareFaceResponse response_;
+};
+
+class CfcaAdapter : public Adapter {
+ public:
+  CfcaAdapter(CfcaAdapterConfig config,
+              std::unique_ptr<signing::RsaSigner> signer,
+              std::shared_ptr<CfcaFaceService::Stub> stub,
+              std::function<absl::Time()> now)
+      : config_(std::move(config)),
+        signer_(std::move(signer)),
+        stub_(std::move(stub)),
+        now_(std::move(now)) {}
+
+  std::vector<Check> checks() const override {
+    return {::idgate::config::v1::CHECK_FACE_VERIFICATION};
+  }
+
+  std::vector<FieldForm> RequiredFields(Check check) const override {
+    if (check != ::idgate::config::v1::CHECK_FACE_VERIFICATION) return {};
+    return {{PII_FIELD_NAME, PII_FORM_PLAIN},
+            {PII_FIELD_ID_NUMBER, PII_FORM_PLAIN},
+            {PII_FIELD_FACE_IMAGE, PII_FORM_PLAIN}};
+  }
+
+  absl::StatusOr<std::unique_ptr<PreparedCall>> Prepare(
+      const MinimizedSubject& subject,
+      const CallContext& context) const override {
+    if (context.check != ::idgate::config::v1::CHECK_FACE_VERIFICATION) {
+      return absl::InternalError("cfca: unsupported check");
+    }
+    for (const FieldForm& required : RequiredFields(context.check)) {
+      if (!subject.Get(required.first, required.second).has_value()) {
+        return absl::InternalError(
+            absl::StrCat("cfca: subject lacks ",
+                         ::idgate::v1::PiiField_Name(required.first)));
+      }
+    }
+    CompareFaceRequest request;
+    request.set_institution_id(config_.institution_id());
+    request.set_tx_code(config_.tx_code());
+    request.set_tx_sn(context.disclosure_id);
+    request.set_timestamp(absl::FormatTime("%Y%m%d%H%M%S", now_(), Beijing()));
+    request.set_name(std::string(*subject.Get(PII_FIELD_NAME, PII_FORM_PLAIN)));
+    request.set_id_number(
+        std::string(*subject.Get(PII_FIELD_ID_NUMBER, PII_FORM_PLAIN)));
+    request.set_face_image(
+        std::string(*subject.Get(PII_FIELD_FACE_IMAGE, PII_FORM_PLAIN)));
+    // Optional: only when the caller supplied it and the policy allows it.
+    if (auto video = subject.Get(PII_FIELD_LIVENESS_VIDEO, PII_FORM_PLAIN);
+        video.has_value() && !video->empty()) {
+      request.set_liveness_video(std::string(*video));
+    }
+    request.set_sign_alg(kSignAlg);
+    absl::StatusOr<std::string> signature =
+        signing::SignRequest(*signer_, request, "signature");
+    if (!signature.ok()) {
+      return absl::InternalError(absl::StrCat("cfca: cannot sign request: ",
+                                              signature.status().message()));
+    }
+    request.set_signature(*std::move(signature));
+    return std::unique_ptr<PreparedCall>(
+        new CfcaCall(stub_, std::move(request), now_));
+  }
+
+ private:
+  const CfcaAdapterConfig config_;
+  const std::unique_ptr<signing::RsaSigner> signer_;
+  const std::shared_ptr<CfcaFaceService::Stub> stub_;
+  const std::function<absl::Time()> now_;
+};
+
+}  // namespace
+
+std::vector<FieldForm> OptionalFields(Check check) {
+  if (check != ::idgate::config::v1::CHECK_FACE_VERIFICATION) return {};
+  return {{PII_FIELD_LIVENESS_VIDEO, PII_FORM_PLAIN}};
+}
+
+CfcaAdapterFactory::CfcaAdapterFactory(std::function<absl::Time()> now)
+    : now_(std::move(now)) {}
+
+absl::StatusOr<std::unique_ptr<Adapter>> CfcaAdapterFactory::Create(
+    const AdapterEnv& env) const {
+  if (env.provider == nullptr) {
+    return absl::InvalidArgumentError("cfca adapter: no provider config");
+  }
+  const std::string path = absl::StrCat("providers[", env.provider->id(), "]");
+  CfcaAdapterConfig config;
+  if (!env.provider->adapter().UnpackTo(&config)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ".adapter: not a ", kConfigType));
+  }
+  if (config.institution_id().empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ".adapter.institution_id: required"));
+  }
+  if (config.tx_code().empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ".adapter.tx_code: required"));
+  }
+  if (env.channel == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": no channel"));
+  }
+  const std::string key_path = env.resolve_path
+                                   ? env.resolve_path(config.signing_key_file())
+                                   : config.signing_key_file();
+  auto signer = signing::RsaSigner::FromFile(
+      config.signing_key_file().empty() ? "" : key_path,
+      absl::StrCat(path, ".adapter.signing_key_file"));
+  if (!signer.ok()) return signer.status();
+  return std::unique_ptr<Adapter>(
+      new CfcaAdapter(std::move(config), *std::move(signer),
+                      std::shared_ptr<CfcaFaceService::Stub>(
+                          CfcaFaceService::NewStub(env.channel)),
+                      now_));
+}
+
+}  // namespace cfca
+}  // namespace idgate

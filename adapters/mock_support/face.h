@@ -1,0 +1,24 @@
+#pragma once
+
+#include <string>
+
+#include "absl/strings/string_view.h"
+
+namespace idgate {
+
+// The test-face convention shared by every face mock and the identity book:
+// a test image "shows" the face whose identity is the lowercase hex SHA-256
+// of the image bytes before the first "#LIVENESS:" marker (all bytes when
+// there is none). The same face with "#LIVENESS:FAIL" appended is therefore
+// a spoof of that person: the face matches but liveness fails.
+inline constexpr absl::string_view kLivenessMarker = "#LIVENESS:";
+inline constexpr absl::string_view kLivenessFailMarker = "#LIVENESS:FAIL";
+
+// The face identity of `image`.
+std::string FaceDigest(absl::string_view image);
+
+// True when "#LIVENESS:FAIL" occurs anywhere in `bytes` (an image or a
+// liveness video).
+bool LivenessFails(absl::string_view bytes);
+
+}  // namespace idgate

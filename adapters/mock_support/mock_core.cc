@@ -1,0 +1,178 @@
+#include "adapters/mock_support/mock_core.h"
+
+#include <atomic>
+#include <utility>
+
+#include "absl/time/civil_time.h"
+#include "grpcpp/alarm.h"
+#include "server/policy/pii_fields.h"
+
+namespace idgate {
+
+absl::Duration MockDuration(const google::protobuf::Duration& duration) {
+  const absl::Duration d =
+      absl::Seconds(duration.seconds()) + absl::Nanoseconds(duration.nanos());
+  return d < absl::ZeroDuration() ? absl::ZeroDuration() : d;
+}
+
+// One pending call. Owned by two references: gRPC's (released in OnDone)
+// and the alarm's while it is set (released when its callback runs, which
+// always happens, with fired=false after Cancel). Finish runs exactly once,
+// from whichever of alarm and cancellation comes first.
+class MockCore::Call final : public grpc::ServerUnaryReactor {
+ public:
+  Call(MockCore* core, grpc::CallbackServerContext* context, Plan plan,
+       Answer answer)
+      : core_(core),
+        context_(context),
+        plan_(plan),
+        answer_(std::move(answer)) {}
+
+  // Runs inside the method handler, before gRPC binds the reactor, so
+  // OnCancel cannot race with it.
+  void Start() {
+    // A hung call is finished only by OnCancel: the client's deadline, its
+    // cancellation or the server's shutdown.
+    if (plan_.hang) return;
+    if (plan_.latency <= absl::ZeroDuration()) {
+      Complete();
+      return;
+    }
+    refs_.fetch_add(1, std::memory_order_relaxed);
+    alarm_set_ = true;
+    alarm_.Set(absl::ToChronoTime(absl::Now() + plan_.latency),
+               [this](bool fired) {
+                 if (fired) Complete();
+                 Unref();
+               });
+  }
+
+  void OnCancel() override {
+    if (alarm_set_) alarm_.Cancel();
+    if (Claim()) Finish(grpc::Status::CANCELLED);
+  }
+
+  void OnDone() override { Unref(); }
+
+ private:
+  bool Claim() {
+    absl::MutexLock lock(&mu_);
+    if (finished_) return false;
+    finished_ = true;
+    return true;
+  }
+
+  void Complete() {
+    if (!Claim()) return;
+    // The client left during the latency: nothing is answered or billed.
+    if (context_->IsCancelled()) {
+      Finish(grpc::Status::CANCELLED);
+      return;
+    }
+    if (plan_.transport_error) {
+      Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                          "mock: simulated transport failure"));
+      return;
+    }
+    if (answer_(plan_.disposition)) core_->RecordBilled();
+    Finish(grpc::Status::OK);
+  }
+
+  void Unref() {
+    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+  }
+
+  MockCore* const core_;
+  grpc::CallbackServerContext* const context_;
+  const Plan plan_;
+  const Answer answer_;
+  std::atomic<int> refs_{1};
+  bool alarm_set_ = false;
+  grpc::Alarm alarm_;
+  absl::Mutex mu_;
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+MockCore::MockCore(const MockEnv& env) : env_(env), rng_(env.seed) {
+  if (env_.book == nullptr) {
+    empty_book_ = std::make_unique<IdentityBook>();
+    book_ = empty_book_.get();
+  } else {
+    book_ = env_.book;
+  }
+}
+
+grpc::ServerUnaryReactor* MockCore::Serve(
+    grpc::CallbackServerContext* context,
+    const google::protobuf::Message& request, absl::string_view subject_key,
+    Answer answer) {
+  // Counted on arrival, whatever happens next: the provider has received
+  // the fields even when it then fails, hangs or is cancelled.
+  const PiiFieldsFound found = CollectPiiFields(request);
+  Plan plan;
+  {
+    absl::MutexLock lock(&mu_);
+    ++stats_.requests;
+    for (const FieldForm& pair : found.pairs) ++stats_.fields_received[pair];
+    plan = MakePlan(subject_key);
+  }
+  auto* call = new Call(this, context, plan, std::move(answer));
+  call->Start();
+  return call;
+}
+
+MockCore::Plan MockCore::MakePlan(absl::string_view subject_key) {
+  mu_.AssertHeld();
+  const auto& behaviour = env_.behaviour;
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  std::normal_distribution<double> normal(0.0, 1.0);
+  // Always the same draws per call, so one seed gives one sequence whatever
+  // the behaviour.
+  const double fault = unit(rng_);
+  const double tail = unit(rng_);
+  const double z = normal(rng_);
+
+  Plan plan;
+  plan.hang = behaviour.hang();
+  plan.latency = MockDuration(behaviour.latency_mean()) +
+                 MockDuration(behaviour.latency_stddev()) * z;
+  if (plan.latency < absl::ZeroDuration()) plan.latency = absl::ZeroDuration();
+  if (tail < behaviour.tail_probability()) {
+    plan.latency += MockDuration(behaviour.tail_latency());
+  }
+
+  if (fault < behaviour.error_rate()) {
+    plan.transport_error = true;
+  } else if (fault < behaviour.error_rate() + behaviour.busy_rate()) {
+    plan.disposition = MockDisposition::kBusy;
+  } else if (behaviour.daily_limit_per_subject() > 0 && !subject_key.empty()) {
+    const absl::CivilDay civil_day =
+        absl::ToCivilDay(env_.now(), absl::FixedTimeZone(8 * 3600));
+    const int64_t day = civil_day - absl::CivilDay(1970, 1, 1);
+    if (day != day_) {
+      day_ = day;
+      calls_today_.clear();
+    }
+    auto it = calls_today_.find(subject_key);
+    if (it == calls_today_.end() && calls_today_.size() < kMaxTrackedSubjects) {
+      it = calls_today_.emplace(std::string(subject_key), 0).first;
+    }
+    if (it != calls_today_.end() &&
+        ++it->second > behaviour.daily_limit_per_subject()) {
+      plan.disposition = MockDisposition::kDailyLimit;
+    }
+  }
+  return plan;
+}
+
+void MockCore::RecordBilled() {
+  absl::MutexLock lock(&mu_);
+  ++stats_.billed;
+}
+
+MockStats MockCore::stats() const {
+  absl::MutexLock lock(&mu_);
+  return stats_;
+}
+
+}  // namespace idgate
