@@ -1,0 +1,337 @@
+#include "server/app/gateway_app.h"
+
+#include <sys/stat.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "absl/random/random.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "adapters/mock_support/identity_book.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "openssl/rand.h"
+
+namespace idgate {
+namespace {
+
+namespace cfg = ::idgate::config::v1;
+
+absl::Duration ToAbsl(const google::protobuf::Duration& d) {
+  return absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
+}
+
+absl::StatusOr<std::string> ReadFile(const std::string& path, const std::string& what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::FailedPreconditionError(absl::StrCat(what, ": cannot read ", path));
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::string NewDisclosureId() {
+  unsigned char bytes[16];
+  if (RAND_bytes(bytes, sizeof bytes) != 1) {
+    // The OS entropy source failing is not worth failing a call over: ids
+    // need to be unique, and the fallback generator is seeded from it too.
+    thread_local absl::BitGen gen;
+    for (auto& b : bytes) b = absl::Uniform<unsigned char>(gen);
+  }
+  return "d-" + absl::BytesToHexString(
+                    absl::string_view(reinterpret_cast<const char*>(bytes), sizeof bytes));
+}
+
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials(
+    const cfg::TlsSettings& tls) {
+  if (tls.cert_file().empty()) return grpc::InsecureServerCredentials();
+  grpc::SslServerCredentialsOptions options(
+      tls.client_ca_file().empty()
+          ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
+          : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
+  auto key = ReadFile(tls.key_file(), "tls.key_file");
+  if (!key.ok()) return key.status();
+  auto cert = ReadFile(tls.cert_file(), "tls.cert_file");
+  if (!cert.ok()) return cert.status();
+  pair.private_key = std::move(*key);
+  pair.cert_chain = std::move(*cert);
+  options.pem_key_cert_pairs.push_back(std::move(pair));
+  if (!tls.client_ca_file().empty()) {
+    auto ca = ReadFile(tls.client_ca_file(), "tls.client_ca_file");
+    if (!ca.ok()) return ca.status();
+    options.pem_root_certs = std::move(*ca);
+  }
+  return grpc::SslServerCredentials(options);
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<GatewayApp>> GatewayApp::Start(LoadedConfig config,
+                                                              AppOptions options) {
+  std::unique_ptr<GatewayApp> app(new GatewayApp());
+  app->loaded_ = std::move(config);
+  if (auto st = app->Build(std::move(options)); !st.ok()) return st;
+  return app;
+}
+
+absl::Status GatewayApp::Build(AppOptions options) {
+  const cfg::GatewayConfig& c = loaded_.config;
+  log_ = options.log;
+  const auto now = options.now;
+
+  // Adapters and embedded mocks, by the type of each provider's adapter config.
+  kinds_ = BuiltinProviderKinds();
+  std::map<std::string, const ProviderKind*> kind_of;
+  for (const auto& kind : kinds_) kind_of[kind.adapter->config_type()] = &kind;
+  for (int i = 0; i < c.providers_size(); ++i) {
+    if (c.providers(i).has_embedded_mock() && book_ == nullptr) {
+      if (c.mocks().identity_book_file().empty()) {
+        return absl::InvalidArgumentError(
+            "config: mocks.identity_book_file: required for embedded mocks");
+      }
+      auto book = IdentityBook::LoadFile(c.mocks().identity_book_file());
+      if (!book.ok()) return book.status();
+      book_ = std::move(*book);
+    }
+  }
+  const std::string base_dir = loaded_.base_dir;
+  auto resolve = [base_dir](const std::string& path) { return ResolvePath(base_dir, path); };
+  for (int i = 0; i < c.providers_size(); ++i) {
+    const cfg::Provider& p = c.providers(i);
+    const std::string where = absl::StrCat("config: providers[", i, "] (", p.id(), ")");
+    const std::string& url = p.adapter().type_url();
+    const std::string type = url.substr(url.rfind('/') + 1);
+    auto kind = kind_of.find(type);
+    if (kind == kind_of.end()) {
+      return absl::InvalidArgumentError(absl::StrCat(where, ".adapter: unknown adapter type ", type));
+    }
+    std::shared_ptr<grpc::Channel> channel;
+    if (p.has_embedded_mock()) {
+      MockEnv env;
+      env.book = book_.get();
+      env.behaviour = p.embedded_mock();
+      env.seed = static_cast<uint64_t>(i) + 1;
+      env.now = now;
+      const auto& keys = c.mocks().verify_public_key_files();
+      if (auto key = keys.find(p.id()); key != keys.end()) {
+        auto pem = ReadFile(key->second, absl::StrCat("config: mocks.verify_public_key_files[", p.id(), "]"));
+        if (!pem.ok()) return pem.status();
+        env.verify_public_key_pem = std::move(*pem);
+      }
+      auto mock = kind->second->mock->Create(env);
+      grpc::ServerBuilder builder;
+      builder.RegisterService(mock->service());
+      auto server = builder.BuildAndStart();
+      if (server == nullptr) return absl::InternalError(absl::StrCat(where, ": embedded mock did not start"));
+      channel = server->InProcessChannel(grpc::ChannelArguments());
+      mocks_[p.id()] = std::move(mock);
+      mock_servers_.push_back(std::move(server));
+    } else {
+      channel = grpc::CreateChannel(p.address(), grpc::InsecureChannelCredentials());
+    }
+    AdapterEnv env{&p, channel, resolve};
+    auto adapter = kind->second->adapter->Create(env);
+    if (!adapter.ok()) {
+      return absl::Status(adapter.status().code(),
+                          absl::StrCat(where, ": ", adapter.status().message()));
+    }
+    auto runtime = std::make_unique<ProviderRuntime>();
+    runtime->config = &p;
+    runtime->adapter = std::move(*adapter);
+    runtime->guard = std::make_unique<ProviderGuard>(p.max_in_flight(), p.circuit_breaker(), now);
+    providers_[p.id()] = std::move(runtime);
+  }
+
+  auto policy = DisclosurePolicy::Compile(c, [this](const std::string& id) -> const Adapter* {
+    auto it = providers_.find(id);
+    return it == providers_.end() ? nullptr : it->second->adapter.get();
+  });
+  if (!policy.ok()) return policy.status();
+  policy_ = std::move(*policy);
+
+  std::vector<SubjectKeySpec> specs;
+  for (const auto& k : c.ledger().subject_keys()) specs.push_back({k.version(), k.file()});
+  auto keys = SubjectKeyring::Load(specs);
+  if (!keys.ok()) return keys.status();
+  keys_ = std::make_unique<SubjectKeyring>(std::move(*keys));
+
+  if (options.ledger != nullptr) {
+    ledger_ = options.ledger;
+  } else {
+    mkdir(options.state_dir.c_str(), 0700);
+    FileLedgerOptions lo;
+    lo.dir = options.state_dir + "/ledger";
+    lo.segment_max_bytes = c.ledger().segment_max_bytes();
+    lo.max_batch_records = c.ledger().max_batch_records();
+    lo.max_pending_records = c.ledger().max_pending_records();
+    lo.checkpoint_private_key_file = c.ledger().checkpoint_private_key_file();
+    lo.checkpoint_every_records = c.ledger().checkpoint_every_records();
+    lo.checkpoint_interval = ToAbsl(c.ledger().checkpoint_interval());
+    lo.now = now;
+    auto ledger = FileLedger::Open(lo);
+    if (!ledger.ok()) return ledger.status();
+    file_ledger_ = ledger->get();
+    recovery_ = &file_ledger_->recovery_report();
+    ledger_ = std::shared_ptr<Ledger>(std::move(*ledger));
+    const RecoveryReport& r = *recovery_;
+    log_->Info("ledger_opened")
+        .Str("dir", lo.dir)
+        .Int("last_sequence", static_cast<int64_t>(r.last_sequence))
+        .Int("records_verified", static_cast<int64_t>(r.records_verified))
+        .Bool("checkpoint_verified", r.last_checkpoint_signature_verified);
+    if (r.torn_tail_bytes > 0) {
+      log_->Warning("ledger_torn_tail")
+          .Str("segment", r.torn_tail_segment)
+          .Int("bytes", static_cast<int64_t>(r.torn_tail_bytes))
+          .Str("reason", r.torn_tail_reason);
+    }
+    for (const auto& intent : r.possibly_disclosed) {
+      log_->Warning("ledger_possibly_disclosed")
+          .Str("disclosure_id", intent.disclosure_id)
+          .Int("sequence", static_cast<int64_t>(intent.sequence))
+          .Str("provider", intent.provider);
+    }
+  }
+
+  std::map<std::string, ProviderRuntime*> by_id;
+  for (auto& [id, runtime] : providers_) by_id[id] = runtime.get();
+  router_ = std::make_unique<Router>(c, *policy_, by_id, [] {
+    thread_local absl::BitGen gen;
+    return absl::Uniform<double>(gen, 0.0, 1.0);
+  });
+  idempotency_ = std::make_unique<InMemoryIdempotencyStore>(
+      ToAbsl(c.idempotency().ttl()), c.idempotency().max_entries(), 1000, now);
+  caller_limits_ = std::make_unique<CallerRateLimiter>(c.callers(), now);
+  subject_limits_ = std::make_unique<SubjectLimiter>(c.subject_limits(), 1'000'000, now);
+  authenticator_ = std::make_unique<CallerAuthenticator>(c.callers());
+
+  Metrics::Live live;
+  live.ledger_healthy = [ledger = ledger_] { return ledger->healthy(); };
+  for (auto& [id, runtime] : providers_) live.guards[id] = runtime->guard.get();
+  metrics_ = std::make_unique<Metrics>(c, std::move(live));
+  const std::string metrics_listen = options.metrics_listen_address.empty()
+                                         ? c.metrics_listen_address()
+                                         : options.metrics_listen_address;
+  if (options.serve_metrics && !metrics_listen.empty()) {
+    exposer_ = ServeMetrics(metrics_listen, *metrics_);
+  }
+
+  gateway_.config = &c;
+  gateway_.policy = policy_.get();
+  gateway_.router = router_.get();
+  gateway_.ledger = ledger_.get();
+  gateway_.subject_keys = keys_.get();
+  gateway_.idempotency = idempotency_.get();
+  gateway_.caller_limits = caller_limits_.get();
+  gateway_.subject_limits = subject_limits_.get();
+  gateway_.validation = identity::ValidationLimitsFromConfig(c.validation());
+  gateway_.events = metrics_.get();
+  gateway_.now = now;
+  gateway_.new_disclosure_id = NewDisclosureId;
+
+  JsonLog* log = log_;
+  Metrics* metrics = metrics_.get();
+  CallObserver extra = options.call_observer;
+  service_ = std::make_unique<VerificationServiceImpl>(
+      gateway_, *authenticator_, [log, metrics, extra](const CallRecord& r) {
+        metrics->CallFinished(r);
+        log->Info("verify")
+            .Str("request_id", r.request_id)
+            .Str("caller", r.caller)
+            .Str("check", cfg::Check_Name(r.check))
+            .Str("purpose", r.purpose)
+            .Strs("providers", r.providers)
+            .Str("verdict", ::idgate::v1::Verdict_Name(r.verdict))
+            .Str("grpc_code", absl::StatusCodeToString(static_cast<absl::StatusCode>(r.code)))
+            .Bool("replayed", r.replayed)
+            .Double("duration_seconds", absl::ToDoubleSeconds(r.duration))
+            .Strs("disclosure_ids", r.disclosure_ids);
+        if (extra) extra(r);
+      });
+
+  auto creds = ServerCredentials(c.tls());
+  if (!creds.ok()) return creds.status();
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  const std::string listen =
+      options.listen_address.empty() ? c.listen_address() : options.listen_address;
+  builder.AddListeningPort(listen, *creds, &port_);
+  builder.SetMaxReceiveMessageSize(static_cast<int>(c.server().max_receive_message_bytes()));
+  if (const auto age = ToAbsl(c.server().max_connection_age()); age > absl::ZeroDuration()) {
+    // Long-lived HTTP/2 connections are closed gracefully so that clients
+    // spread over new replicas after scaling.
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS,
+                               static_cast<int>(absl::ToInt64Milliseconds(age)));
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS,
+                               static_cast<int>(absl::ToInt64Milliseconds(
+                                   ToAbsl(c.server().drain_timeout()))));
+  }
+  builder.RegisterService(service_.get());
+  server_ = builder.BuildAndStart();
+  if (server_ == nullptr || port_ == 0) {
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", listen));
+  }
+
+  if (c.callers().development_mode()) {
+    log_->Warning("development_mode")
+        .Str("detail",
+             "DEVELOPMENT MODE: callers are identified by the x-idgate-caller metadata "
+             "without a certificate. Never enable this in production.");
+  }
+  log_->Info("started")
+      .Str("listen", listen)
+      .Int("port", port_)
+      .Bool("tls", !c.tls().cert_file().empty())
+      .Bool("mtls", !c.tls().client_ca_file().empty())
+      .Int("providers", c.providers_size())
+      .Int("metrics_port", metrics_port())
+      .Str("policy_version", policy_->version());
+  healthy_ = true;
+  RefreshHealth();
+  return absl::OkStatus();
+}
+
+void GatewayApp::RefreshHealth() {
+  auto* health = server_->GetHealthCheckService();
+  const bool ok = ledger_->healthy();
+  if (!ok && healthy_) {
+    log_->Error("ledger_failed").Str("detail", "disclosures fail closed until restart");
+  }
+  healthy_ = ok;
+  health->SetServingStatus(ok);
+  health->SetServingStatus("idgate.v1.VerificationService", ok);
+}
+
+void GatewayApp::Shutdown(absl::Duration drain) {
+  if (server_ == nullptr) return;
+  log_->Info("draining").Double("drain_seconds", absl::ToDoubleSeconds(drain));
+  // Health first, so load balancers stop sending before the port closes.
+  server_->GetHealthCheckService()->Shutdown();
+  server_->Shutdown(absl::ToChronoTime(absl::Now() + drain));
+  server_.reset();
+  for (auto& mock : mock_servers_) mock->Shutdown(absl::ToChronoTime(absl::Now()));
+  exposer_.reset();
+  if (file_ledger_ != nullptr) {
+    if (auto st = file_ledger_->Close(); !st.ok()) {
+      log_->Error("ledger_close_failed").Str("error", std::string(st.message()));
+    }
+  }
+  log_->Info("stopped");
+}
+
+GatewayApp::~GatewayApp() { Shutdown(absl::ZeroDuration()); }
+
+int GatewayApp::metrics_port() const {
+  if (exposer_ == nullptr) return 0;
+  auto ports = exposer_->GetListeningPorts();
+  return ports.empty() ? 0 : ports.front();
+}
+
+const MockProvider* GatewayApp::mock(const std::string& provider_id) const {
+  auto it = mocks_.find(provider_id);
+  return it == mocks_.end() ? nullptr : it->second.get();
+}
+
+}  // namespace idgate

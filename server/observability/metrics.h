@@ -1,0 +1,74 @@
+#pragma once
+
+#include <array>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "prometheus/collectable.h"
+#include "prometheus/counter.h"
+#include "prometheus/exposer.h"
+#include "prometheus/gauge.h"
+#include "prometheus/histogram.h"
+#include "prometheus/registry.h"
+#include "server/service/gateway.h"
+#include "server/service/verification_service.h"
+
+namespace idgate {
+
+// The gateway's Prometheus metrics. Every label value comes from a closed
+// set (config ids, enum names, gRPC codes), and every handle is created
+// here, once: the request path only looks handles up.
+class Metrics final : public VerifyEvents {
+ public:
+  // Read at scrape time: provider guards, ledger health.
+  struct Live {
+    std::function<bool()> ledger_healthy;
+    std::map<std::string, const ProviderGuard*> guards;
+  };
+
+  Metrics(const ::idgate::config::v1::GatewayConfig& config, Live live);
+
+  // Collectables to expose (registry + live gauges + process metrics).
+  std::vector<std::shared_ptr<prometheus::Collectable>> collectables() const;
+  // The text exposition of everything, as /metrics serves it (tests).
+  std::string Scrape() const;
+
+  void CallFinished(const CallRecord& record);
+  void LedgerBatch(size_t records);
+
+  // VerifyEvents.
+  void CallStarted() override;
+  void IntentDurable(absl::Duration wait) override;
+  void Refused(const std::string& reason) override;
+  void ProviderCall(const ProviderRuntime& provider, const std::string& outcome, bool billed,
+                    absl::Duration duration) override;
+  void Disclosed(const ProviderRuntime& provider, const std::set<FieldForm>& pairs) override;
+
+ private:
+  class LiveCollectable;
+
+  std::shared_ptr<prometheus::Registry> registry_;
+  std::shared_ptr<prometheus::Collectable> live_;
+
+  prometheus::Counter* started_ = nullptr;
+  std::array<prometheus::Counter*, 17> handled_{};
+  prometheus::Histogram* handling_seconds_ = nullptr;
+  std::map<std::pair<int, int>, prometheus::Counter*> verifications_;  // (check, verdict)
+  std::map<int, prometheus::Histogram*> verification_seconds_;         // check
+  std::map<std::pair<std::string, std::string>, prometheus::Counter*> provider_requests_;
+  std::map<std::string, prometheus::Histogram*> provider_seconds_;
+  std::map<std::string, prometheus::Counter*> provider_billed_;
+  std::map<std::tuple<std::string, int, int>, prometheus::Counter*> disclosures_;
+  std::map<std::string, prometheus::Counter*> refusals_;
+  prometheus::Histogram* ledger_append_seconds_ = nullptr;
+  prometheus::Histogram* ledger_batch_records_ = nullptr;
+};
+
+// Serves /metrics on `address` (host:port).
+std::unique_ptr<prometheus::Exposer> ServeMetrics(const std::string& address,
+                                                  const Metrics& metrics);
+
+}  // namespace idgate

@@ -1,0 +1,146 @@
+#include "server/service/verification_service.h"
+
+#include <memory>
+
+#include "absl/time/clock.h"
+#include "server/service/grpc_status.h"
+#include "server/service/verify_flow.h"
+
+namespace idgate {
+namespace {
+
+namespace cfg = ::idgate::config::v1;
+
+absl::Duration ToAbsl(const google::protobuf::Duration& d) {
+  return absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
+}
+
+cfg::Check CheckOf(const ::idgate::v1::VerifyRequest& request) {
+  switch (request.check_case()) {
+    case ::idgate::v1::VerifyRequest::kCarrierThreeFactor:
+      return cfg::CHECK_CARRIER_THREE_FACTOR;
+    case ::idgate::v1::VerifyRequest::kBankFourFactor:
+      return cfg::CHECK_BANK_FOUR_FACTOR;
+    case ::idgate::v1::VerifyRequest::kFaceVerification:
+      return cfg::CHECK_FACE_VERIFICATION;
+    default:
+      return cfg::CHECK_UNSPECIFIED;
+  }
+}
+
+}  // namespace
+
+PeerIdentity PeerFromContext(const grpc::CallbackServerContext& context) {
+  PeerIdentity peer;
+  auto auth = context.auth_context();
+  if (auth != nullptr && auth->IsPeerAuthenticated()) {
+    for (const auto& v : auth->FindPropertyValues(GRPC_PEER_URI_PROPERTY_NAME)) {
+      peer.uri_sans.emplace_back(v.data(), v.size());
+    }
+    for (const auto& v : auth->FindPropertyValues(GRPC_PEER_DNS_PROPERTY_NAME)) {
+      peer.dns_sans.emplace_back(v.data(), v.size());
+    }
+    for (const auto& v : auth->FindPropertyValues(GRPC_X509_CN_PROPERTY_NAME)) {
+      peer.common_name.assign(v.data(), v.size());
+    }
+  }
+  const auto& metadata = context.client_metadata();
+  if (auto it = metadata.find("x-idgate-caller"); it != metadata.end()) {
+    peer.development_caller.assign(it->second.data(), it->second.size());
+  }
+  return peer;
+}
+
+// Lives from Verify() until gRPC says the call is done.
+class VerificationServiceImpl::Reactor final : public grpc::ServerUnaryReactor {
+ public:
+  Reactor(VerificationServiceImpl& service, const ::idgate::v1::VerifyRequest& request,
+          ::idgate::v1::VerifyResponse& response)
+      : service_(service), request_(request), response_(response), started_(absl::Now()) {
+    record_.request_id = request.request_id();
+    record_.check = CheckOf(request);
+  }
+
+  void Run(grpc::CallbackServerContext& context) {
+    const auto& gw = service_.gateway_;
+    if (gw.events) gw.events->CallStarted();
+    if (service_.in_flight_.fetch_add(1) >= gw.config->server().max_concurrent_calls()) {
+      counted_ = true;
+      return Done(absl::ResourceExhaustedError("gateway at its concurrent call limit"));
+    }
+    counted_ = true;
+    auto caller = service_.authenticator_.Identify(PeerFromContext(context));
+    if (!caller.ok()) return Done(caller.status());
+    record_.caller = (*caller)->id();
+    record_.purpose = request_.purpose();
+
+    absl::Time deadline = absl::FromChrono(context.deadline());
+    const absl::Time now = gw.now();
+    if (deadline - now > absl::Hours(24 * 365)) {
+      deadline = now + ToAbsl(gw.config->server().default_deadline());
+    }
+    auto flow = std::make_shared<VerifyFlow>(gw, **caller, request_, deadline,
+                                             [this](VerifyResult result) { Done(std::move(result)); });
+    {
+      absl::MutexLock lock(&mu_);
+      flow_ = flow;
+    }
+    flow->Start();
+  }
+
+  void OnCancel() override {
+    std::shared_ptr<VerifyFlow> flow;
+    {
+      absl::MutexLock lock(&mu_);
+      flow = flow_;
+    }
+    if (flow != nullptr) flow->Cancel();
+  }
+
+  void OnDone() override {
+    if (counted_) service_.in_flight_.fetch_sub(1);
+    delete this;
+  }
+
+ private:
+  void Done(VerifyResult result) {
+    if (result.ok()) {
+      response_ = std::move(*result);
+      record_.verdict = response_.verdict();
+      record_.replayed = response_.replayed();
+      for (const auto& d : response_.disclosures()) {
+        record_.providers.push_back(d.provider());
+        record_.disclosure_ids.push_back(d.disclosure_id());
+      }
+    }
+    grpc::Status status = ToGrpcStatus(result.status());
+    record_.code = status.error_code();
+    record_.duration = absl::Now() - started_;
+    if (service_.observer_) service_.observer_(record_);
+    Finish(status);
+  }
+
+  VerificationServiceImpl& service_;
+  const ::idgate::v1::VerifyRequest& request_;
+  ::idgate::v1::VerifyResponse& response_;
+  const absl::Time started_;
+  CallRecord record_;
+  bool counted_ = false;
+  absl::Mutex mu_;
+  std::shared_ptr<VerifyFlow> flow_ ABSL_GUARDED_BY(mu_);
+};
+
+VerificationServiceImpl::VerificationServiceImpl(const Gateway& gateway,
+                                                 const CallerAuthenticator& authenticator,
+                                                 CallObserver observer)
+    : gateway_(gateway), authenticator_(authenticator), observer_(std::move(observer)) {}
+
+grpc::ServerUnaryReactor* VerificationServiceImpl::Verify(
+    grpc::CallbackServerContext* context, const ::idgate::v1::VerifyRequest* request,
+    ::idgate::v1::VerifyResponse* response) {
+  auto* reactor = new Reactor(*this, *request, *response);
+  reactor->Run(*context);
+  return reactor;
+}
+
+}  // namespace idgate
