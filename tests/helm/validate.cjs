@@ -1,0 +1,416 @@
+#!/usr/bin/env node
+// Validates what tests/helm/render produced for one values set:
+//   1. values lint      each values file parses as YAML 1.1 (what Helm reads),
+//                       no duplicate keys, top level is a map
+//   2. values schema    the coalesced values against values.schema.json (draft-07, ajv)
+//   3. kubernetes       every rendered object against the Kubernetes API schemas of
+//                       the npm package kubernetes-models (ServiceMonitor: the
+//                       prometheus-operator models), plus unknown fields (like
+//                       kubeconform -strict) and object/label name formats
+//   4. pod security     the "restricted" Pod Security Standard, plus a read-only root
+//   5. chart lint       cross-object invariants of this chart (probes, drain vs grace
+//                       period, selectors, references, checksums, resources)
+// and writes config.json (from the ConfigMap) for the config check (config_schema.py).
+//
+// usage: node validate.cjs --render-dir DIR --schema values.schema.json [--values-file F]...
+// Every problem is printed as "<stage>: <message>"; exit status 1 if any.
+"use strict";
+
+const fs = require("fs");
+const path = require("path");
+const YAML = require("yaml");
+const Ajv = require("ajv");
+
+// ---------------------------------------------------------------- arguments
+const args = { valuesFiles: [] };
+for (let i = 2; i < process.argv.length; i++) {
+  const a = process.argv[i];
+  const next = () => process.argv[++i];
+  if (a === "--render-dir") args.renderDir = next();
+  else if (a === "--schema") args.schema = next();
+  else if (a === "--values-file") args.valuesFiles.push(next());
+  else {
+    console.error(`unknown argument ${a}`);
+    process.exit(2);
+  }
+}
+if (!args.renderDir || !args.schema) {
+  console.error("usage: validate.cjs --render-dir DIR --schema values.schema.json [--values-file F]...");
+  process.exit(2);
+}
+
+const problems = [];
+const report = (stage, msg) => problems.push(`${stage}: ${msg}`);
+const readJSON = (f) => JSON.parse(fs.readFileSync(f, "utf8"));
+
+// ---------------------------------------------------------------- 1. values lint
+for (const file of args.valuesFiles) {
+  let text;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch (e) {
+    report("values lint", `${file}: ${e.message}`);
+    continue;
+  }
+  const doc = YAML.parseDocument(text, { version: "1.1", uniqueKeys: true, prettyErrors: false });
+  for (const e of doc.errors) report("values lint", `${file}: ${e.message.split("\n")[0]}`);
+  for (const w of doc.warnings) report("values lint", `${file}: ${w.message.split("\n")[0]}`);
+  if (!doc.errors.length) {
+    const v = doc.toJS();
+    if (v !== null && (typeof v !== "object" || Array.isArray(v))) {
+      report("values lint", `${file}: the top level must be a map`);
+    }
+  }
+  if (/\t/.test(text)) report("values lint", `${file}: contains a tab character`);
+}
+
+// ---------------------------------------------------------------- 2. values schema
+const values = readJSON(path.join(args.renderDir, "values.json"));
+{
+  const ajv = new Ajv({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true });
+  let validate;
+  try {
+    validate = ajv.compile(readJSON(args.schema));
+  } catch (e) {
+    report("values schema", `${args.schema} is not a valid draft-07 schema: ${e.message}`);
+  }
+  if (validate && !validate(values)) {
+    for (const e of validate.errors) {
+      // anyOf/oneOf produce one error per branch; the branch errors say more.
+      if (e.keyword === "oneOf" || e.keyword === "anyOf" || e.keyword === "if") continue;
+      let detail = e.message;
+      if (e.keyword === "additionalProperties") detail += ` (${JSON.stringify(e.params.additionalProperty)})`;
+      if (e.keyword === "enum") detail += ` (${e.params.allowedValues.join(", ")})`;
+      if (e.keyword === "not" && /\/properties\/[^/]+\/not$/.test(e.schemaPath)) detail = "is set by the chart; remove it (see values.yaml)";
+      else if (e.keyword === "not" && /\/allOf\/[0-9]+\/not$/.test(e.schemaPath)) detail = "sets more than one field of a oneof (e.g. embeddedMock and address)";
+      report("values schema", `values${e.instancePath.replace(/\//g, ".") || " (top level)"} ${detail}`);
+    }
+  }
+}
+
+// ---------------------------------------------------------------- 3. Kubernetes schemas
+const rendered = readJSON(path.join(args.renderDir, "objects.json"));
+const objects = rendered.map((r) => r.object);
+const ident = (o) => `${o.kind || "?"}/${(o.metadata && o.metadata.name) || "?"}`;
+
+// Model packages, by API group; the model module requires its JSON-schema validator.
+const MODEL_PACKAGES = ["kubernetes-models", "@kubernetes-models/prometheus-operator"];
+const validatorCache = new Map();
+function validatorFor(apiVersion, kind) {
+  const key = `${apiVersion}/${kind}`;
+  if (validatorCache.has(key)) return validatorCache.get(key);
+  let fn = null;
+  for (const pkg of MODEL_PACKAGES) {
+    let file;
+    try {
+      file = require.resolve(`${pkg}/${apiVersion}/${kind}`);
+    } catch (_) {
+      continue;
+    }
+    const src = fs.readFileSync(file, "utf8");
+    const m = src.match(/require\("(\.\.\/(?:\.\.\/)?_schemas\/[A-Za-z0-9]+\.js)"\)/);
+    if (m) fn = require(path.resolve(path.dirname(file), m[1])).validate;
+    break;
+  }
+  validatorCache.set(key, fn);
+  return fn;
+}
+
+// Wraps a value so that every property the validator looks at is recorded:
+// a property of an object that the schema knows is always read, so a key that
+// was never read is a field the API does not have (kubeconform -strict).
+function track(v, reads) {
+  if (v === null || typeof v !== "object") return v;
+  const r = { read: new Set() };
+  reads.set(v, r);
+  return new Proxy(v, {
+    get(t, k, recv) {
+      if (typeof k === "string") r.read.add(k);
+      return track(Reflect.get(t, k, recv), reads);
+    },
+    has(t, k) {
+      if (typeof k === "string") r.read.add(k);
+      return Reflect.has(t, k);
+    },
+  });
+}
+function unknownFields(v, reads, at, out) {
+  if (v === null || typeof v !== "object") return;
+  if (Array.isArray(v)) {
+    v.forEach((x, i) => unknownFields(x, reads, `${at}[${i}]`, out));
+    return;
+  }
+  const r = reads.get(v);
+  for (const k of Object.keys(v)) {
+    // An object none of whose keys were read is free-form in the schema.
+    if (r && r.read.size && !r.read.has(k)) out.push(`${at}.${k}`);
+    else unknownFields(v[k], reads, `${at}.${k}`, out);
+  }
+}
+
+const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const DNS1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
+const QUALIFIED_NAME = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+
+function checkLabels(where, labels) {
+  for (const [k, v] of Object.entries(labels || {})) {
+    if (!QUALIFIED_NAME.test(k) || k.split("/").pop().length > 63) report("kubernetes", `${where}: invalid label key ${JSON.stringify(k)}`);
+    if (typeof v !== "string" || v.length > 63 || !LABEL_VALUE.test(v)) report("kubernetes", `${where}: invalid label value ${k}=${JSON.stringify(v)}`);
+  }
+}
+
+for (const r of rendered) {
+  const o = r.object;
+  const where = `${ident(o)} (${r.source})`;
+  const validate = validatorFor(o.apiVersion, o.kind);
+  if (!validate) {
+    report("kubernetes", `${where}: no Kubernetes API schema for ${o.apiVersion} ${o.kind}`);
+    continue;
+  }
+  const reads = new Map();
+  if (!validate(track(o, reads))) {
+    for (const e of validate.errors || []) {
+      let detail = e.message || e.keyword;
+      if (!e.message) {
+        if (e.keyword === "required") detail = `missing required field ${JSON.stringify(e.params.missingProperty)}`;
+        else if (e.keyword === "type") detail = `must be ${e.params.type}`;
+        else if (e.keyword === "enum") detail = `must be one of ${e.params.allowedValues.join(", ")}`;
+        else if (e.keyword === "format") detail = `must match format ${e.params.format}`;
+        else detail = `${e.keyword} ${JSON.stringify(e.params)}`;
+      }
+      report("kubernetes", `${where}: ${e.instancePath || "/"} ${detail} (Kubernetes API schema)`);
+    }
+  }
+  const unknown = [];
+  unknownFields(o, reads, "", unknown);
+  for (const u of unknown) report("kubernetes", `${where}: unknown field ${u.slice(1)} (Kubernetes API schema)`);
+
+  const name = (o.metadata && o.metadata.name) || "";
+  const nameRe = o.kind === "Service" ? DNS1035_LABEL : DNS1123_SUBDOMAIN;
+  const maxLen = o.kind === "Service" ? 63 : 253;
+  if (!nameRe.test(name) || name.length > maxLen) report("kubernetes", `${where}: invalid metadata.name ${JSON.stringify(name)}`);
+  checkLabels(where + " metadata.labels", o.metadata && o.metadata.labels);
+  const tmpl = o.spec && o.spec.template;
+  if (tmpl && tmpl.metadata) checkLabels(where + " pod labels", tmpl.metadata.labels);
+  if (o.kind === "StatefulSet" && name.length > 52) report("kubernetes", `${where}: StatefulSet name longer than 52 characters`);
+}
+
+// ---------------------------------------------------------------- 4. Pod Security
+function podSpecs(o) {
+  const s = o.spec || {};
+  switch (o.kind) {
+    case "Pod":
+      return [s];
+    case "StatefulSet":
+    case "Deployment":
+    case "DaemonSet":
+    case "ReplicaSet":
+    case "Job":
+      return [(s.template || {}).spec || {}];
+    case "CronJob":
+      return [((((s.jobTemplate || {}).spec || {}).template || {}).spec) || {}];
+    default:
+      return [];
+  }
+}
+const RESTRICTED_VOLUMES = ["configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "persistentVolumeClaim", "projected", "secret"];
+for (const o of objects) {
+  for (const spec of podSpecs(o)) {
+    const pss = (msg) => report("pod security", `${ident(o)}: ${msg} (restricted Pod Security Standard)`);
+    const psc = spec.securityContext || {};
+    for (const f of ["hostNetwork", "hostPID", "hostIPC"]) if (spec[f]) pss(`${f} must not be true`);
+    for (const v of spec.volumes || []) {
+      const type = Object.keys(v).find((k) => k !== "name");
+      if (!RESTRICTED_VOLUMES.includes(type)) pss(`volume ${v.name} of type ${type} is not allowed`);
+    }
+    const podSeccomp = psc.seccompProfile && psc.seccompProfile.type;
+    if (podSeccomp === "Unconfined") pss("pod seccompProfile must not be Unconfined");
+    if (psc.runAsUser === 0) pss("pod runAsUser must not be 0");
+    const containers = [...(spec.initContainers || []), ...(spec.containers || []), ...(spec.ephemeralContainers || [])];
+    for (const c of containers) {
+      const sc = c.securityContext || {};
+      const cw = (msg) => pss(`container ${c.name}: ${msg}`);
+      if (sc.privileged) cw("privileged must not be true");
+      if (sc.allowPrivilegeEscalation !== false) cw("allowPrivilegeEscalation must be false");
+      const runAsNonRoot = sc.runAsNonRoot !== undefined ? sc.runAsNonRoot : psc.runAsNonRoot;
+      if (runAsNonRoot !== true) cw("runAsNonRoot must be true");
+      if (sc.runAsUser === 0) cw("runAsUser must not be 0");
+      const seccomp = (sc.seccompProfile && sc.seccompProfile.type) || podSeccomp;
+      if (seccomp !== "RuntimeDefault" && seccomp !== "Localhost") cw("seccompProfile.type must be RuntimeDefault or Localhost");
+      const caps = sc.capabilities || {};
+      if (!(caps.drop || []).includes("ALL")) cw("capabilities.drop must include ALL");
+      for (const add of caps.add || []) if (add !== "NET_BIND_SERVICE") cw(`capability ${add} must not be added`);
+      for (const p of c.ports || []) if (p.hostPort) cw("hostPort must not be used");
+      if (sc.readOnlyRootFilesystem !== true) {
+        report("pod security", `${ident(o)}: container ${c.name}: readOnlyRootFilesystem must be true (chart policy)`);
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------- 5. chart lint
+const lint = (msg) => report("chart lint", msg);
+const byKind = (kind) => objects.filter((o) => o.kind === kind);
+const find = (kind, name) => objects.find((o) => o.kind === kind && o.metadata.name === name);
+const matches = (selector, labels) => Object.entries(selector || {}).every(([k, v]) => (labels || {})[k] === v);
+// Directories the image provides (Dockerfile: the repository's config/ folder).
+const IMAGE_DIRS = ["/usr/share/idgate/"];
+const durationSeconds = (d) => (typeof d === "string" && /^[0-9.]+s$/.test(d) ? parseFloat(d) : null);
+
+let config = null;
+const statefulSets = byKind("StatefulSet");
+if (statefulSets.length !== 1) lint(`expected exactly one StatefulSet, found ${statefulSets.length}`);
+const configMaps = byKind("ConfigMap").filter((c) => c.data && "config.json" in c.data);
+if (configMaps.length !== 1) {
+  lint(`expected one ConfigMap with config.json, found ${configMaps.length}`);
+} else {
+  try {
+    config = JSON.parse(configMaps[0].data["config.json"]);
+  } catch (e) {
+    lint(`ConfigMap ${configMaps[0].metadata.name}: config.json is not JSON: ${e.message}`);
+  }
+}
+
+for (const sts of statefulSets) {
+  try {
+    lintStatefulSet(sts);
+  } catch (e) {
+    lint(`${ident(sts)}: malformed object (${e.message})`);
+  }
+}
+if (config) fs.writeFileSync(path.join(args.renderDir, "config.json"), JSON.stringify(config, null, 2));
+
+function lintStatefulSet(sts) {
+  const w = ident(sts);
+  const spec = sts.spec || {};
+  const pod = (spec.template || {}).spec || {};
+  const podLabels = ((spec.template || {}).metadata || {}).labels || {};
+  const annotations = ((spec.template || {}).metadata || {}).annotations || {};
+  const c = (pod.containers || []).find((x) => x.name === "idgate");
+  if (!c) {
+    lint(`${w}: no container named idgate`);
+    return;
+  }
+  if (!matches((spec.selector || {}).matchLabels, podLabels)) lint(`${w}: selector does not match the pod labels`);
+  for (const a of ["checksum/config", "checksum/secret"]) {
+    if (!/^[a-f0-9]{64}$/.test(annotations[a] || "")) lint(`${w}: pod annotation ${a} missing (config/key changes would not roll the pods)`);
+  }
+  // Ledger storage: a claim template mounted at --state_dir.
+  const stateArg = (c.args || []).find((a) => a.startsWith("--state_dir="));
+  const stateDir = stateArg && stateArg.slice("--state_dir=".length);
+  const dataMount = (c.volumeMounts || []).find((m) => m.mountPath === stateDir);
+  if (!stateDir || !dataMount) lint(`${w}: --state_dir is not a mounted volume`);
+  const claims = (spec.volumeClaimTemplates || []).map((t) => t.metadata.name);
+  const volumes = new Map((pod.volumes || []).map((v) => [v.name, v]));
+  if (dataMount && !claims.includes(dataMount.name) && !(volumes.get(dataMount.name) || {}).emptyDir) {
+    lint(`${w}: the ledger volume ${dataMount.name} is neither a volumeClaimTemplate nor an emptyDir`);
+  }
+  for (const m of c.volumeMounts || []) {
+    if (!volumes.has(m.name) && !claims.includes(m.name)) lint(`${w}: volumeMount ${m.name} has no volume`);
+  }
+  for (const [name, v] of volumes) {
+    if (v.configMap && !find("ConfigMap", v.configMap.name)) lint(`${w}: volume ${name} names ConfigMap ${v.configMap.name}, which the chart does not render`);
+  }
+  // Probes: all three, gRPC health or exec.
+  for (const p of ["startupProbe", "livenessProbe", "readinessProbe"]) {
+    const probe = c[p];
+    if (!probe) lint(`${w}: ${p} missing`);
+    else if (!probe.grpc && !probe.exec) lint(`${w}: ${p} must be a gRPC health probe or an exec health check`);
+    else if (probe.grpc && !(c.ports || []).some((x) => x.containerPort === probe.grpc.port)) lint(`${w}: ${p} port ${probe.grpc.port} is not a container port`);
+  }
+  if (config && config.tls && config.tls.certFile && ["startupProbe", "livenessProbe", "readinessProbe"].some((p) => c[p] && c[p].grpc)) {
+    lint(`${w}: gRPC probes cannot talk to a TLS port (config.tls.certFile is set)`);
+  }
+  // The gateway listens where the container ports say.
+  if (config) {
+    for (const [field, portName] of [["listenAddress", "grpc"], ["metricsListenAddress", "metrics"]]) {
+      const port = ((c.ports || []).find((p) => p.name === portName) || {}).containerPort;
+      if (typeof config[field] !== "string" || !config[field].endsWith(`:${port}`)) {
+        lint(`${w}: config.${field} ${JSON.stringify(config[field])} does not listen on container port ${portName} (${port})`);
+      }
+    }
+  }
+  // Graceful termination: grace period > preStop sleep + drain.
+  const drain = config && config.server ? durationSeconds(config.server.drainTimeout) : null;
+  const preStop = (((c.lifecycle || {}).preStop || {}).exec || {}).command || [];
+  const sleep = preStop[0] === "sleep" ? Number(preStop[1]) : 0;
+  if (drain === null) lint(`${w}: config.server.drainTimeout missing`);
+  else if (!(pod.terminationGracePeriodSeconds > drain + sleep)) {
+    lint(`${w}: terminationGracePeriodSeconds ${pod.terminationGracePeriodSeconds} must exceed preStop sleep ${sleep}s + drain ${drain}s`);
+  }
+  // Resources and image.
+  const res = c.resources || {};
+  for (const [k, r] of [["requests", "cpu"], ["requests", "memory"], ["limits", "memory"]]) {
+    if (!(res[k] || {})[r]) lint(`${w}: resources.${k}.${r} not set`);
+  }
+  if (!c.image || /:latest$/.test(c.image) || !/[:@]/.test(c.image)) lint(`${w}: image ${JSON.stringify(c.image)} must be pinned by tag or digest`);
+  // Governing Service is headless; every Service selecting these pods targets existing ports.
+  const gov = find("Service", spec.serviceName);
+  if (!gov || gov.spec.clusterIP !== "None") lint(`${w}: serviceName ${spec.serviceName} is not a rendered headless Service`);
+  const portNames = new Set((c.ports || []).map((p) => p.name));
+  const portNumbers = new Set((c.ports || []).map((p) => p.containerPort));
+  for (const svc of byKind("Service")) {
+    if (!matches(svc.spec.selector, podLabels)) {
+      lint(`Service/${svc.metadata.name}: selector does not match the gateway pods`);
+      continue;
+    }
+    for (const p of svc.spec.ports || []) {
+      const t = p.targetPort === undefined ? p.port : p.targetPort;
+      if (typeof t === "string" ? !portNames.has(t) : !portNumbers.has(t)) lint(`Service/${svc.metadata.name}: port ${p.name} targets ${t}, not a container port`);
+    }
+    if ((svc.spec.ports || []).some((p) => p.name === "grpc" && p.appProtocol !== "grpc")) lint(`Service/${svc.metadata.name}: port grpc should have appProtocol grpc`);
+  }
+  // Pods that select these pods: PDB, NetworkPolicy, HPA target, ServiceMonitor.
+  for (const pdb of byKind("PodDisruptionBudget")) if (!matches(pdb.spec.selector.matchLabels, podLabels)) lint(`${ident(pdb)}: selector does not match the gateway pods`);
+  for (const np of byKind("NetworkPolicy")) if (!matches(np.spec.podSelector.matchLabels, podLabels)) lint(`${ident(np)}: podSelector does not match the gateway pods`);
+  for (const hpa of byKind("HorizontalPodAutoscaler")) {
+    const ref = hpa.spec.scaleTargetRef;
+    if (ref.kind !== "StatefulSet" || ref.name !== sts.metadata.name) lint(`${ident(hpa)}: scaleTargetRef is not the StatefulSet`);
+    if (spec.replicas !== undefined) lint(`${w}: replicas must be omitted when an HPA scales it`);
+  }
+  for (const sm of byKind("ServiceMonitor")) {
+    const targets = byKind("Service").filter((s) => matches(sm.spec.selector.matchLabels, s.metadata.labels));
+    if (targets.length !== 1) lint(`${ident(sm)}: selects ${targets.length} Services, expected the metrics Service`);
+    for (const ep of sm.spec.endpoints || []) {
+      if (!targets.some((s) => (s.spec.ports || []).some((p) => p.name === ep.port))) lint(`${ident(sm)}: endpoint port ${ep.port} not found`);
+    }
+  }
+  // Files the config names must come from a mounted volume; files of a Secret
+  // rendered by the chart must exist in it.
+  if (config) {
+    const files = [];
+    const walk = (v, at) => {
+      if (Array.isArray(v)) v.forEach((x, i) => walk(x, `${at}[${i}]`));
+      else if (v && typeof v === "object") {
+        for (const [k, x] of Object.entries(v)) {
+          if (typeof x === "string" && (/File$/.test(k) || (k === "file" && /subjectKeys/.test(at)))) files.push([`${at}.${k}`, x]);
+          else if (k === "verifyPublicKeyFiles" && x && typeof x === "object") for (const [p, f] of Object.entries(x)) files.push([`${at}.${k}.${p}`, f]);
+          else walk(x, `${at}.${k}`);
+        }
+      }
+    };
+    walk(config, "config");
+    for (const [at, file] of files) {
+      const abs = path.posix.resolve("/etc/idgate/config", file);
+      if (IMAGE_DIRS.some((d) => abs.startsWith(d))) continue;
+      const m = (c.volumeMounts || []).filter((x) => typeof x.mountPath === "string" && abs.startsWith(x.mountPath.replace(/\/$/, "") + "/")).sort((a, b) => b.mountPath.length - a.mountPath.length)[0];
+      if (!m) {
+        lint(`${at} = ${file} is not under any mounted directory (nor in the image's ${IMAGE_DIRS.join(", ")})`);
+        continue;
+      }
+      const vol = volumes.get(m.name) || {};
+      const secret = vol.secret && find("Secret", vol.secret.secretName);
+      const key = abs.slice(m.mountPath.replace(/\/$/, "").length + 1);
+      if (secret && !(key in (secret.data || {})) && !(key in (secret.stringData || {}))) {
+        lint(`${at} = ${file}: Secret ${secret.metadata.name} (rendered by the chart) has no key ${key}`);
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------- result
+for (const p of problems) console.error(p);
+const kinds = rendered.map((r) => `${r.object.kind}/${r.object.metadata.name}`);
+console.log(`validated ${rendered.length} objects: ${kinds.join(", ")}`);
+process.exit(problems.length ? 1 : 0);
