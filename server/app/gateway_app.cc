@@ -156,6 +156,12 @@ absl::Status GatewayApp::Build(AppOptions options) {
   if (!keys.ok()) return keys.status();
   keys_ = std::make_unique<SubjectKeyring>(std::move(*keys));
 
+  Metrics::Live live;
+  // Read at scrape time; the ledger is open before the server serves.
+  live.ledger_healthy = [this] { return ledger_ != nullptr && ledger_->healthy(); };
+  for (auto& [id, runtime] : providers_) live.guards[id] = runtime->guard.get();
+  metrics_ = std::make_unique<Metrics>(c, std::move(live));
+
   if (options.ledger != nullptr) {
     ledger_ = options.ledger;
   } else {
@@ -169,6 +175,9 @@ absl::Status GatewayApp::Build(AppOptions options) {
     lo.checkpoint_every_records = c.ledger().checkpoint_every_records();
     lo.checkpoint_interval = ToAbsl(c.ledger().checkpoint_interval());
     lo.now = now;
+    lo.on_batch = [metrics = metrics_.get()](size_t records, absl::Duration) {
+      metrics->LedgerBatch(records);
+    };
     auto ledger = FileLedger::Open(lo);
     if (!ledger.ok()) return ledger.status();
     file_ledger_ = ledger->get();
@@ -206,10 +215,6 @@ absl::Status GatewayApp::Build(AppOptions options) {
   subject_limits_ = std::make_unique<SubjectLimiter>(c.subject_limits(), 1'000'000, now);
   authenticator_ = std::make_unique<CallerAuthenticator>(c.callers());
 
-  Metrics::Live live;
-  live.ledger_healthy = [ledger = ledger_] { return ledger->healthy(); };
-  for (auto& [id, runtime] : providers_) live.guards[id] = runtime->guard.get();
-  metrics_ = std::make_unique<Metrics>(c, std::move(live));
   const std::string metrics_listen = options.metrics_listen_address.empty()
                                          ? c.metrics_listen_address()
                                          : options.metrics_listen_address;
@@ -312,12 +317,12 @@ void GatewayApp::Shutdown(absl::Duration drain) {
   server_->Shutdown(absl::ToChronoTime(absl::Now() + drain));
   server_.reset();
   for (auto& mock : mock_servers_) mock->Shutdown(absl::ToChronoTime(absl::Now()));
-  exposer_.reset();
   if (file_ledger_ != nullptr) {
     if (auto st = file_ledger_->Close(); !st.ok()) {
       log_->Error("ledger_close_failed").Str("error", std::string(st.message()));
     }
   }
+  exposer_.reset();  // last: CivetWeb takes ~2 s to stop
   log_->Info("stopped");
 }
 

@@ -15,9 +15,10 @@ class Ledger {
   virtual ~Ledger() = default;
 
   // Appends `record` (the ledger sets sequence, time and hashes). `done` runs
-  // exactly once, on the ledger's writer thread, after the record is durable
-  // (OK) or when it cannot be (UNAVAILABLE). Never blocks the caller: when
-  // the queue is full or the ledger has failed, `done` gets UNAVAILABLE.
+  // exactly once: on the ledger's writer thread after the record is durable
+  // (OK) or when it cannot be (UNAVAILABLE); or, when the append is refused
+  // at once (queue full, ledger failed or closed), on the calling thread
+  // before Append returns. Never blocks the caller.
   virtual void Append(LedgerRecord record,
                       std::function<void(absl::Status)> done) = 0;
 

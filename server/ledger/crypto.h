@@ -1,0 +1,79 @@
+#pragma once
+
+// Digests, HMAC and Ed25519 through OpenSSL 3's EVP interface only (the
+// low-level SHA256_/HMAC_ functions are deprecated in OpenSSL 3).
+
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "adapters/digest.h"  // Sha256Hex: one hex digest for the whole tree
+
+typedef struct evp_pkey_st EVP_PKEY;
+
+namespace idgate {
+
+// Raw 32-byte SHA-256 digest.
+std::string Sha256(absl::string_view data);
+
+// Raw 32-byte HMAC-SHA256. Fails only on an empty key or an OpenSSL error.
+absl::StatusOr<std::string> HmacSha256(absl::string_view key,
+                                       absl::string_view data);
+
+namespace internal {
+struct EvpPkeyDeleter {
+  void operator()(EVP_PKEY* key) const;
+};
+using EvpPkeyPtr = std::unique_ptr<EVP_PKEY, EvpPkeyDeleter>;
+}  // namespace internal
+
+// An Ed25519 public key; immutable, safe to share between threads.
+class Ed25519PublicKey {
+ public:
+  static absl::StatusOr<Ed25519PublicKey> FromPem(absl::string_view pem);
+  static absl::StatusOr<Ed25519PublicKey> FromPemFile(const std::string& path);
+  static absl::StatusOr<Ed25519PublicKey> FromRaw(absl::string_view raw);
+
+  // True when `signature` (raw 64 bytes) is a valid signature of `message`.
+  bool Verify(absl::string_view message, absl::string_view signature) const;
+
+  // Raw 32-byte key.
+  const std::string& raw() const { return raw_; }
+  // Lowercase hex SHA-256 of the raw key: names the key in checkpoints.
+  std::string KeyId() const { return Sha256Hex(raw_); }
+
+ private:
+  Ed25519PublicKey(internal::EvpPkeyPtr key, std::string raw)
+      : key_(std::move(key)), raw_(std::move(raw)) {}
+
+  std::shared_ptr<EVP_PKEY> key_;
+  std::string raw_;
+};
+
+// An Ed25519 private key; move-only.
+class Ed25519PrivateKey {
+ public:
+  static absl::StatusOr<Ed25519PrivateKey> FromPem(absl::string_view pem);
+  static absl::StatusOr<Ed25519PrivateKey> FromPemFile(const std::string& path);
+  // `seed` is the 32-byte private key of RFC 8032.
+  static absl::StatusOr<Ed25519PrivateKey> FromRaw(absl::string_view seed);
+  // A fresh random key (tests, benchmarks, key generation).
+  static absl::StatusOr<Ed25519PrivateKey> Generate();
+
+  // Raw 64-byte signature.
+  absl::StatusOr<std::string> Sign(absl::string_view message) const;
+
+  absl::StatusOr<Ed25519PublicKey> PublicKey() const;
+  // PKCS#8 PEM of the private key and SubjectPublicKeyInfo PEM of the public.
+  absl::StatusOr<std::string> PrivateKeyPem() const;
+  absl::StatusOr<std::string> PublicKeyPem() const;
+
+ private:
+  explicit Ed25519PrivateKey(internal::EvpPkeyPtr key) : key_(std::move(key)) {}
+
+  internal::EvpPkeyPtr key_;
+};
+
+}  // namespace idgate

@@ -1,0 +1,463 @@
+#include "server/ledger/file_ledger.h"
+
+#include <algorithm>
+#include <map>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "server/ledger/segment_format.h"
+
+namespace idgate {
+namespace {
+
+using ::idgate::ledger::v1::RECORD_KIND_CHECKPOINT;
+using ::idgate::ledger::v1::RECORD_KIND_INTENT;
+using ::idgate::ledger::v1::RECORD_KIND_OUTCOME;
+
+bool IsLowerHexDigest(absl::string_view s) {
+  if (s.size() != 64) return false;
+  for (char c : s) {
+    if (!absl::ascii_isdigit(static_cast<unsigned char>(c)) &&
+        (c < 'a' || c > 'f')) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// Refusals that are the caller's bug, found without touching the queue.
+absl::Status ValidateForAppend(const LedgerRecord& record) {
+  if (record.kind() != RECORD_KIND_INTENT &&
+      record.kind() != RECORD_KIND_OUTCOME) {
+    return absl::InvalidArgumentError(
+        "only INTENT and OUTCOME records can be appended");
+  }
+  // Keeps a raw ID number (or any other value) out of the one field meant
+  // for a pseudonym.
+  if (!record.subject_ref().empty() &&
+      !IsLowerHexDigest(record.subject_ref())) {
+    return absl::InvalidArgumentError(
+        "subject_ref must be a lowercase hex HMAC-SHA256");
+  }
+  if (record.ByteSizeLong() > kMaxRecordBytes / 2) {
+    return absl::InvalidArgumentError("ledger record too large");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+FileLedger::FileLedger(FileLedgerOptions options,
+                       std::unique_ptr<SegmentSink> sink)
+    : options_(std::move(options)),
+      sink_(std::move(sink)),
+      head_hash_(kGenesisHash) {}
+
+absl::StatusOr<std::unique_ptr<FileLedger>> FileLedger::Open(
+    FileLedgerOptions options) {
+  absl::StatusOr<std::unique_ptr<SegmentSink>> sink =
+      NewPosixSegmentSink(options.dir, SinkMode::kWriter);
+  if (!sink.ok()) return sink.status();
+  return Open(std::move(options), *std::move(sink));
+}
+
+absl::StatusOr<std::unique_ptr<FileLedger>> FileLedger::Open(
+    FileLedgerOptions options, std::unique_ptr<SegmentSink> sink) {
+  if (sink == nullptr) return absl::InvalidArgumentError("no segment sink");
+  if (options.segment_max_bytes == 0) {
+    options.segment_max_bytes = FileLedgerOptions::kDefaultSegmentMaxBytes;
+  }
+  if (options.max_batch_records == 0) {
+    options.max_batch_records = FileLedgerOptions::kDefaultMaxBatchRecords;
+  }
+  if (options.max_pending_records == 0) {
+    options.max_pending_records = FileLedgerOptions::kDefaultMaxPendingRecords;
+  }
+  if (options.checkpoint_interval < absl::ZeroDuration() ||
+      options.recovery_intent_window < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("ledger: negative duration");
+  }
+  if (!options.now) return absl::InvalidArgumentError("ledger: no clock");
+
+  std::unique_ptr<FileLedger> ledger(
+      new FileLedger(std::move(options), std::move(sink)));
+  absl::Status status = ledger->LoadSigner();
+  if (status.ok()) status = ledger->Recover();
+  if (!status.ok()) return status;
+  ledger->last_checkpoint_time_ = ledger->options_.now();
+  std::lock_guard<std::mutex> lock(ledger->close_mu_);
+  ledger->writer_ = std::thread(&FileLedger::WriterLoop, ledger.get());
+  return ledger;
+}
+
+FileLedger::~FileLedger() { Close().IgnoreError(); }
+
+absl::Status FileLedger::LoadSigner() {
+  if (options_.checkpoint_private_key_file.empty()) return absl::OkStatus();
+  absl::StatusOr<Ed25519PrivateKey> key =
+      Ed25519PrivateKey::FromPemFile(options_.checkpoint_private_key_file);
+  if (!key.ok()) {
+    return absl::Status(
+        key.status().code(),
+        absl::StrCat("ledger checkpoint key: ", key.status().message()));
+  }
+  absl::StatusOr<Ed25519PublicKey> public_key = key->PublicKey();
+  if (!public_key.ok()) return public_key.status();
+  signer_key_id_ = public_key->KeyId();
+  signer_public_.emplace(*std::move(public_key));
+  signer_.emplace(*std::move(key));
+  return absl::OkStatus();
+}
+
+absl::Status FileLedger::Recover() {
+  absl::StatusOr<std::vector<std::string>> names = sink_->List();
+  if (!names.ok()) return names.status();
+  std::vector<uint64_t> indices;
+  for (const std::string& name : *names) {
+    // Other files (lost+found, an operator's notes) are not the ledger's.
+    if (absl::optional<uint64_t> index = ParseSegmentFileName(name)) {
+      indices.push_back(*index);
+    }
+  }
+  std::sort(indices.begin(), indices.end());
+  for (size_t i = 1; i < indices.size(); ++i) {
+    if (indices[i] != indices[i - 1] + 1) {
+      return absl::DataLossError(
+          absl::StrCat("ledger: segment ", SegmentFileName(indices[i - 1] + 1),
+                       " is missing"));
+    }
+  }
+  report_.segments = indices.size();
+  report_.head_hash = std::string(kGenesisHash);
+  if (indices.empty()) return StartSegment(1, /*create=*/true);
+
+  // Walk back from the last segment until the range holds a checkpoint
+  // (when we sign them) and reaches recovery_intent_window before the last
+  // record. Only the structure is read here; the pass below verifies.
+  size_t first = indices.size() - 1;
+  bool have_records = false;
+  bool have_checkpoint = false;
+  absl::Time last_time;
+  for (size_t k = indices.size(); k-- > 0;) {
+    first = k;
+    absl::StatusOr<std::string> data = sink_->Read(SegmentFileName(indices[k]));
+    if (!data.ok()) return data.status();
+    FrameScan scan = ScanFrames(*data);
+    bool parsed_all = true;
+    absl::Time segment_first_time = absl::InfiniteFuture();
+    for (size_t f = 0; f < scan.frames.size(); ++f) {
+      LedgerRecord record;
+      if (!record.ParseFromArray(
+              scan.frames[f].payload.data(),
+              static_cast<int>(scan.frames[f].payload.size()))) {
+        parsed_all = false;
+        break;
+      }
+      if (f == 0) segment_first_time = RecordTime(record);
+      if (!have_records && f + 1 == scan.frames.size()) {
+        last_time = RecordTime(record);
+      }
+      if (record.kind() == RECORD_KIND_CHECKPOINT) have_checkpoint = true;
+    }
+    // Damage: the verifying pass starting here reports it.
+    if (!parsed_all || scan.tail == SegmentTail::kCorrupt) break;
+    if (!scan.frames.empty()) have_records = true;
+    const bool window_covered =
+        have_records &&
+        segment_first_time <= last_time - options_.recovery_intent_window;
+    const bool anchored = !signer_.has_value() || have_checkpoint;
+    if (window_covered && anchored) break;
+  }
+
+  ChainVerifier chain = indices[first] == 1
+                            ? ChainVerifier()
+                            : ChainVerifier::TrustingFirstLink();
+  std::map<std::string, UnmatchedIntent> open_intents;
+  auto visit = [&](const LedgerRecord& record) -> absl::Status {
+    if (chain.records() == 1) {
+      report_.verified_from_sequence = record.sequence();
+    }
+    switch (record.kind()) {
+      case RECORD_KIND_CHECKPOINT:
+        report_.last_checkpoint_sequence = record.sequence();
+        report_.last_checkpoint_signature_verified = false;
+        // A checkpoint by another key (rotated) cannot be checked here;
+        // one claiming our key must verify.
+        if (signer_public_.has_value() &&
+            record.checkpoint().key_id() == signer_key_id_) {
+          absl::Status status =
+              VerifyCheckpointSignature(record, *signer_public_);
+          if (!status.ok()) return status;
+          report_.last_checkpoint_signature_verified = true;
+        }
+        records_since_checkpoint_ = 0;
+        break;
+      case RECORD_KIND_INTENT:
+        open_intents[record.disclosure_id()] =
+            UnmatchedIntent{record.disclosure_id(), record.sequence(),
+                            record.provider(), RecordTime(record)};
+        ++records_since_checkpoint_;
+        break;
+      default:
+        open_intents.erase(record.disclosure_id());
+        ++records_since_checkpoint_;
+        break;
+    }
+    return absl::OkStatus();
+  };
+
+  uint64_t last_segment_bytes = 0;
+  for (size_t k = first; k < indices.size(); ++k) {
+    const std::string name = SegmentFileName(indices[k]);
+    absl::StatusOr<std::string> data = sink_->Read(name);
+    if (!data.ok()) return data.status();
+    absl::StatusOr<SegmentReadResult> result =
+        ReadSegment(name, *data, &chain, visit);
+    if (!result.ok()) {
+      return absl::Status(result.status().code(),
+                          absl::StrCat("ledger: ", result.status().message()));
+    }
+    if (result->tail == SegmentTail::kTorn) {
+      // Only the last write can be interrupted: a sealed segment was synced
+      // before the next one was created. The cut bytes were never synced,
+      // so no callback was told OK for them and no provider was called.
+      if (k + 1 != indices.size()) {
+        return absl::DataLossError(
+            absl::StrCat("ledger: ", name, ": ", result->tail_reason,
+                         " in a segment that is not the last"));
+      }
+      absl::Status truncated = sink_->Truncate(name, result->valid_bytes);
+      if (!truncated.ok()) return truncated;
+      report_.torn_tail_bytes = result->size - result->valid_bytes;
+      report_.torn_tail_segment = name;
+      report_.torn_tail_reason = result->tail_reason;
+    }
+    last_segment_bytes = result->valid_bytes;
+  }
+  if (chain.records() == 0 && indices.front() != 1) {
+    return absl::DataLossError(
+        "ledger: the segments hold no records, yet the first is not " +
+        SegmentFileName(1));
+  }
+
+  head_sequence_ = chain.head_sequence();
+  head_hash_ = chain.head_hash();
+  report_.last_sequence = head_sequence_;
+  report_.head_hash = head_hash_;
+  report_.records_verified = chain.records();
+  for (auto& [id, intent] : open_intents) {
+    report_.possibly_disclosed.push_back(std::move(intent));
+  }
+  std::sort(report_.possibly_disclosed.begin(),
+            report_.possibly_disclosed.end(),
+            [](const UnmatchedIntent& a, const UnmatchedIntent& b) {
+              return a.sequence < b.sequence;
+            });
+
+  absl::Status status = StartSegment(indices.back(), /*create=*/false);
+  segment_bytes_ = last_segment_bytes;
+  return status;
+}
+
+absl::Status FileLedger::StartSegment(uint64_t index, bool create) {
+  const std::string name = SegmentFileName(index);
+  absl::StatusOr<std::unique_ptr<SegmentFile>> file =
+      sink_->OpenForAppend(name, create);
+  if (!file.ok()) return file.status();
+  if (create) {
+    // The records in the new file are durable only once its name is.
+    absl::Status synced = sink_->SyncDir();
+    if (!synced.ok()) return synced;
+    stat_segments_created_.fetch_add(1, std::memory_order_relaxed);
+  }
+  segment_ = *std::move(file);
+  segment_index_ = index;
+  segment_bytes_ = 0;
+  return absl::OkStatus();
+}
+
+void FileLedger::Append(LedgerRecord record,
+                        std::function<void(absl::Status)> done) {
+  absl::Status refusal = ValidateForAppend(record);
+  if (refusal.ok()) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (failed_) {
+      refusal = absl::UnavailableError(
+          absl::StrCat("ledger failed: ", failure_.message()));
+    } else if (closing_) {
+      refusal = absl::UnavailableError("ledger closed");
+    } else if (queue_.size() >= options_.max_pending_records) {
+      refusal = absl::UnavailableError("ledger queue full");
+    } else {
+      // The writer only waits on an empty queue.
+      if (queue_.empty()) work_cv_.notify_one();
+      queue_.push_back(Pending{std::move(record), std::move(done)});
+      return;
+    }
+  }
+  if (done) done(std::move(refusal));
+}
+
+void FileLedger::WriterLoop() {
+  std::vector<Pending> batch;
+  batch.reserve(std::min<size_t>(options_.max_batch_records, 65536));
+  while (true) {
+    absl::Duration wait = absl::InfiniteDuration();
+    if (signer_.has_value() && records_since_checkpoint_ > 0 &&
+        options_.checkpoint_interval > absl::ZeroDuration()) {
+      wait = std::max(absl::ZeroDuration(),
+                      options_.checkpoint_interval -
+                          (options_.now() - last_checkpoint_time_));
+    }
+    bool closing_now;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      // A spurious or timed wake-up just goes round the loop once more.
+      if (queue_.empty() && !closing_) {
+        if (wait == absl::InfiniteDuration()) {
+          work_cv_.wait(lock);
+        } else {
+          work_cv_.wait_for(lock, absl::ToChronoNanoseconds(wait));
+        }
+      }
+      while (!queue_.empty() && batch.size() < options_.max_batch_records) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+      closing_now = closing_ && queue_.empty();
+    }
+
+    bool checkpoint = false;
+    const uint64_t unsigned_records = records_since_checkpoint_ + batch.size();
+    if (signer_.has_value() && unsigned_records > 0) {
+      checkpoint = closing_now ||
+                   (options_.checkpoint_every_records > 0 &&
+                    unsigned_records >= options_.checkpoint_every_records) ||
+                   (options_.checkpoint_interval > absl::ZeroDuration() &&
+                    options_.now() - last_checkpoint_time_ >=
+                        options_.checkpoint_interval);
+    }
+    if (!batch.empty() || checkpoint) {
+      absl::Status status = Commit(batch, checkpoint);
+      if (!status.ok()) {
+        Fail(status, batch);
+        return;
+      }
+      for (Pending& pending : batch) {
+        if (pending.done) pending.done(absl::OkStatus());
+      }
+      batch.clear();
+    }
+    if (closing_now) return;
+  }
+}
+
+absl::Status FileLedger::Commit(std::vector<Pending>& batch, bool checkpoint) {
+  buffer_.clear();
+  const absl::Time now = options_.now();
+  for (Pending& pending : batch) {
+    LedgerRecord& record = pending.record;
+    record.clear_checkpoint();
+    record.set_sequence(head_sequence_ + 1);
+    SetRecordTime(now, &record);
+    record.set_prev_hash(head_hash_);
+    AppendRecordFrame(&record, &buffer_);
+    head_sequence_ = record.sequence();
+    head_hash_ = record.hash();
+  }
+  records_since_checkpoint_ += batch.size();
+  if (checkpoint) {
+    absl::Status status = AppendCheckpoint(now);
+    if (!status.ok()) return status;
+  }
+  if (segment_bytes_ > 0 &&
+      segment_bytes_ + buffer_.size() > options_.segment_max_bytes) {
+    absl::Status status = StartSegment(segment_index_ + 1, /*create=*/true);
+    if (!status.ok()) return status;
+  }
+  const absl::Time write_start = absl::Now();
+  absl::Status status = segment_->Append(buffer_);
+  if (status.ok()) status = segment_->Sync();
+  if (!status.ok()) return status;
+  segment_bytes_ += buffer_.size();
+  const size_t records = batch.size() + (checkpoint ? 1 : 0);
+  stat_records_.fetch_add(records, std::memory_order_relaxed);
+  stat_batches_.fetch_add(1, std::memory_order_relaxed);
+  if (options_.on_batch) options_.on_batch(records, absl::Now() - write_start);
+  return absl::OkStatus();
+}
+
+absl::Status FileLedger::AppendCheckpoint(absl::Time now) {
+  absl::StatusOr<std::string> signature =
+      signer_->Sign(CheckpointMessage(head_sequence_, head_hash_));
+  if (!signature.ok()) return signature.status();
+  LedgerRecord record;
+  record.set_kind(RECORD_KIND_CHECKPOINT);
+  record.set_sequence(head_sequence_ + 1);
+  SetRecordTime(now, &record);
+  record.set_prev_hash(head_hash_);
+  auto* body = record.mutable_checkpoint();
+  body->set_head_sequence(head_sequence_);
+  body->set_head_hash(head_hash_);
+  body->set_signature(absl::Base64Escape(*signature));
+  body->set_key_id(signer_key_id_);
+  AppendRecordFrame(&record, &buffer_);
+  head_sequence_ = record.sequence();
+  head_hash_ = record.hash();
+  records_since_checkpoint_ = 0;
+  last_checkpoint_time_ = now;
+  stat_checkpoints_.fetch_add(1, std::memory_order_relaxed);
+  return absl::OkStatus();
+}
+
+void FileLedger::Fail(const absl::Status& cause, std::vector<Pending>& batch) {
+  const absl::Status unavailable =
+      absl::UnavailableError(absl::StrCat("ledger failed: ", cause.message()));
+  std::deque<Pending> queued;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    failed_ = true;
+    failure_ = cause;
+    // Before any callback runs, so that callbacks see the failure.
+    healthy_.store(false, std::memory_order_release);
+    queued.swap(queue_);
+  }
+  for (Pending& pending : batch) {
+    if (pending.done) pending.done(unavailable);
+  }
+  for (Pending& pending : queued) {
+    if (pending.done) pending.done(unavailable);
+  }
+  batch.clear();
+}
+
+absl::Status FileLedger::Close() {
+  std::lock_guard<std::mutex> close_lock(close_mu_);
+  if (writer_.joinable() && writer_.get_id() == std::this_thread::get_id()) {
+    // From a callback: the writer cannot wait for itself.
+    return absl::FailedPreconditionError(
+        "FileLedger::Close called from a ledger callback");
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    closing_ = true;
+    work_cv_.notify_one();
+  }
+  if (writer_.joinable()) writer_.join();
+  std::lock_guard<std::mutex> lock(mu_);
+  return failure_;
+}
+
+FileLedger::Stats FileLedger::stats() const {
+  Stats stats;
+  stats.records = stat_records_.load(std::memory_order_relaxed);
+  stats.batches = stat_batches_.load(std::memory_order_relaxed);
+  stats.checkpoints = stat_checkpoints_.load(std::memory_order_relaxed);
+  stats.segments_created =
+      stat_segments_created_.load(std::memory_order_relaxed);
+  return stats;
+}
+
+}  // namespace idgate

@@ -1,0 +1,201 @@
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "absl/types/optional.h"
+#include "server/ledger/crypto.h"
+#include "server/ledger/ledger.h"
+#include "server/ledger/segment_sink.h"
+
+namespace idgate {
+
+struct FileLedgerOptions {
+  // Directory of the segment files; created (not its parents) if missing.
+  std::string dir;
+  // As in config.proto's LedgerSettings, 0 means the default for these three.
+  // A batch that would grow the current segment past this goes to a new one.
+  uint64_t segment_max_bytes = kDefaultSegmentMaxBytes;
+  // Most records per write + fdatasync.
+  size_t max_batch_records = kDefaultMaxBatchRecords;
+  // Most records waiting for the writer; beyond it Append fails UNAVAILABLE.
+  size_t max_pending_records = kDefaultMaxPendingRecords;
+  // PEM Ed25519 private key signing checkpoints; empty = no checkpoints.
+  std::string checkpoint_private_key_file;
+  // A checkpoint is written at the end of the first batch that brings the
+  // records since the last one to this many (0 = no count trigger), when
+  // this much time has passed since the last one and records were added
+  // (0 = no time trigger), and at Close().
+  uint64_t checkpoint_every_records = 1000;
+  absl::Duration checkpoint_interval = absl::Seconds(10);
+  // At start-up, INTENTs without OUTCOME are looked for at least this far
+  // back from the last record. Must exceed the longest provider call.
+  absl::Duration recovery_intent_window = absl::Minutes(10);
+  // Clock for record times and checkpoint intervals.
+  std::function<absl::Time()> now = [] { return absl::Now(); };
+  // Optional, for metrics: runs on the writer thread after each durable
+  // batch with its record count (checkpoint included) and the time its
+  // write and fdatasync took. Must be quick and must not call the ledger.
+  std::function<void(size_t records, absl::Duration write_and_sync)> on_batch;
+
+  static constexpr uint64_t kDefaultSegmentMaxBytes = 64ull << 20;
+  static constexpr size_t kDefaultMaxBatchRecords = 4096;
+  static constexpr size_t kDefaultMaxPendingRecords = 65536;
+};
+
+// An INTENT with no OUTCOME after it: the request may have reached the
+// provider before a crash.
+struct UnmatchedIntent {
+  std::string disclosure_id;
+  uint64_t sequence = 0;
+  std::string provider;
+  absl::Time time;
+};
+
+// What Open() found.
+struct RecoveryReport {
+  uint64_t segments = 0;
+  // The chain head the ledger resumes from (0 and genesis when empty).
+  uint64_t last_sequence = 0;
+  std::string head_hash;
+  // Start-up verifies the chain from the start of the segment holding the
+  // last checkpoint, extended back to cover recovery_intent_window (without
+  // a checkpoint key: only the window); 1 when that reached the genesis.
+  uint64_t verified_from_sequence = 0;
+  uint64_t records_verified = 0;
+  // The last checkpoint in the verified range (0: none) and whether its
+  // signature was checked (false when signed by another key, or no key).
+  uint64_t last_checkpoint_sequence = 0;
+  bool last_checkpoint_signature_verified = false;
+  // An interrupted write at the end of the last segment, cut off so that
+  // the chain continues from the last whole record.
+  uint64_t torn_tail_bytes = 0;
+  std::string torn_tail_segment;
+  std::string torn_tail_reason;
+  // INTENTs without OUTCOME in the verified range, by sequence.
+  std::vector<UnmatchedIntent> possibly_disclosed;
+};
+
+// A Ledger in a directory of append-only segment files (format in
+// segment_format.h) with group commit: Append only enqueues; one writer
+// thread takes up to max_batch_records, chains and writes them with one
+// write(), fdatasyncs, and only then runs their callbacks with OK.
+//
+// A write, sync, segment creation or signing error is fatal: the batch and
+// every later Append get UNAVAILABLE and healthy() turns false. Nothing is
+// retried, since after a failed fsync the kernel may have dropped the data
+// and a second fsync can succeed without writing it.
+//
+// Callbacks run on the writer thread, except for an Append refused at once
+// (queue full, ledger failed or closed, invalid record): its callback runs
+// on the calling thread before Append returns.
+class FileLedger final : public Ledger {
+ public:
+  struct Stats {
+    uint64_t records = 0;  // durable, checkpoints included
+    uint64_t batches = 0;  // write + fdatasync rounds
+    uint64_t checkpoints = 0;
+    uint64_t segments_created = 0;
+  };
+
+  // Recovers the ledger in options.dir (see RecoveryReport) and starts the
+  // writer. Fails closed, naming the segment and sequence, on any damage
+  // other than a torn tail of the last segment.
+  static absl::StatusOr<std::unique_ptr<FileLedger>> Open(
+      FileLedgerOptions options);
+  // Same, over `sink` instead of the local directory (tests).
+  static absl::StatusOr<std::unique_ptr<FileLedger>> Open(
+      FileLedgerOptions options, std::unique_ptr<SegmentSink> sink);
+
+  FileLedger(const FileLedger&) = delete;
+  FileLedger& operator=(const FileLedger&) = delete;
+  ~FileLedger() override;
+
+  // Accepts INTENT and OUTCOME records; sequence, time, prev_hash and hash
+  // are set by the ledger. subject_ref must be empty or 64 lowercase hex
+  // digits (an HMAC, never a raw value): anything else is INVALID_ARGUMENT.
+  void Append(LedgerRecord record,
+              std::function<void(absl::Status)> done) override;
+
+  bool healthy() const override {
+    return healthy_.load(std::memory_order_acquire);
+  }
+
+  // Refuses new appends, makes every accepted record durable, writes a last
+  // checkpoint and stops the writer. Returns the error that failed the
+  // ledger, if one did. Idempotent; the destructor calls it. Neither may be
+  // called from a ledger callback (Append may).
+  absl::Status Close();
+
+  const RecoveryReport& recovery_report() const { return report_; }
+  Stats stats() const;
+
+ private:
+  struct Pending {
+    LedgerRecord record;
+    std::function<void(absl::Status)> done;
+  };
+
+  FileLedger(FileLedgerOptions options, std::unique_ptr<SegmentSink> sink);
+
+  absl::Status Recover();
+  absl::Status LoadSigner();
+  void WriterLoop();
+  // Chains, writes and syncs `batch` (and a checkpoint when asked).
+  absl::Status Commit(std::vector<Pending>& batch, bool checkpoint);
+  absl::Status AppendCheckpoint(absl::Time now);
+  absl::Status StartSegment(uint64_t index, bool create);
+  // Marks the ledger failed, then fails `batch` and everything queued.
+  void Fail(const absl::Status& cause, std::vector<Pending>& batch);
+
+  const FileLedgerOptions options_;
+  const std::unique_ptr<SegmentSink> sink_;
+  RecoveryReport report_;
+
+  // Checkpoint signing; unset when no key is configured.
+  absl::optional<Ed25519PrivateKey> signer_;
+  absl::optional<Ed25519PublicKey> signer_public_;
+  std::string signer_key_id_;
+
+  // Writer thread state (and Open's, before the thread starts).
+  std::unique_ptr<SegmentFile> segment_;
+  uint64_t segment_index_ = 0;
+  uint64_t segment_bytes_ = 0;
+  uint64_t head_sequence_ = 0;
+  std::string head_hash_;
+  uint64_t records_since_checkpoint_ = 0;
+  absl::Time last_checkpoint_time_;
+  std::string buffer_;
+
+  std::atomic<bool> healthy_{true};
+  std::atomic<uint64_t> stat_records_{0};
+  std::atomic<uint64_t> stat_batches_{0};
+  std::atomic<uint64_t> stat_checkpoints_{0};
+  std::atomic<uint64_t> stat_segments_created_{0};
+
+  // std::mutex rather than absl::Mutex: Debian's prebuilt Abseil is not
+  // instrumented, so ThreadSanitizer cannot see absl::Mutex synchronize.
+  std::mutex mu_;
+  std::condition_variable work_cv_;
+  std::deque<Pending> queue_;  // guarded by mu_
+  bool closing_ = false;       // guarded by mu_
+  bool failed_ = false;        // guarded by mu_
+  absl::Status failure_;       // guarded by mu_
+
+  std::mutex close_mu_;
+  std::thread writer_;  // guarded by close_mu_
+};
+
+}  // namespace idgate

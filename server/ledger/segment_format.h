@@ -1,0 +1,144 @@
+#pragma once
+
+// On-disk format of the ledger, shared by the writer (FileLedger), start-up
+// recovery and idgate-audit.
+//
+// A ledger is a directory of segment files ledger-000001.log, ... Each
+// segment is a sequence of frames:
+//
+//   frame   = length:u32le  check:u32le (= ~length)  payload[length]
+//   payload = S  0x8A 0x01 0x40  hash[64]
+//
+// S is the deterministic protobuf serialization of the LedgerRecord with
+// `hash` cleared; the trailing bytes are field 17 (`hash`), so the payload
+// parses as the whole record. hash = lowercase hex SHA-256(S), and prev_hash
+// is the previous record's hash (64 zeros for sequence 1), continuing across
+// segments. The hash covers the bytes as written, so verification needs no
+// re-serialization and no byte of S can change unnoticed.
+//
+// The header check word lets a damaged length be told apart from a torn
+// write: a crash can only leave a prefix of the last write, or zeros where
+// the file size was extended but the data never reached the disk.
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "absl/types/optional.h"
+#include "server/ledger/crypto.h"
+#include "server/ledger/ledger.h"
+
+namespace idgate {
+
+// prev_hash of the first record.
+inline constexpr absl::string_view kGenesisHash =
+    "0000000000000000000000000000000000000000000000000000000000000000";
+inline constexpr size_t kFrameHeaderBytes = 8;
+// Far above any real record; a larger length is damage, not a record.
+inline constexpr size_t kMaxRecordBytes = 1 << 20;
+
+// "ledger-000042.log" for 42.
+std::string SegmentFileName(uint64_t index);
+// 42 for "ledger-000042.log"; nullopt for any other name.
+absl::optional<uint64_t> ParseSegmentFileName(absl::string_view name);
+
+// Sets record->time from `time`.
+void SetRecordTime(absl::Time time, LedgerRecord* record);
+absl::Time RecordTime(const LedgerRecord& record);
+
+// Computes the record's hash (record->sequence, time and prev_hash must be
+// set; any `hash` is replaced), stores it in record->hash and appends the
+// record's frame to `out`.
+void AppendRecordFrame(LedgerRecord* record, std::string* out);
+
+// The exact bytes an Ed25519 checkpoint signature covers.
+std::string CheckpointMessage(uint64_t head_sequence,
+                              absl::string_view head_hash);
+
+// Checks a CHECKPOINT record's key id and signature against `key`.
+absl::Status VerifyCheckpointSignature(const LedgerRecord& checkpoint,
+                                       const Ed25519PublicKey& key);
+
+// --- Reading ---
+
+struct SegmentFrame {
+  uint64_t offset = 0;  // of the frame header
+  absl::string_view payload;
+};
+
+enum class SegmentTail {
+  kClean,    // the segment ends after a whole frame
+  kTorn,     // it ends inside a frame, or in zeros: an interrupted write
+  kCorrupt,  // a frame header is damaged
+};
+
+struct FrameScan {
+  std::vector<SegmentFrame> frames;  // the whole frames before any bad one
+  uint64_t valid_bytes = 0;          // end of the last whole frame
+  SegmentTail tail = SegmentTail::kClean;
+  std::string tail_reason;  // for kTorn and kCorrupt
+};
+
+// Splits a segment into frames; stops at the first bad header or torn end.
+// Payloads point into `segment`.
+FrameScan ScanFrames(absl::string_view segment);
+
+// Checks a payload's hash and parses it. Fails (DATA_LOSS) with a reason.
+absl::StatusOr<LedgerRecord> DecodeRecord(absl::string_view payload);
+
+// Checks that records follow each other: sequence, prev_hash, and that a
+// checkpoint names the record before it. Signatures are checked apart
+// (VerifyCheckpointSignature) because they need keys.
+class ChainVerifier {
+ public:
+  // Expects the chain from its first record (sequence 1, genesis prev_hash).
+  ChainVerifier() = default;
+
+  // Accepts whatever link the first record has to its predecessor: for
+  // verifying the tail of a ledger whose head was verified before.
+  static ChainVerifier TrustingFirstLink();
+
+  // Checks `record` (already through DecodeRecord) and makes it the head.
+  // Failures are DATA_LOSS with a reason that names sequences, not content.
+  absl::Status Add(const LedgerRecord& record);
+
+  // The sequence the next record must have; unknown before the first
+  // record when trusting the first link.
+  absl::optional<uint64_t> next_sequence() const {
+    if (trust_first_link_ && records_ == 0) return absl::nullopt;
+    return head_sequence_ + 1;
+  }
+  uint64_t head_sequence() const { return head_sequence_; }
+  const std::string& head_hash() const { return head_hash_; }
+  uint64_t records() const { return records_; }
+
+ private:
+  bool trust_first_link_ = false;
+  uint64_t head_sequence_ = 0;
+  std::string head_hash_ = std::string(kGenesisHash);
+  uint64_t records_ = 0;
+};
+
+struct SegmentReadResult {
+  // kClean or kTorn: a damaged header is an error.
+  SegmentTail tail = SegmentTail::kClean;
+  std::string tail_reason;
+  uint64_t valid_bytes = 0;
+  uint64_t size = 0;
+};
+
+// Decodes every whole frame of segment `name` in order, feeding `chain` and
+// then `visit`. Fails with DATA_LOSS "<name>: sequence N (offset O): reason"
+// at the first bad frame or broken link (N is the position the bad record
+// holds in the chain). A torn end is returned, not failed: whether it is
+// acceptable depends on whether this is the last segment.
+absl::StatusOr<SegmentReadResult> ReadSegment(
+    absl::string_view name, absl::string_view data, ChainVerifier* chain,
+    const std::function<absl::Status(const LedgerRecord&)>& visit);
+
+}  // namespace idgate

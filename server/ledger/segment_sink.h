@@ -1,0 +1,68 @@
+#pragma once
+
+// The file operations of the ledger, behind an interface so that tests can
+// inject write and sync failures and observe their order.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace idgate {
+
+// One segment file open for appending.
+class SegmentFile {
+ public:
+  virtual ~SegmentFile() = default;
+
+  // Writes all of `data` at the end of the file: one write(2), more only if
+  // the kernel accepts less.
+  virtual absl::Status Append(absl::string_view data) = 0;
+
+  // fdatasync(2). After a failure the durable state of the file is unknown
+  // (the kernel may have dropped the dirty pages and cleared the error), so
+  // callers must treat it as fatal and never retry.
+  virtual absl::Status Sync() = 0;
+};
+
+// A directory of segment files.
+class SegmentSink {
+ public:
+  virtual ~SegmentSink() = default;
+
+  // Names of all regular files in the directory, sorted.
+  virtual absl::StatusOr<std::vector<std::string>> List() = 0;
+
+  virtual absl::StatusOr<std::string> Read(const std::string& name) = 0;
+
+  // Opens `name` for appending; with `create`, creates it and fails if it
+  // already exists. A created file is durable only after SyncDir().
+  virtual absl::StatusOr<std::unique_ptr<SegmentFile>> OpenForAppend(
+      const std::string& name, bool create) = 0;
+
+  // Shortens `name` to `size` bytes, durably.
+  virtual absl::Status Truncate(const std::string& name, uint64_t size) = 0;
+
+  // fsync(2) of the directory, making created files durable.
+  virtual absl::Status SyncDir() = 0;
+};
+
+enum class SinkMode {
+  // Reading (idgate-audit): the directory must exist; no lock is taken.
+  kReader,
+  // The ledger's writer: creates the directory if missing (mode 0750, not
+  // its parents) and holds an exclusive flock(2) on it for the sink's
+  // lifetime, so that a second process (say, during a rolling update on a
+  // shared volume) cannot interleave appends and break the chain.
+  kWriter,
+};
+
+// A SegmentSink over a directory of the local file system.
+absl::StatusOr<std::unique_ptr<SegmentSink>> NewPosixSegmentSink(
+    const std::string& dir, SinkMode mode);
+
+}  // namespace idgate

@@ -1,0 +1,560 @@
+#include "tools/idgate-audit/audit.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <tuple>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/strip.h"
+#include "absl/time/time.h"
+#include "google/protobuf/util/json_util.h"
+#include "google/protobuf/util/time_util.h"
+#include "server/ledger/segment_format.h"
+#include "server/ledger/segment_sink.h"
+
+namespace idgate::audit {
+namespace {
+
+using ::google::protobuf::Timestamp;
+using ::idgate::config::v1::GatewayConfig;
+using ::idgate::ledger::v1::RECORD_KIND_CHECKPOINT;
+using ::idgate::ledger::v1::RECORD_KIND_INTENT;
+using ::idgate::ledger::v1::RECORD_KIND_OUTCOME;
+using ::idgate::ledger::v1::SharingRow;
+using ::idgate::ledger::v1::SharingTable;
+using ::idgate::ledger::v1::SubjectDisclosure;
+using ::idgate::ledger::v1::SubjectReport;
+using ::idgate::v1::PiiFieldForm;
+
+class DirSource : public SegmentSource {
+ public:
+  explicit DirSource(std::unique_ptr<SegmentSink> sink)
+      : sink_(std::move(sink)) {}
+  absl::StatusOr<std::vector<std::string>> List() override {
+    return sink_->List();
+  }
+  absl::StatusOr<std::string> Read(const std::string& name) override {
+    return sink_->Read(name);
+  }
+
+ private:
+  std::unique_ptr<SegmentSink> sink_;
+};
+
+class MemSource : public SegmentSource {
+ public:
+  explicit MemSource(std::map<std::string, std::string> files)
+      : files_(std::move(files)) {}
+  absl::StatusOr<std::vector<std::string>> List() override {
+    std::vector<std::string> names;
+    for (const auto& [name, data] : files_) names.push_back(name);
+    return names;
+  }
+  absl::StatusOr<std::string> Read(const std::string& name) override {
+    auto it = files_.find(name);
+    if (it == files_.end()) return absl::NotFoundError(name);
+    return it->second;
+  }
+
+ private:
+  std::map<std::string, std::string> files_;
+};
+
+std::string FormatTime(const Timestamp& time) {
+  return absl::FormatTime(
+      "%Y-%m-%dT%H:%M:%SZ",
+      absl::FromUnixSeconds(time.seconds()) + absl::Nanoseconds(time.nanos()),
+      absl::UTCTimeZone());
+}
+
+bool Earlier(const Timestamp& a, const Timestamp& b) {
+  return std::make_pair(a.seconds(), a.nanos()) <
+         std::make_pair(b.seconds(), b.nanos());
+}
+
+std::string ToJson(const google::protobuf::Message& message) {
+  google::protobuf::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = true;
+  options.always_print_primitive_fields = true;
+  options.add_whitespace = true;
+  std::string json;
+  // Serializing a valid message cannot fail; keep the output well-formed.
+  if (!google::protobuf::util::MessageToJsonString(message, &json, options)
+           .ok()) {
+    return "{}\n";
+  }
+  return json;
+}
+
+// One cell of a Markdown table: no pipe or line break may end it early.
+std::string MarkdownCell(absl::string_view text) {
+  std::string cell = absl::StrReplaceAll(
+      text, {{"|", "\\|"}, {"\r\n", " "}, {"\n", " "}, {"\r", " "}});
+  return cell.empty() ? "—" : cell;
+}
+
+// RFC 4180; every cell quoted.
+std::string CsvCell(absl::string_view text) {
+  return absl::StrCat("\"", absl::StrReplaceAll(text, {{"\"", "\"\""}}), "\"");
+}
+
+std::string Table(const std::vector<std::string>& header,
+                  const std::vector<std::vector<std::string>>& rows,
+                  Format format) {
+  std::string out;
+  if (format == Format::kCsv) {
+    std::vector<std::string> cells;
+    for (const std::string& h : header) cells.push_back(CsvCell(h));
+    absl::StrAppend(&out, absl::StrJoin(cells, ","), "\r\n");
+    for (const auto& row : rows) {
+      cells.clear();
+      for (const std::string& cell : row) cells.push_back(CsvCell(cell));
+      absl::StrAppend(&out, absl::StrJoin(cells, ","), "\r\n");
+    }
+    return out;
+  }
+  absl::StrAppend(&out, "| ", absl::StrJoin(header, " | "), " |\n|");
+  for (size_t i = 0; i < header.size(); ++i) out += "---|";
+  out += "\n";
+  for (const auto& row : rows) {
+    std::vector<std::string> cells;
+    for (const std::string& cell : row) cells.push_back(MarkdownCell(cell));
+    absl::StrAppend(&out, "| ", absl::StrJoin(cells, " | "), " |\n");
+  }
+  return out;
+}
+
+std::string FieldsLabel(
+    const google::protobuf::RepeatedPtrField<PiiFieldForm>& fields) {
+  std::vector<std::string> labels;
+  for (const PiiFieldForm& field : fields)
+    labels.push_back(FieldFormLabel(field));
+  return absl::StrJoin(labels, ", ");
+}
+
+absl::Status Failed(const VerifyReport& report) {
+  return absl::DataLossError(
+      absl::StrCat("ledger does not verify: ", report.error));
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<SegmentSource>> DirectorySource(
+    const std::string& dir) {
+  absl::StatusOr<std::unique_ptr<SegmentSink>> sink =
+      NewPosixSegmentSink(dir, SinkMode::kReader);
+  if (!sink.ok()) return sink.status();
+  return std::unique_ptr<SegmentSource>(new DirSource(*std::move(sink)));
+}
+
+std::unique_ptr<SegmentSource> MemorySource(
+    std::map<std::string, std::string> files) {
+  return std::make_unique<MemSource>(std::move(files));
+}
+
+VerifyReport Verify(SegmentSource& source, const VerifyOptions& options,
+                    const RecordVisitor& visit) {
+  VerifyReport report;
+  report.head_hash = std::string(kGenesisHash);
+  absl::StatusOr<std::vector<std::string>> names = source.List();
+  if (!names.ok()) {
+    report.error = std::string(names.status().message());
+    return report;
+  }
+  std::vector<uint64_t> indices;
+  for (const std::string& name : *names) {
+    if (absl::optional<uint64_t> index = ParseSegmentFileName(name)) {
+      indices.push_back(*index);
+    }
+  }
+  std::sort(indices.begin(), indices.end());
+  if (indices.empty()) {
+    report.error = "no ledger segment files (ledger-NNNNNN.log)";
+    return report;
+  }
+  // A whole segment removed is a removal too.
+  for (size_t i = 0; i < indices.size(); ++i) {
+    if (indices[i] != i + 1) {
+      report.error = absl::StrCat(SegmentFileName(i + 1), " is missing");
+      return report;
+    }
+  }
+
+  std::map<std::string, const Ed25519PublicKey*> keys;
+  for (const Ed25519PublicKey& key : options.public_keys) {
+    keys[key.KeyId()] = &key;
+  }
+  struct OpenIntent {
+    uint64_t sequence;
+    std::string provider;
+    Timestamp time;
+  };
+  std::map<std::string, OpenIntent> open_intents;
+  std::vector<std::string> outcomes_without_intent;
+
+  ChainVerifier chain;
+  auto check = [&](const LedgerRecord& record) -> absl::Status {
+    switch (record.kind()) {
+      case RECORD_KIND_CHECKPOINT: {
+        ++report.checkpoints;
+        report.last_checkpoint_sequence = record.sequence();
+        if (keys.empty()) break;
+        auto key = keys.find(record.checkpoint().key_id());
+        if (key == keys.end()) {
+          return absl::DataLossError(
+              absl::StrCat("checkpoint signed by unknown key ",
+                           record.checkpoint().key_id()));
+        }
+        absl::Status signature =
+            VerifyCheckpointSignature(record, *key->second);
+        if (!signature.ok()) return signature;
+        ++report.signatures_verified;
+        break;
+      }
+      case RECORD_KIND_INTENT:
+        open_intents[record.disclosure_id()] =
+            OpenIntent{record.sequence(), record.provider(), record.time()};
+        break;
+      case RECORD_KIND_OUTCOME:
+        if (open_intents.erase(record.disclosure_id()) == 0) {
+          outcomes_without_intent.push_back(absl::StrCat(
+              "OUTCOME without a preceding INTENT: sequence ",
+              record.sequence(), " disclosure ", record.disclosure_id()));
+        }
+        break;
+      default:
+        break;
+    }
+    if (visit) visit(record);
+    return absl::OkStatus();
+  };
+
+  for (uint64_t index : indices) {
+    const std::string name = SegmentFileName(index);
+    absl::StatusOr<std::string> data = source.Read(name);
+    if (!data.ok()) {
+      report.error = std::string(data.status().message());
+      return report;
+    }
+    absl::StatusOr<SegmentReadResult> result =
+        ReadSegment(name, *data, &chain, check);
+    if (!result.ok()) {
+      report.error = std::string(result.status().message());
+      break;
+    }
+    if (result->tail == SegmentTail::kTorn) {
+      report.error = absl::StrCat(
+          name, ": sequence ", chain.head_sequence() + 1, " (offset ",
+          result->valid_bytes, "): torn record: ", result->tail_reason);
+      break;
+    }
+  }
+  report.records = chain.records();
+  report.head_sequence = chain.head_sequence();
+  report.head_hash = chain.head_hash();
+  if (report.error.empty() && !keys.empty() && report.records > 0 &&
+      report.checkpoints == 0) {
+    report.error =
+        "no checkpoint although a public key was given: the chain is not "
+        "authenticated and could have been rewritten whole";
+  }
+  report.ok = report.error.empty();
+
+  for (const auto& [id, intent] : open_intents) {
+    report.warnings.push_back(
+        absl::StrCat("INTENT without OUTCOME (possibly disclosed): sequence ",
+                     intent.sequence, " disclosure ", id, " provider ",
+                     intent.provider, " at ", FormatTime(intent.time)));
+  }
+  for (std::string& warning : outcomes_without_intent) {
+    report.warnings.push_back(std::move(warning));
+  }
+  if (report.ok && report.checkpoints > 0 && keys.empty()) {
+    report.warnings.push_back(
+        "checkpoint signatures not checked (no --public-key): a chain "
+        "rewritten with recomputed hashes and checkpoints would pass");
+  }
+  if (report.ok && report.checkpoints == 0 && report.records > 0) {
+    report.warnings.push_back(
+        "no checkpoint: the records are protected by the hash chain only");
+  } else if (report.ok &&
+             report.last_checkpoint_sequence < report.head_sequence) {
+    report.warnings.push_back(absl::StrCat(
+        "records ", report.last_checkpoint_sequence + 1, "..",
+        report.head_sequence,
+        " follow the last checkpoint and are not covered by a signature"));
+  }
+  return report;
+}
+
+std::string VerifySummary(const VerifyReport& report) {
+  if (!report.ok) return absl::StrCat("FAIL: ", report.error);
+  return absl::StrCat("OK: ", report.records, " records, ", report.checkpoints,
+                      " checkpoints (", report.signatures_verified,
+                      " signatures verified), head ", report.head_sequence, " ",
+                      report.head_hash);
+}
+
+absl::Status WriteJsonLines(SegmentSource& source, std::string* out) {
+  google::protobuf::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = true;
+  absl::Status print_error;
+  VerifyReport report =
+      Verify(source, VerifyOptions(), [&](const LedgerRecord& record) {
+        std::string json;
+        auto status =
+            google::protobuf::util::MessageToJsonString(record, &json, options);
+        if (!status.ok() && print_error.ok()) {
+          print_error = absl::InternalError(status.ToString());
+        }
+        absl::StrAppend(out, json, "\n");
+      });
+  if (!report.ok) return Failed(report);
+  return print_error;
+}
+
+absl::StatusOr<Format> ParseFormat(absl::string_view name) {
+  if (name == "markdown" || name == "md") return Format::kMarkdown;
+  if (name == "csv") return Format::kCsv;
+  if (name == "json") return Format::kJson;
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown format \"", name, "\" (markdown, csv or json)"));
+}
+
+absl::StatusOr<GatewayConfig> ParseGatewayConfig(absl::string_view json) {
+  GatewayConfig config;
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = false;
+  // protobuf 3.21 has its own Status type.
+  auto status = google::protobuf::util::JsonStringToMessage(std::string(json),
+                                                            &config, options);
+  if (!status.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("config: ", status.ToString()));
+  }
+  return config;
+}
+
+absl::StatusOr<SharingTable> BuildSharingTable(SegmentSource& source,
+                                               const GatewayConfig& config) {
+  struct Row {
+    SharingRow row;
+    std::set<std::string> purposes;
+    std::set<std::pair<int, int>> fields;
+  };
+  std::map<std::pair<std::string, std::string>, Row> rows;
+  SharingTable table;
+  bool any = false;
+  VerifyReport report =
+      Verify(source, VerifyOptions(), [&](const LedgerRecord& record) {
+        if (!any) *table.mutable_ledger_from() = record.time();
+        *table.mutable_ledger_to() = record.time();
+        any = true;
+        if (record.kind() != RECORD_KIND_INTENT) return;
+        Row& row = rows[{record.recipient(), record.provider()}];
+        if (row.row.disclosures() == 0) {
+          *row.row.mutable_first_time() = record.time();
+          *row.row.mutable_last_time() = record.time();
+        }
+        row.row.set_disclosures(row.row.disclosures() + 1);
+        if (Earlier(record.time(), row.row.first_time())) {
+          *row.row.mutable_first_time() = record.time();
+        }
+        if (Earlier(row.row.last_time(), record.time())) {
+          *row.row.mutable_last_time() = record.time();
+        }
+        row.purposes.insert(record.purpose());
+        for (const PiiFieldForm& field : record.fields()) {
+          row.fields.insert({field.field(), field.form()});
+        }
+      });
+  if (!report.ok) return Failed(report);
+
+  std::map<std::string, const ::idgate::config::v1::Provider*> providers;
+  for (const auto& provider : config.providers()) {
+    providers[provider.id()] = &provider;
+  }
+  std::set<std::string> with_traffic;
+  for (auto& [key, row] : rows) {
+    const auto& [recipient, provider] = key;
+    with_traffic.insert(provider);
+    row.row.set_recipient(recipient);
+    row.row.set_provider(provider);
+    auto configured = providers.find(provider);
+    if (configured != providers.end()) {
+      row.row.set_configured(true);
+      row.row.set_scenario(configured->second->scenario());
+      row.row.set_privacy_policy_url(configured->second->privacy_policy_url());
+    }
+    for (const std::string& purpose : row.purposes)
+      row.row.add_purposes(purpose);
+    for (const auto& [field, form] : row.fields) {
+      PiiFieldForm* pair = row.row.add_fields();
+      pair->set_field(static_cast<::idgate::v1::PiiField>(field));
+      pair->set_form(static_cast<::idgate::v1::PiiForm>(form));
+    }
+    *table.add_rows() = std::move(row.row);
+  }
+  // Declared but unused: the published list still names them, marked.
+  for (const auto& [id, provider] : providers) {
+    if (with_traffic.count(id)) continue;
+    SharingRow* row = table.add_rows();
+    row->set_recipient(provider->recipient());
+    row->set_provider(id);
+    row->set_scenario(provider->scenario());
+    row->set_privacy_policy_url(provider->privacy_policy_url());
+    row->set_configured(true);
+  }
+  std::stable_sort(table.mutable_rows()->begin(), table.mutable_rows()->end(),
+                   [](const SharingRow& a, const SharingRow& b) {
+                     return std::tie(a.recipient(), a.provider()) <
+                            std::tie(b.recipient(), b.provider());
+                   });
+  return table;
+}
+
+std::string RenderSharingTable(const SharingTable& table, Format format) {
+  if (format == Format::kJson) return ToJson(table);
+  std::vector<std::vector<std::string>> rows;
+  for (const SharingRow& row : table.rows()) {
+    std::string disclosures = absl::StrCat(row.disclosures());
+    if (row.disclosures() == 0) disclosures = "0 (no traffic)";
+    std::string provider = row.provider();
+    if (!row.configured()) provider += " (not in config)";
+    const bool traffic = row.disclosures() > 0;
+    rows.push_back(
+        {row.recipient(), provider, row.scenario(),
+         absl::StrJoin(row.purposes(), ", "), FieldsLabel(row.fields()),
+         disclosures, traffic ? FormatTime(row.first_time()) : "",
+         traffic ? FormatTime(row.last_time()) : "", row.privacy_policy_url()});
+  }
+  std::string out;
+  if (format == Format::kMarkdown && table.has_ledger_from()) {
+    absl::StrAppend(&out, "Ledger records from ",
+                    FormatTime(table.ledger_from()), " to ",
+                    FormatTime(table.ledger_to()), ".\n\n");
+  }
+  absl::StrAppend(&out, Table({"Recipient", "Provider", "Scenario", "Purposes",
+                               "Personal information (form)", "Disclosures",
+                               "First (UTC)", "Last (UTC)", "Privacy policy"},
+                              rows, format));
+  return out;
+}
+
+absl::StatusOr<SubjectReport> BuildSubjectReport(
+    SegmentSource& source, const std::vector<SubjectReference>& refs) {
+  std::map<std::string, uint32_t> versions_by_ref;
+  for (const SubjectReference& ref : refs) {
+    versions_by_ref[ref.ref] = ref.key_version;
+  }
+  SubjectReport subject;
+  // Outcomes are matched by disclosure id to the intents of this subject.
+  std::map<std::string, int> index_by_disclosure;
+  VerifyReport report =
+      Verify(source, VerifyOptions(), [&](const LedgerRecord& record) {
+        if (record.kind() == RECORD_KIND_INTENT) {
+          auto version = versions_by_ref.find(record.subject_ref());
+          // Both the ref and its key version must match: a ref under one key
+          // says nothing about another.
+          if (version == versions_by_ref.end() ||
+              version->second != record.subject_key_version()) {
+            return;
+          }
+          index_by_disclosure[record.disclosure_id()] =
+              subject.disclosures_size();
+          SubjectDisclosure* disclosure = subject.add_disclosures();
+          *disclosure->mutable_time() = record.time();
+          disclosure->set_disclosure_id(record.disclosure_id());
+          disclosure->set_recipient(record.recipient());
+          disclosure->set_provider(record.provider());
+          disclosure->set_purpose(record.purpose());
+          *disclosure->mutable_fields() = record.fields();
+          disclosure->set_caller(record.caller());
+          disclosure->set_subject_key_version(record.subject_key_version());
+        } else if (record.kind() == RECORD_KIND_OUTCOME) {
+          auto it = index_by_disclosure.find(record.disclosure_id());
+          if (it == index_by_disclosure.end()) return;
+          *subject.mutable_disclosures(it->second)->mutable_outcome() =
+              record.outcome();
+        }
+      });
+  if (!report.ok) return Failed(report);
+  return subject;
+}
+
+std::string RenderSubjectReport(const SubjectReport& report,
+                                absl::string_view masked_id, Format format) {
+  if (format == Format::kJson) return ToJson(report);
+  std::vector<std::vector<std::string>> rows;
+  for (const SubjectDisclosure& d : report.disclosures()) {
+    std::string outcome = "no outcome recorded (possibly disclosed)";
+    if (d.has_outcome()) {
+      const auto& o = d.outcome();
+      if (!o.error_code().empty()) {
+        outcome = absl::StrCat("error ", o.error_code(),
+                               o.sent() ? " (sent)" : " (not sent)");
+      } else {
+        const std::string verdict = ::idgate::v1::Verdict_Name(o.verdict());
+        outcome = absl::AsciiStrToLower(absl::StripPrefix(verdict, "VERDICT_"));
+      }
+      if (o.billed()) outcome += ", billed";
+    }
+    rows.push_back({FormatTime(d.time()), d.recipient(), d.provider(),
+                    FieldsLabel(d.fields()), d.purpose(), d.caller(), outcome,
+                    d.disclosure_id()});
+  }
+  std::string out;
+  if (format == Format::kMarkdown) {
+    absl::StrAppend(&out, "Disclosures of personal information for ID number ",
+                    masked_id, ": ", report.disclosures_size(), "\n\n");
+  }
+  absl::StrAppend(&out, Table({"Time (UTC)", "Recipient", "Provider",
+                               "Personal information (form)", "Purpose",
+                               "Caller", "Outcome", "Disclosure id"},
+                              rows, format));
+  return out;
+}
+
+std::string FieldFormLabel(const PiiFieldForm& field) {
+  std::string name;
+  switch (field.field()) {
+    case ::idgate::v1::PII_FIELD_NAME:
+      name = "name";
+      break;
+    case ::idgate::v1::PII_FIELD_ID_NUMBER:
+      name = "ID number";
+      break;
+    case ::idgate::v1::PII_FIELD_MOBILE:
+      name = "mobile number";
+      break;
+    case ::idgate::v1::PII_FIELD_BANK_CARD_NUMBER:
+      name = "bank card number";
+      break;
+    case ::idgate::v1::PII_FIELD_FACE_IMAGE:
+      name = "face image";
+      break;
+    case ::idgate::v1::PII_FIELD_LIVENESS_VIDEO:
+      name = "liveness video";
+      break;
+    default:
+      name = absl::StrCat("field ", field.field());
+      break;
+  }
+  switch (field.form()) {
+    case ::idgate::v1::PII_FORM_PLAIN:
+      return absl::StrCat(name, " (plain)");
+    case ::idgate::v1::PII_FORM_SHA256:
+      return absl::StrCat(name, " (SHA-256)");
+    case ::idgate::v1::PII_FORM_SM3:
+      return absl::StrCat(name, " (SM3)");
+    default:
+      return absl::StrCat(name, " (form ", field.form(), ")");
+  }
+}
+
+}  // namespace idgate::audit

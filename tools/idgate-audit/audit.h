@@ -1,0 +1,107 @@
+#pragma once
+
+// The core of idgate-audit, as a library so that it is unit-tested and a
+// fuzz target can run verification on arbitrary bytes.
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "idgate/config/v1/config.pb.h"
+#include "idgate/ledger/v1/audit.pb.h"
+#include "server/ledger/crypto.h"
+#include "server/ledger/ledger.h"
+#include "server/ledger/subject_ref.h"
+
+namespace idgate::audit {
+
+// Where the audit reads segment files from.
+class SegmentSource {
+ public:
+  virtual ~SegmentSource() = default;
+  // All file names, in any order; names that are not segments are ignored.
+  virtual absl::StatusOr<std::vector<std::string>> List() = 0;
+  virtual absl::StatusOr<std::string> Read(const std::string& name) = 0;
+};
+
+// Reads a ledger directory (never creates or changes it).
+absl::StatusOr<std::unique_ptr<SegmentSource>> DirectorySource(
+    const std::string& dir);
+// Serves the given {name: bytes} (tests, fuzzing).
+std::unique_ptr<SegmentSource> MemorySource(
+    std::map<std::string, std::string> files);
+
+struct VerifyOptions {
+  // Keys that may have signed checkpoints. With none, signatures are not
+  // checked (the chain and each checkpoint's head still are); with some,
+  // every checkpoint must verify under one of them and at least one
+  // checkpoint must exist.
+  std::vector<Ed25519PublicKey> public_keys;
+};
+
+struct VerifyReport {
+  bool ok = false;
+  // The first problem: "<segment>: sequence N (offset O): reason".
+  std::string error;
+  uint64_t records = 0;
+  uint64_t checkpoints = 0;
+  uint64_t signatures_verified = 0;
+  uint64_t head_sequence = 0;
+  std::string head_hash;
+  uint64_t last_checkpoint_sequence = 0;
+  // Not failures, but worth an auditor's eye: intents without outcome
+  // ("possibly disclosed"), records after the last checkpoint, signatures
+  // not checked.
+  std::vector<std::string> warnings;
+};
+
+using RecordVisitor = std::function<void(const LedgerRecord&)>;
+
+// Verifies the whole ledger: every segment from ledger-000001.log, every
+// record's hash, the chain across segments, each checkpoint's head and
+// signature. Stops at the first problem. `visit` (optional) sees every
+// record that passed, in order.
+VerifyReport Verify(SegmentSource& source, const VerifyOptions& options,
+                    const RecordVisitor& visit = nullptr);
+
+// "OK: N records, M checkpoints, head <seq> <hash>" or "FAIL: <error>".
+std::string VerifySummary(const VerifyReport& report);
+
+// Every record as one line of proto3 JSON, after verifying the chain; on a
+// verification failure, the lines before it and the error.
+absl::Status WriteJsonLines(SegmentSource& source, std::string* out);
+
+enum class Format { kMarkdown, kCsv, kJson };
+absl::StatusOr<Format> ParseFormat(absl::string_view name);
+
+// The gateway config from proto3 JSON, unknown fields rejected.
+absl::StatusOr<::idgate::config::v1::GatewayConfig> ParseGatewayConfig(
+    absl::string_view json);
+
+// The third-party sharing list of a verified ledger: one row per (recipient,
+// provider) seen in INTENT records, then configured providers without
+// traffic. Fails if the ledger does not verify.
+absl::StatusOr<::idgate::ledger::v1::SharingTable> BuildSharingTable(
+    SegmentSource& source, const ::idgate::config::v1::GatewayConfig& config);
+std::string RenderSharingTable(const ::idgate::ledger::v1::SharingTable& table,
+                               Format format);
+
+
+// Every disclosure whose subject_ref is one of `refs` (one per key version).
+absl::StatusOr<::idgate::ledger::v1::SubjectReport> BuildSubjectReport(
+    SegmentSource& source, const std::vector<SubjectReference>& refs);
+// kCsv is rendered as Markdown.
+std::string RenderSubjectReport(
+    const ::idgate::ledger::v1::SubjectReport& report,
+    absl::string_view masked_id, Format format);
+
+// "ID number (SHA-256)".
+std::string FieldFormLabel(const ::idgate::v1::PiiFieldForm& field);
+
+}  // namespace idgate::audit
