@@ -7,8 +7,12 @@ PACKAGES=(
   cmake ninja-build g++ pkg-config ccache
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libssl-dev prometheus-cpp-dev libgtest-dev libgmock-dev
-  openssl python3 nodejs npm
+  openssl python3
 )
+# buf (proto lint) and the chart validators come from npm. Machines that
+# already have Node.js from elsewhere (e.g. NodeSource) keep it: Debian's
+# npm package would conflict with it.
+if ! command -v npm >/dev/null 2>&1; then PACKAGES+=(nodejs npm); fi
 # Extra groups, e.g. `install-deps.sh fuzz bench`.
 for group in "$@"; do
   case "$group" in

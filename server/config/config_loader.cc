@@ -1,10 +1,15 @@
 #include "server/config/config_loader.h"
 
+#include <algorithm>
+#include <cmath>
 #include <fstream>
+#include <limits>
 #include <set>
 #include <sstream>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/time_util.h"
@@ -29,6 +34,42 @@ void DefaultDuration(Duration* d, int64_t millis) {
 absl::Status CheckPositive(const Duration& d, const std::string& path) {
   if (d.seconds() < 0 || d.nanos() < 0 || (d.seconds() == 0 && d.nanos() == 0)) {
     return Bad(path, "must be positive");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckNonNegative(const Duration& d, const std::string& path) {
+  // "-0.5s" is seconds 0, nanos -500000000: both parts count.
+  if (d.seconds() < 0 || d.nanos() < 0) return Bad(path, "must not be negative");
+  return absl::OkStatus();
+}
+
+// gRPC takes some durations as int milliseconds (channel args): larger
+// values would wrap around to negative ones.
+constexpr int64_t kMaxIntMillisSeconds = std::numeric_limits<int>::max() / 1000;
+
+absl::Status CheckIntMillis(const Duration& d, const std::string& path) {
+  if (d.seconds() > kMaxIntMillisSeconds) {
+    return Bad(path, absl::StrCat("must be at most ", kMaxIntMillisSeconds, "s"));
+  }
+  return absl::OkStatus();
+}
+
+// "host:port" (port 0-65535; IPv6 hosts in brackets) or a gRPC "unix:" URI.
+absl::Status CheckListenAddress(const std::string& address, const std::string& path) {
+  if (absl::StartsWith(address, "unix:")) return absl::OkStatus();
+  const size_t colon = address.rfind(':');
+  uint32_t port = 0;
+  if (colon == std::string::npos || colon + 1 == address.size() ||
+      !std::all_of(address.begin() + colon + 1, address.end(),
+                   [](char c) { return absl::ascii_isdigit(static_cast<unsigned char>(c)); }) ||
+      !absl::SimpleAtoi(absl::string_view(address).substr(colon + 1), &port) || port > 65535) {
+    return Bad(path, "must be host:port with a port from 0 to 65535");
+  }
+  for (char c : address) {
+    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7F) {
+      return Bad(path, "must not contain spaces or control characters");
+    }
   }
   return absl::OkStatus();
 }
@@ -88,10 +129,24 @@ void ResolvePaths(GatewayConfig& c, const std::string& base) {
 
 absl::Status CheckConfig(const GatewayConfig& c) {
   if (c.listen_address().empty()) return Bad("listen_address", "required");
+  if (auto st = CheckListenAddress(c.listen_address(), "listen_address"); !st.ok()) return st;
+  if (!c.metrics_listen_address().empty()) {
+    if (auto st = CheckListenAddress(c.metrics_listen_address(), "metrics_listen_address"); !st.ok()) {
+      return st;
+    }
+  }
   const auto& s = c.server();
   if (auto st = CheckPositive(s.default_deadline(), "server.default_deadline"); !st.ok()) return st;
   if (auto st = CheckPositive(s.drain_timeout(), "server.drain_timeout"); !st.ok()) return st;
-  if (s.max_connection_age().seconds() < 0) return Bad("server.max_connection_age", "must not be negative");
+  // Also the grace period of max_connection_age, an int of milliseconds.
+  if (auto st = CheckIntMillis(s.drain_timeout(), "server.drain_timeout"); !st.ok()) return st;
+  if (auto st = CheckNonNegative(s.max_connection_age(), "server.max_connection_age"); !st.ok()) return st;
+  if (auto st = CheckIntMillis(s.max_connection_age(), "server.max_connection_age"); !st.ok()) return st;
+  // gRPC takes an int: 2^31 and above would wrap to "unlimited".
+  if (s.max_receive_message_bytes() > static_cast<uint32_t>(std::numeric_limits<int>::max())) {
+    return Bad("server.max_receive_message_bytes",
+               absl::StrCat("must be at most ", std::numeric_limits<int>::max()));
+  }
 
   std::set<std::string> purposes;
   for (int i = 0; i < c.purposes_size(); ++i) {
@@ -116,7 +171,10 @@ absl::Status CheckConfig(const GatewayConfig& c) {
         return Bad(absl::StrCat(path, ".checks[", j, "]"), "must be set");
       }
     }
-    if (caller.rate_per_second() < 0) return Bad(path + ".rate_per_second", "must not be negative");
+    // NaN compares false with everything: test for the good range.
+    if (!(caller.rate_per_second() >= 0) || std::isinf(caller.rate_per_second())) {
+      return Bad(path + ".rate_per_second", "must be a finite number, not negative");
+    }
     if (caller.rate_per_second() > 0 && caller.burst() == 0) {
       return Bad(path + ".burst", "required with rate_per_second");
     }
@@ -134,13 +192,22 @@ absl::Status CheckConfig(const GatewayConfig& c) {
       return Bad(path, "one of embedded_mock or address is required");
     }
     if (auto st = CheckPositive(p.timeout(), path + ".timeout"); !st.ok()) return st;
+    const auto& cb = p.circuit_breaker();
+    if (auto st = CheckNonNegative(cb.base_ejection_time(), path + ".circuit_breaker.base_ejection_time"); !st.ok()) {
+      return st;
+    }
+    if (auto st = CheckNonNegative(cb.max_ejection_time(), path + ".circuit_breaker.max_ejection_time"); !st.ok()) {
+      return st;
+    }
     if (p.has_embedded_mock()) {
       const auto& m = p.embedded_mock();
       if (auto st = CheckFraction(m.error_rate(), path + ".embedded_mock.error_rate"); !st.ok()) return st;
       if (auto st = CheckFraction(m.busy_rate(), path + ".embedded_mock.busy_rate"); !st.ok()) return st;
       if (auto st = CheckFraction(m.tail_probability(), path + ".embedded_mock.tail_probability"); !st.ok()) return st;
-      if (m.latency_mean().seconds() < 0 || m.latency_stddev().seconds() < 0 || m.tail_latency().seconds() < 0) {
-        return Bad(path + ".embedded_mock", "latencies must not be negative");
+      for (const auto& [d, name] : {std::make_pair(&m.latency_mean(), ".latency_mean"),
+                                    std::make_pair(&m.latency_stddev(), ".latency_stddev"),
+                                    std::make_pair(&m.tail_latency(), ".tail_latency")}) {
+        if (auto st = CheckNonNegative(*d, path + ".embedded_mock" + name); !st.ok()) return st;
       }
     }
   }
