@@ -6,7 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [ ! -x tools/buf/node_modules/.bin/buf ]; then
-  (cd tools/buf && npm ci --silent --no-audit --no-fund)
+  # npm 11's `npm ci` refuses this lock file (it does not record the optional
+  # platform packages of other systems); install honours the pinned version.
+  (cd tools/buf && npm install --no-save --silent --no-audit --no-fund)
 fi
 tools/buf/node_modules/.bin/buf lint proto
 echo "buf lint: ok"
