@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "adapters/alipay/alipay_codes.h"
+#include "adapters/provider_call.h"
 #include "adapters/signing/signing.h"
 #include "idgate/provider/v1/alipay.grpc.pb.h"
 
@@ -25,45 +26,6 @@ using ::idgate::v1::PII_FORM_PLAIN;
 // fixed offset avoids depending on tzdata in the container.
 absl::TimeZone Beijing() { return absl::FixedTimeZone(8 * 60 * 60); }
 
-class AlipayCall : public PreparedCall {
- public:
-  AlipayCall(std::shared_ptr<AlipayFaceService::Stub> stub,
-             CertifyFaceRequest request, std::function<absl::Time()> now)
-      : stub_(std::move(stub)), request_(std::move(request)), now_(now) {}
-
-  const google::protobuf::Message& request() const override { return request_; }
-
-  void Send(absl::Time deadline, OutcomeCallback done) override {
-    if (deadline <= now_()) {
-      // Nothing left the gateway: no disclosure, another provider may try.
-      ProviderOutcome outcome;
-      outcome.status = absl::DeadlineExceededError("alipay: deadline passed");
-      outcome.retryable = true;
-      outcome.sent = false;
-      done(std::move(outcome));
-      return;
-    }
-    context_.set_deadline(absl::ToChronoTime(deadline));
-    stub_->async()->CertifyFace(
-        &context_, &request_, &response_,
-        [this, done = std::move(done)](grpc::Status status) {
-          // `done` may destroy this call: compute the outcome first.
-          done(status.ok() ? MapResponse(response_)
-                           : MapTransportError(status));
-        });
-  }
-
-  // Thread-safe; before Send it makes the call end as CANCELLED at once.
-  void Cancel() override { context_.TryCancel(); }
-
- private:
-  // Shared so that a call in flight outlives a reloaded adapter.
-  std::shared_ptr<AlipayFaceService::Stub> stub_;
-  CertifyFaceRequest request_;
-  std::function<absl::Time()> now_;
-  grpc::ClientContext context_;
-  CertifyFaceResponse response_;
-};
 
 class AlipayAdapter : public Adapter {
  public:
@@ -128,8 +90,14 @@ class AlipayAdapter : public Adapter {
                                               sign.status().message()));
     }
     request.set_sign(*std::move(sign));
-    return std::unique_ptr<PreparedCall>(
-        new AlipayCall(stub_, std::move(request), now_));
+    auto stub = stub_;
+    return std::unique_ptr<PreparedCall>(new UnaryProviderCall<CertifyFaceRequest, CertifyFaceResponse>(
+        std::move(request),
+        [stub](grpc::ClientContext* context, const CertifyFaceRequest* req, CertifyFaceResponse* resp,
+               std::function<void(grpc::Status)> done) {
+          stub->async()->CertifyFace(context, req, resp, std::move(done));
+        },
+        &MapResult, now_));
   }
 
  private:

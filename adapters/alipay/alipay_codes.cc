@@ -5,6 +5,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "adapters/provider_call.h"
 
 namespace idgate {
 namespace alipay {
@@ -114,27 +115,9 @@ ProviderOutcome MapResponse(const CertifyFaceResponse& response) {
   return Unknown(response);
 }
 
-ProviderOutcome MapTransportError(const grpc::Status& status) {
-  ProviderOutcome outcome;
-  switch (status.error_code()) {
-    case grpc::StatusCode::UNAVAILABLE:
-      outcome.status = absl::UnavailableError("alipay: unavailable");
-      outcome.retryable = true;
-      break;
-    case grpc::StatusCode::DEADLINE_EXCEEDED:
-      outcome.status = absl::DeadlineExceededError("alipay: deadline exceeded");
-      outcome.retryable = true;
-      break;
-    case grpc::StatusCode::CANCELLED:
-      outcome.status = absl::CancelledError("alipay: cancelled");
-      break;
-    default:
-      // The provider's status message is not copied: it could echo input.
-      outcome.status = absl::InternalError(absl::StrCat(
-          "alipay: transport error ", static_cast<int>(status.error_code())));
-      break;
-  }
-  return outcome;
+ProviderOutcome MapResult(const grpc::Status& status,
+                          const ::idgate::provider::v1::CertifyFaceResponse& response) {
+  return status.ok() ? MapResponse(response) : TransportFailure("alipay", status);
 }
 
 }  // namespace alipay

@@ -56,9 +56,10 @@ inline constexpr char kInvalidParameter[] = "isv.invalid-parameter";
 ProviderOutcome MapResponse(
     const ::idgate::provider::v1::CertifyFaceResponse& response);
 
-// Normalizes a failed gRPC call: UNAVAILABLE and DEADLINE_EXCEEDED are
-// retryable, nothing is billed.
-ProviderOutcome MapTransportError(const grpc::Status& status);
+// Normalizes the whole call: a failed RPC through TransportFailure
+// (adapters/provider_call.h), an answer through MapResponse.
+ProviderOutcome MapResult(const grpc::Status& status,
+                          const ::idgate::provider::v1::CertifyFaceResponse& response);
 
 }  // namespace alipay
 }  // namespace idgate

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "gtest/gtest.h"
+#include "adapters/provider_call.h"
 
 namespace idgate {
 namespace alipay {
@@ -148,7 +149,7 @@ TEST(AlipayCodesTest, TransportErrors) {
   };
   for (const Case& c : cases) {
     const ProviderOutcome outcome =
-        MapTransportError(grpc::Status(c.grpc, "secret 11010519491231002X"));
+        TransportFailure("alipay", grpc::Status(c.grpc, "secret 11010519491231002X"));
     EXPECT_EQ(outcome.status.code(), c.status);
     EXPECT_EQ(outcome.retryable, c.retryable);
     EXPECT_FALSE(outcome.billed);

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "adapters/bank/bank_codes.h"
+#include "adapters/provider_call.h"
 
 namespace idgate {
 namespace {
@@ -18,31 +19,6 @@ ProviderOutcome Failure(absl::StatusCode code, absl::string_view message,
   outcome.status = absl::Status(code, message);
   outcome.retryable = retryable;
   return outcome;
-}
-
-// A call that ended without an answer; the same reasoning as the carrier
-// adapter's: the issuer bills only answers it delivered, so nothing is
-// billed; UNAVAILABLE and DEADLINE_EXCEEDED may go to another provider
-// (a new, ledgered disclosure; at worst one extra billed check); a
-// cancelled call is over.
-ProviderOutcome TransportFailure(const grpc::Status& status) {
-  switch (status.error_code()) {
-    case grpc::StatusCode::UNAVAILABLE:
-      return Failure(absl::StatusCode::kUnavailable,
-                     "bank: provider unavailable", true);
-    case grpc::StatusCode::DEADLINE_EXCEEDED:
-      return Failure(absl::StatusCode::kDeadlineExceeded,
-                     "bank: provider did not answer in time", true);
-    case grpc::StatusCode::CANCELLED:
-      return Failure(absl::StatusCode::kCancelled, "bank: call cancelled",
-                     false);
-    default:
-      // The provider's own error text is not copied: it may echo input.
-      return Failure(absl::StatusCode::kInternal,
-                     absl::StrCat("bank: transport error ",
-                                  static_cast<int>(status.error_code())),
-                     false);
-  }
 }
 
 // One row of the table in bank.proto. An OK status means `verdict` is the
@@ -93,47 +69,11 @@ constexpr CodeRule kRules[] = {
      "provider's daily limit for this subject reached"},
 };
 
-class BankCall final : public PreparedCall {
- public:
-  BankCall(std::shared_ptr<BankAdapter::Stub> stub,
-           CheckFourFactorRequest request)
-      : stub_(std::move(stub)), request_(std::move(request)) {}
-
-  const google::protobuf::Message& request() const override { return request_; }
-
-  void Send(absl::Time deadline, OutcomeCallback done) override {
-    if (deadline <= absl::Now()) {
-      // Nothing left the gateway: no disclosure, free to try elsewhere.
-      ProviderOutcome outcome =
-          Failure(absl::StatusCode::kDeadlineExceeded,
-                  "bank: no time left to call the provider", true);
-      outcome.sent = false;
-      done(std::move(outcome));
-      return;
-    }
-    context_.set_deadline(absl::ToChronoTime(deadline));
-    stub_->async()->CheckFourFactor(
-        &context_, &request_, &response_,
-        [this, done = std::move(done)](grpc::Status status) {
-          // `done` may destroy this call: nothing touches members after it.
-          done(MapBankResult(status, response_));
-        });
-  }
-
-  void Cancel() override { context_.TryCancel(); }
-
- private:
-  const std::shared_ptr<BankAdapter::Stub> stub_;
-  const CheckFourFactorRequest request_;
-  CheckFourFactorResponse response_;
-  grpc::ClientContext context_;
-};
-
 }  // namespace
 
 ProviderOutcome MapBankResult(const grpc::Status& status,
                               const CheckFourFactorResponse& response) {
-  if (!status.ok()) return TransportFailure(status);
+  if (!status.ok()) return TransportFailure("bank", status);
   const std::string& code = response.resp_code();
   for (const CodeRule& rule : kRules) {
     if (code != rule.code) continue;
@@ -220,7 +160,15 @@ absl::StatusOr<std::unique_ptr<PreparedCall>> BankAdapter::Prepare(
   request.set_id_number(std::string(values[1]));
   request.set_card_number(std::string(values[2]));
   request.set_mobile(std::string(values[3]));
-  return std::unique_ptr<PreparedCall>(new BankCall(stub_, std::move(request)));
+  auto stub = stub_;
+  return std::unique_ptr<PreparedCall>(
+      new UnaryProviderCall<CheckFourFactorRequest, CheckFourFactorResponse>(
+          std::move(request),
+          [stub](grpc::ClientContext* context, const CheckFourFactorRequest* req,
+                 CheckFourFactorResponse* resp, std::function<void(grpc::Status)> done) {
+            stub->async()->CheckFourFactor(context, req, resp, std::move(done));
+          },
+          &MapBankResult));
 }
 
 std::string BankAdapterFactory::config_type() const {

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "adapters/carrier/carrier_codes.h"
+#include "adapters/provider_call.h"
 
 namespace idgate {
 namespace {
@@ -18,37 +19,6 @@ ProviderOutcome Failure(absl::StatusCode code, absl::string_view message,
   outcome.status = absl::Status(code, message);
   outcome.retryable = retryable;
   return outcome;
-}
-
-// A call that ended without a provider answer. Nothing is billed: the
-// provider bills only the codes it returns.
-//  - UNAVAILABLE: the request most likely never reached the service.
-//  - DEADLINE_EXCEEDED: the provider may have processed the request, but it
-//    bills only an answer it delivered (codes 0 / -4), so from the
-//    gateway's side the call is unbilled. It is retryable: another provider
-//    can answer within the caller's remaining time, the extra disclosure is
-//    a new ledgered disclosure like any failover, and the worst case is one
-//    extra billed check, which costs less than failing the caller. A
-//    provider that keeps timing out is ejected by the circuit breaker.
-//  - CANCELLED: our caller went away; nobody wants another provider's answer.
-ProviderOutcome TransportFailure(const grpc::Status& status) {
-  switch (status.error_code()) {
-    case grpc::StatusCode::UNAVAILABLE:
-      return Failure(absl::StatusCode::kUnavailable,
-                     "carrier: provider unavailable", true);
-    case grpc::StatusCode::DEADLINE_EXCEEDED:
-      return Failure(absl::StatusCode::kDeadlineExceeded,
-                     "carrier: provider did not answer in time", true);
-    case grpc::StatusCode::CANCELLED:
-      return Failure(absl::StatusCode::kCancelled, "carrier: call cancelled",
-                     false);
-    default:
-      // The provider's own error text is not copied: it may echo input.
-      return Failure(absl::StatusCode::kInternal,
-                     absl::StrCat("carrier: transport error ",
-                                  static_cast<int>(status.error_code())),
-                     false);
-  }
 }
 
 ProviderOutcome Answered(Verdict verdict, absl::string_view code) {
@@ -91,47 +61,11 @@ PiiForm FormOf(::idgate::config::v1::CarrierMode mode) {
   }
 }
 
-class CarrierCall final : public PreparedCall {
- public:
-  CarrierCall(std::shared_ptr<CarrierAdapter::Stub> stub,
-              CheckThreeFactorRequest request)
-      : stub_(std::move(stub)), request_(std::move(request)) {}
-
-  const google::protobuf::Message& request() const override { return request_; }
-
-  void Send(absl::Time deadline, OutcomeCallback done) override {
-    if (deadline <= absl::Now()) {
-      // Nothing left the gateway: no disclosure, free to try elsewhere.
-      ProviderOutcome outcome =
-          Failure(absl::StatusCode::kDeadlineExceeded,
-                  "carrier: no time left to call the provider", true);
-      outcome.sent = false;
-      done(std::move(outcome));
-      return;
-    }
-    context_.set_deadline(absl::ToChronoTime(deadline));
-    stub_->async()->CheckThreeFactor(
-        &context_, &request_, &response_,
-        [this, done = std::move(done)](grpc::Status status) {
-          // `done` may destroy this call: nothing touches members after it.
-          done(MapCarrierResult(status, response_));
-        });
-  }
-
-  void Cancel() override { context_.TryCancel(); }
-
- private:
-  const std::shared_ptr<CarrierAdapter::Stub> stub_;
-  const CheckThreeFactorRequest request_;
-  CheckThreeFactorResponse response_;
-  grpc::ClientContext context_;
-};
-
 }  // namespace
 
 ProviderOutcome MapCarrierResult(const grpc::Status& status,
                                  const CheckThreeFactorResponse& response) {
-  if (!status.ok()) return TransportFailure(status);
+  if (!status.ok()) return TransportFailure("carrier", status);
   const std::string& code = response.code();
   using absl::StatusCode;
   if (code == carrier::kMatch)
@@ -267,8 +201,15 @@ absl::StatusOr<std::unique_ptr<PreparedCall>> CarrierAdapter::Prepare(
       request.set_mobile(std::string(values[2]));
       break;
   }
+  auto stub = stub_;
   return std::unique_ptr<PreparedCall>(
-      new CarrierCall(stub_, std::move(request)));
+      new UnaryProviderCall<CheckThreeFactorRequest, CheckThreeFactorResponse>(
+          std::move(request),
+          [stub](grpc::ClientContext* context, const CheckThreeFactorRequest* req,
+                 CheckThreeFactorResponse* resp, std::function<void(grpc::Status)> done) {
+            stub->async()->CheckThreeFactor(context, req, resp, std::move(done));
+          },
+          &MapCarrierResult));
 }
 
 std::string CarrierAdapterFactory::config_type() const {

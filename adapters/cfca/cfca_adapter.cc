@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "adapters/cfca/cfca_codes.h"
+#include "adapters/provider_call.h"
 #include "adapters/signing/signing.h"
 #include "idgate/provider/v1/cfca.grpc.pb.h"
 
@@ -27,45 +28,6 @@ constexpr char kSignAlg[] = "SHA256withRSA";
 // fixed offset avoids depending on tzdata in the container.
 absl::TimeZone Beijing() { return absl::FixedTimeZone(8 * 60 * 60); }
 
-class CfcaCall : public PreparedCall {
- public:
-  CfcaCall(std::shared_ptr<CfcaFaceService::Stub> stub,
-           CompareFaceRequest request, std::function<absl::Time()> now)
-      : stub_(std::move(stub)), request_(std::move(request)), now_(now) {}
-
-  const google::protobuf::Message& request() const override { return request_; }
-
-  void Send(absl::Time deadline, OutcomeCallback done) override {
-    if (deadline <= now_()) {
-      // Nothing left the gateway: no disclosure, another provider may try.
-      ProviderOutcome outcome;
-      outcome.status = absl::DeadlineExceededError("cfca: deadline passed");
-      outcome.retryable = true;
-      outcome.sent = false;
-      done(std::move(outcome));
-      return;
-    }
-    context_.set_deadline(absl::ToChronoTime(deadline));
-    stub_->async()->CompareFace(
-        &context_, &request_, &response_,
-        [this, done = std::move(done)](grpc::Status status) {
-          // `done` may destroy this call: compute the outcome first.
-          done(status.ok() ? MapResponse(response_)
-                           : MapTransportError(status));
-        });
-  }
-
-  // Thread-safe; before Send it makes the call end as CANCELLED at once.
-  void Cancel() override { context_.TryCancel(); }
-
- private:
-  // Shared so that a call in flight outlives a reloaded adapter.
-  std::shared_ptr<CfcaFaceService::Stub> stub_;
-  CompareFaceRequest request_;
-  std::function<absl::Time()> now_;
-  grpc::ClientContext context_;
-  CompareFaceResponse response_;
-};
 
 class CfcaAdapter : public Adapter {
  public:
@@ -125,8 +87,14 @@ class CfcaAdapter : public Adapter {
                                               signature.status().message()));
     }
     request.set_signature(*std::move(signature));
-    return std::unique_ptr<PreparedCall>(
-        new CfcaCall(stub_, std::move(request), now_));
+    auto stub = stub_;
+    return std::unique_ptr<PreparedCall>(new UnaryProviderCall<CompareFaceRequest, CompareFaceResponse>(
+        std::move(request),
+        [stub](grpc::ClientContext* context, const CompareFaceRequest* req, CompareFaceResponse* resp,
+               std::function<void(grpc::Status)> done) {
+          stub->async()->CompareFace(context, req, resp, std::move(done));
+        },
+        &MapResult, now_));
   }
 
  private:

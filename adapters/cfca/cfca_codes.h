@@ -50,9 +50,10 @@ ProviderOutcome MapResponse(
 // "<invalid>": what an unknown code may be recorded as.
 std::string SafeCode(absl::string_view code);
 
-// Normalizes a failed gRPC call: UNAVAILABLE and DEADLINE_EXCEEDED are
-// retryable, nothing is billed.
-ProviderOutcome MapTransportError(const grpc::Status& status);
+// Normalizes the whole call: a failed RPC through TransportFailure
+// (adapters/provider_call.h), an answer through MapResponse.
+ProviderOutcome MapResult(const grpc::Status& status,
+                          const ::idgate::provider::v1::CompareFaceResponse& response);
 
 }  // namespace cfca
 }  // namespace idgate

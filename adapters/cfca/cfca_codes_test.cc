@@ -3,6 +3,7 @@
 #include <string>
 
 #include "gtest/gtest.h"
+#include "adapters/provider_call.h"
 
 namespace idgate {
 namespace cfca {
@@ -130,7 +131,7 @@ TEST(CfcaCodesTest, TransportErrors) {
   };
   for (const Case& c : cases) {
     const ProviderOutcome outcome =
-        MapTransportError(grpc::Status(c.grpc, "secret 11010519491231002X"));
+        TransportFailure("cfca", grpc::Status(c.grpc, "secret 11010519491231002X"));
     EXPECT_EQ(outcome.status.code(), c.status);
     EXPECT_EQ(outcome.retryable, c.retryable);
     EXPECT_FALSE(outcome.billed);

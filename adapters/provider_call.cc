@@ -1,0 +1,30 @@
+#include "adapters/provider_call.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace idgate {
+
+ProviderOutcome TransportFailure(absl::string_view provider_kind, const grpc::Status& status) {
+  ProviderOutcome outcome;
+  switch (status.error_code()) {
+    case grpc::StatusCode::UNAVAILABLE:
+      outcome.status = absl::UnavailableError(absl::StrCat(provider_kind, ": provider unavailable"));
+      outcome.retryable = true;
+      break;
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      outcome.status = absl::DeadlineExceededError(
+          absl::StrCat(provider_kind, ": provider did not answer in time"));
+      outcome.retryable = true;
+      break;
+    case grpc::StatusCode::CANCELLED:
+      outcome.status = absl::CancelledError(absl::StrCat(provider_kind, ": call cancelled"));
+      break;
+    default:
+      outcome.status = absl::InternalError(absl::StrCat(
+          provider_kind, ": transport error ", static_cast<int>(status.error_code())));
+      break;
+  }
+  return outcome;
+}
+
+}  // namespace idgate
