@@ -1,6 +1,7 @@
 #include "adapters/mock_support/mock_core.h"
 
 #include <atomic>
+#include <memory>
 #include <utility>
 
 #include "absl/time/civil_time.h"
@@ -15,7 +16,8 @@ absl::Duration MockDuration(const google::protobuf::Duration& duration) {
   return d < absl::ZeroDuration() ? absl::ZeroDuration() : d;
 }
 
-// One pending call. Owned by two references: gRPC's (released in OnDone)
+// One delayed or hung call (MockCore::Serve answers an immediate one
+// itself). Owned by two references: gRPC's (released in OnDone)
 // and the alarm's while it is set (released when its callback runs, which
 // always happens, with fired=false after Cancel). Finish runs exactly once,
 // from whichever of alarm and cancellation comes first.
@@ -34,21 +36,19 @@ class MockCore::Call final : public grpc::ServerUnaryReactor {
     // A hung call is finished only by OnCancel: the client's deadline, its
     // cancellation or the server's shutdown.
     if (plan_.hang) return;
-    if (plan_.latency <= absl::ZeroDuration()) {
-      Complete();
-      return;
-    }
     refs_.fetch_add(1, std::memory_order_relaxed);
-    alarm_set_ = true;
-    alarm_.Set(absl::ToChronoTime(absl::Now() + plan_.latency),
-               [this](bool fired) {
-                 if (fired) Complete();
-                 Unref();
-               });
+    // Made only when needed (a hung call has none): an Alarm costs a
+    // grpc_init/grpc_shutdown pair and an allocation.
+    alarm_ = std::make_unique<grpc::Alarm>();
+    alarm_->Set(absl::ToChronoTime(absl::Now() + plan_.latency),
+                [this](bool fired) {
+                  if (fired) Complete();
+                  Unref();
+                });
   }
 
   void OnCancel() override {
-    if (alarm_set_) alarm_.Cancel();
+    if (alarm_ != nullptr) alarm_->Cancel();
     if (Claim()) Finish(grpc::Status::CANCELLED);
   }
 
@@ -87,8 +87,7 @@ class MockCore::Call final : public grpc::ServerUnaryReactor {
   const Plan plan_;
   const Answer answer_;
   std::atomic<int> refs_{1};
-  bool alarm_set_ = false;
-  grpc::Alarm alarm_;
+  std::unique_ptr<grpc::Alarm> alarm_;  // set only by Start, before any OnCancel
   absl::Mutex mu_;
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
 };
@@ -115,6 +114,21 @@ grpc::ServerUnaryReactor* MockCore::Serve(
     ++stats_.requests;
     for (const FieldForm& pair : found.pairs) ++stats_.fields_received[pair];
     plan = MakePlan(subject_key);
+  }
+  if (!plan.hang && plan.latency <= absl::ZeroDuration()) {
+    // Answered at once (as Call::Complete would): gRPC's default reactor
+    // finishes inline, without the executor hop and the Mutex a Call costs.
+    auto* reactor = context->DefaultReactor();
+    if (context->IsCancelled()) {
+      reactor->Finish(grpc::Status::CANCELLED);
+    } else if (plan.transport_error) {
+      reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                   "mock: simulated transport failure"));
+    } else {
+      if (answer(plan.disposition)) RecordBilled();
+      reactor->Finish(grpc::Status::OK);
+    }
+    return reactor;
   }
   auto* call = new Call(this, context, plan, std::move(answer));
   call->Start();

@@ -69,9 +69,12 @@ std::string ScalarValue(const Message& message, const Reflection& reflection,
   const bool rep = field->is_repeated();
   switch (field->cpp_type()) {
     case FieldDescriptor::CPPTYPE_STRING: {
-      std::string value =
-          rep ? reflection.GetRepeatedString(message, field, index)
-              : reflection.GetString(message, field);
+      // By reference: a face image or video is megabytes, hashed in place.
+      std::string scratch;
+      const std::string& value =
+          rep ? reflection.GetRepeatedStringReference(message, field, index,
+                                                      &scratch)
+              : reflection.GetStringReference(message, field, &scratch);
       if (value.empty()) return "";
       return field->type() == FieldDescriptor::TYPE_BYTES ? Sha256Hex(value)
                                                           : value;

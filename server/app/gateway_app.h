@@ -35,6 +35,11 @@ struct AppOptions {
   CallObserver call_observer;
   std::function<absl::Time()> now = [] { return absl::Now(); };
   JsonLog* log = nullptr;  // required
+  // Abseil as Debian builds it checks every Mutex acquisition against a
+  // process-wide lock-order graph kept under one spinlock (and every Mutex
+  // destructor removes its node): a quarter of the gateway's CPU per call
+  // under load (BENCHMARKS.md). Off unless asked for; it is process-wide.
+  bool mutex_deadlock_detection = false;
 };
 
 // The whole gateway assembled from a config: embedded mocks, adapters,

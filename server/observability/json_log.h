@@ -41,6 +41,7 @@ class JsonLog {
    private:
     friend class JsonLog;
     Line(const JsonLog* log, LogLevel level, absl::string_view event);
+    void Key(absl::string_view key);
     const JsonLog* log_;  // null: level below the minimum, nothing written
     std::string text_;
   };

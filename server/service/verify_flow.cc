@@ -113,15 +113,20 @@ void VerifyFlow::Start() {
     }
   }
 
+  // Computed before the images move into values_ (up to 2 + 8 MiB that
+  // need not be copied); nothing else reads them from normalized_.
+  const std::string fingerprint = Fingerprint();
   values_[v1::PII_FIELD_NAME] = normalized_.name;
   values_[v1::PII_FIELD_ID_NUMBER] = normalized_.id_number;
   if (!normalized_.mobile.empty()) values_[v1::PII_FIELD_MOBILE] = normalized_.mobile;
   if (!normalized_.bank_card_number.empty()) {
     values_[v1::PII_FIELD_BANK_CARD_NUMBER] = normalized_.bank_card_number;
   }
-  if (!normalized_.face_image.empty()) values_[v1::PII_FIELD_FACE_IMAGE] = normalized_.face_image;
+  if (!normalized_.face_image.empty()) {
+    values_[v1::PII_FIELD_FACE_IMAGE] = std::move(normalized_.face_image);
+  }
   if (!normalized_.liveness_video.empty()) {
-    values_[v1::PII_FIELD_LIVENESS_VIDEO] = normalized_.liveness_video;
+    values_[v1::PII_FIELD_LIVENESS_VIDEO] = std::move(normalized_.liveness_video);
   }
   subject_ = gw_.subject_keys->Reference(normalized_.id_number);
 
@@ -129,7 +134,7 @@ void VerifyFlow::Start() {
   VerifyResult replay = absl::UnknownError("unset");
   auto self = shared_from_this();
   auto claim = gw_.idempotency->Begin(
-      caller_.id(), normalized_.request_id, Fingerprint(),
+      caller_.id(), normalized_.request_id, fingerprint,
       [self](const VerifyResult& first) {
         VerifyResult result = first;
         if (result.ok()) result->set_replayed(true);

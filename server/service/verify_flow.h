@@ -44,6 +44,7 @@ class VerifyFlow : public std::enable_shared_from_this<VerifyFlow> {
   void Refuse(absl::Status status, const std::string& reason);
   void Finish(VerifyResult result);
   absl::Time ProviderDeadline(const ProviderRuntime& provider) const;
+  // Reads the images: Start calls it before moving them into values_.
   std::string Fingerprint() const;
 
   const Gateway& gw_;

@@ -1,0 +1,313 @@
+#!/usr/bin/env python3
+"""Turns the raw reports of bench/run.sh into BENCHMARKS.md tables, a JSON
+summary and gnuplot data.
+
+  report.py half-rate RAW TRIALS       calls/s at half the gateway's median maximum
+  report.py tables RAW TRIALS          Markdown
+  report.py json RAW TRIALS            JSON summary
+  report.py plot-data RAW TRIALS DIR   latency spectra for bench/plot/latency.gp
+"""
+import json
+import os
+import re
+import statistics
+import sys
+
+
+def read_json(raw, name):
+    path = os.path.join(raw, name + ".json")
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return json.load(f)
+
+
+def cpu_per_call(raw, name, report):
+    path = os.path.join(raw, name + ".cpu")
+    if report is None or not os.path.exists(path) or report["count"] == 0:
+        return None
+    ticks, hz = open(path).read().split()
+    return int(ticks) / int(hz) * 1e6 / report["count"]
+
+
+def ms(ns):
+    return ns / 1e6
+
+
+def trials(raw, server, tag, n):
+    out = []
+    for t in range(1, n + 1):
+        name = f"max-{server}{tag}-{t}"
+        r = read_json(raw, name)
+        if r is not None:
+            out.append((r, cpu_per_call(raw, name, r)))
+    return out
+
+
+def median_trial(ts):
+    """The trial with the median throughput (the lower middle one)."""
+    ordered = sorted(ts, key=lambda x: x[0]["rps"])
+    return ordered[(len(ordered) - 1) // 2] if ordered else (None, None)
+
+
+def throughput(raw, n, tag=""):
+    b = trials(raw, "baseline", tag, n)
+    g = trials(raw, "gateway", tag, n)
+    if not b or not g:
+        return None
+    bm, bc = median_trial(b)
+    gm, gc = median_trial(g)
+    return {
+        "baseline": {"median": bm, "cpu_us_per_call": bc, "rps_all": [x[0]["rps"] for x in b],
+                     "cpu_all": [x[1] for x in b]},
+        "gateway": {"median": gm, "cpu_us_per_call": gc, "rps_all": [x[0]["rps"] for x in g],
+                    "cpu_all": [x[1] for x in g]},
+        "ratio": gm["rps"] / bm["rps"],
+    }
+
+
+def failures(r):
+    return r["failures"] + r.get("unfinished", 0)
+
+
+def parse_h2load(raw, name):
+    path = os.path.join(raw, f"h2load-{name}.txt")
+    if not os.path.exists(path):
+        return None
+    text = open(path).read()
+    out = {}
+    m = re.search(r"finished in ([\d.]+)(m?s), ([\d.]+) req/s", text)
+    if m:
+        out["rps"] = float(m.group(3))
+    m = re.search(r"requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored, (\d+) timeout", text)
+    if m:
+        out.update(total=int(m.group(1)), done=int(m.group(3)), succeeded=int(m.group(4)),
+                   failed=int(m.group(5)), errored=int(m.group(6)), timeout=int(m.group(7)))
+    m = re.search(r"status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx", text)
+    if m:
+        out["2xx"] = int(m.group(1))
+        out["non2xx"] = int(m.group(2)) + int(m.group(3)) + int(m.group(4))
+    m = re.search(r"time for request:\s+([\d.]+)(us|ms|s)\s+([\d.]+)(us|ms|s)\s+([\d.]+)(us|ms|s)", text)
+    if m:
+        unit = {"us": 1e-3, "ms": 1.0, "s": 1e3}
+        out["min_ms"] = float(m.group(1)) * unit[m.group(2)]
+        out["max_ms"] = float(m.group(3)) * unit[m.group(4)]
+        out["mean_ms"] = float(m.group(5)) * unit[m.group(6)]
+    return out or None
+
+
+def metric_sum(path, name, label_filter=""):
+    if not os.path.exists(path):
+        return None
+    total = 0.0
+    for line in open(path):
+        if line.startswith(name + "{") and label_filter in line:
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def gateway_h2load_metrics(raw):
+    before = os.path.join(raw, "h2load-gateway-metrics-before.txt")
+    after = os.path.join(raw, "h2load-gateway-metrics-after.txt")
+    out = {}
+    for key, name, flt in [("ok", "grpc_server_handled_total", 'grpc_code="OK"'),
+                           ("handled", "grpc_server_handled_total", ""),
+                           ("provider_calls", "idgate_provider_requests_total", "")]:
+        a, b = metric_sum(before, name, flt), metric_sum(after, name, flt)
+        if a is not None and b is not None:
+            out[key] = int(b - a)
+    return out
+
+
+def process(raw, tag):
+    out = {}
+    for part in ("idle", "status"):
+        path = os.path.join(raw, f"gateway-1s{tag}.{part}")
+        if os.path.exists(path):
+            for line in open(path):
+                k, v = line.split()
+                out[f"{part}_{k.rstrip(':')}"] = int(v)
+    path = os.path.join(raw, f"gateway-1s{tag}.samples")
+    threads, rss = [], []
+    if os.path.exists(path):
+        for line in open(path):
+            f = line.split()
+            d = dict(zip(f[0::2], f[1::2]))
+            if "Threads:" in d:
+                threads.append(int(d["Threads:"]))
+            if "VmRSS:" in d:
+                rss.append(int(d["VmRSS:"]))
+    out["peak_threads"] = max(threads) if threads else out.get("status_Threads")
+    out["sampled_peak_rss_kb"] = max(rss) if rss else None
+    return out
+
+
+def summary(raw, n):
+    s = {"settings": open(os.path.join(raw, "settings.txt")).read().strip()
+         if os.path.exists(os.path.join(raw, "settings.txt")) else ""}
+    s["machine"] = open(os.path.join(raw, "machine.txt")).read().strip() \
+        if os.path.exists(os.path.join(raw, "machine.txt")) else ""
+    s["throughput"] = throughput(raw, n)
+    s["half"] = {"gateway": read_json(raw, "half-gateway"), "baseline": read_json(raw, "half-baseline"),
+                 "gateway_tmpfs": read_json(raw, "half-gateway-tmpfs")}
+    s["h2load"] = {"baseline": parse_h2load(raw, "baseline"), "gateway": parse_h2load(raw, "gateway"),
+                   "gateway_metrics": gateway_h2load_metrics(raw)}
+    s["c10k"] = {"wave": read_json(raw, "c10k-wave"), "sustained": read_json(raw, "c10k-sustained"),
+                 "process": process(raw, "")}
+    if read_json(raw, "max-gateway-jemalloc-1") is not None:
+        s["jemalloc"] = {
+            "throughput": throughput(raw, n, "-jemalloc"),
+            "c10k": {"wave": read_json(raw, "c10k-wave-jemalloc"),
+                     "sustained": read_json(raw, "c10k-sustained-jemalloc"),
+                     "process": process(raw, "-jemalloc")},
+        }
+    return s
+
+
+def pct(r, key):
+    return ms(r["percentiles"][key])
+
+
+def tables(raw, n):
+    s = summary(raw, n)
+    out = []
+    w = out.append
+    w(f"Settings: {s['settings']}.  ")
+    w("Machine: " + "; ".join(s["machine"].splitlines()) + ".")
+    w("")
+    t = s["throughput"]
+    if t:
+        w("### Throughput: bare gRPC baseline vs gateway (idgate-load, same settings)")
+        w("")
+        w("| server | calls/s (median of trials) | all trials | ratio | p50 ms | p90 ms | p99 ms | max ms | server CPU µs/call | failures |")
+        w("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|")
+        for name, label in (("baseline", "baseline (bench/baseline)"),
+                            ("gateway", "gateway (carrier, mock 0 ms, durable ledger)")):
+            x = t[name]
+            r = x["median"]
+            ratio = "1.00" if name == "baseline" else f"**{t['ratio']:.2f}**"
+            w(f"| {label} | {r['rps']:.0f} | {', '.join(f'{v:.0f}' for v in x['rps_all'])} | {ratio} | "
+              f"{pct(r, 'p50'):.2f} | {pct(r, 'p90'):.2f} | {pct(r, 'p99'):.2f} | {pct(r, 'max'):.2f} | "
+              f"{x['cpu_us_per_call']:.1f} | {failures(r)} |")
+        w("")
+    h = s["half"]
+    if h["gateway"]:
+        g, b = h["gateway"], h["baseline"]
+        w(f"### Latency at half of the gateway's maximum ({g['options']['rps']:.0f} calls/s, paced)")
+        w("")
+        w("| server | achieved calls/s | p50 ms | p90 ms | p99 ms | max ms | failures |")
+        w("|---|---:|---:|---:|---:|---:|---:|")
+        for label, r in (("gateway (mock latency 0)", g), ("baseline, same rate", b),
+                         ("diagnostic: gateway with its ledger on tmpfs (fdatasync free, not durable)",
+                          h.get("gateway_tmpfs"))):
+            if r:
+                w(f"| {label} | {r['rps']:.0f} | {pct(r, 'p50'):.3f} | {pct(r, 'p90'):.3f} | "
+                  f"{pct(r, 'p99'):.3f} | {pct(r, 'max'):.3f} | {failures(r)} |")
+        w("")
+        w(f"Added latency over the mock's own (0 ms): p50 **{pct(g, 'p50'):.3f} ms** (target ≤ 1 ms), "
+          f"p99 **{pct(g, 'p99'):.3f} ms** (target ≤ 5 ms)"
+          + (f"; over the bare baseline at the same rate: p50 {pct(g, 'p50') - pct(b, 'p50'):+.3f} ms, "
+             f"p99 {pct(g, 'p99') - pct(b, 'p99'):+.3f} ms." if b else "."))
+        w("")
+    c = s["c10k"]
+    if c["wave"]:
+        w("### 10,000 calls in flight, mock provider at 1 s latency")
+        w("")
+        c10k_table(w, [("glibc malloc (as built)", c)] +
+                   ([("jemalloc preloaded (what-if)", s["jemalloc"]["c10k"])] if "jemalloc" in s else []))
+    hl = s["h2load"]
+    if hl["baseline"] or hl["gateway"]:
+        w("### h2load (nghttp2) as an independent load generator")
+        w("")
+        w("| server | calls/s | requests done | HTTP 2xx | mean ms | max ms |")
+        w("|---|---:|---:|---:|---:|---:|")
+        for name in ("baseline", "gateway"):
+            r = hl[name]
+            if r:
+                w(f"| {name} | {r.get('rps', 0):.0f} | {r.get('done', 0)} | {r.get('2xx', 0)} | "
+                  f"{r.get('mean_ms', 0):.2f} | {r.get('max_ms', 0):.2f} |")
+        m = hl["gateway_metrics"]
+        w("")
+        w("h2load cannot see grpc-status (it arrives in HTTP/2 trailers; a failed call is still HTTP 200), "
+          "so its 2xx count says nothing about gRPC success. It sends one body, so every gateway call after "
+          "the first carries the same request_id and is an idempotent replay: this row measures the replay "
+          "path (caller identity, validation, keyed fingerprint, idempotency lookup), not the ledger and "
+          "provider path that idgate-load measures above.")
+        if m:
+            w(f"The gateway's own metrics over the h2load run: {m.get('handled', 0)} calls handled, "
+              f"{m.get('ok', 0)} with grpc-status OK, {m.get('provider_calls', 0)} provider call(s).")
+        w("")
+    j = s.get("jemalloc")
+    if j and j["throughput"]:
+        t = j["throughput"]
+        w("### What-if: jemalloc preloaded into both servers (LD_PRELOAD)")
+        w("")
+        w("| server | calls/s (median) | all trials | ratio | p50 ms | p99 ms | server CPU µs/call |")
+        w("|---|---:|---|---:|---:|---:|---:|")
+        for name in ("baseline", "gateway"):
+            x = t[name]
+            r = x["median"]
+            ratio = "1.00" if name == "baseline" else f"**{t['ratio']:.2f}**"
+            w(f"| {name} | {r['rps']:.0f} | {', '.join(f'{v:.0f}' for v in x['rps_all'])} | {ratio} | "
+              f"{pct(r, 'p50'):.2f} | {pct(r, 'p99'):.2f} | {x['cpu_us_per_call']:.1f} |")
+        w("")
+    return "\n".join(out) + "\n"
+
+
+def c10k_table(w, rows):
+    w("| malloc | run | calls | OK | failures | most in flight | p50 ms | p90 ms | p99 ms | max ms | peak RSS (VmHWM) MiB | peak threads |")
+    w("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for label, c in rows:
+        p = c["process"]
+        hwm = p.get("status_VmHWM")
+        for run, r in (("one wave of 10,000 at once", c["wave"]),
+                       ("closed loop, 10,000 in flight (first wave not counted)", c["sustained"])):
+            if not r:
+                continue
+            ok = r["statusCodeDistribution"].get("OK", 0)
+            w(f"| {label} | {run} | {r['count']} | {ok} | {failures(r)} | {r['maxInFlight']} | "
+              f"{pct(r, 'p50'):.0f} | {pct(r, 'p90'):.0f} | {pct(r, 'p99'):.0f} | {pct(r, 'max'):.0f} | "
+              f"{hwm / 1024:.0f} | {p.get('peak_threads')} |")
+    w("")
+    w("Targets: all succeed, p99 ≤ 1300 ms, peak RSS ≤ 1024 MiB, threads ≤ 64. "
+      "Peak RSS is the gateway's VmHWM after both runs; threads are sampled every 100 ms.")
+    w("")
+
+
+def plot_data(raw, n, out_dir):
+    s = summary(raw, n)
+    series = []
+    t = s["throughput"]
+    if t:
+        series += [("max-baseline", t["baseline"]["median"]), ("max-gateway", t["gateway"]["median"])]
+    series += [("half-baseline", s["half"]["baseline"]), ("half-gateway", s["half"]["gateway"])]
+    for name, r in series:
+        with open(os.path.join(out_dir, name + ".dat"), "w") as f:
+            if not r:
+                continue
+            for point in r["spectrum"]:
+                p = point["percentage"]
+                if p >= 100:
+                    continue
+                f.write(f"{1.0 / (1.0 - p / 100.0):.6g} {ms(point['latency']):.6g} {p:.6g}\n")
+
+
+def main():
+    mode, raw, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    if mode == "half-rate":
+        t = throughput(raw, n)
+        print(max(1, int(round(t["gateway"]["median"]["rps"] / 2))))
+    elif mode == "tables":
+        sys.stdout.write(tables(raw, n))
+    elif mode == "json":
+        s = summary(raw, n)
+        json.dump(s, sys.stdout, indent=1, default=str)
+        print()
+    elif mode == "plot-data":
+        plot_data(raw, n, sys.argv[4])
+    else:
+        sys.exit(__doc__)
+
+
+if __name__ == "__main__":
+    main()

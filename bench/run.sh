@@ -1,0 +1,283 @@
+#!/usr/bin/env bash
+# One benchmark run, in one process tree, on this machine (see BENCHMARKS.md):
+#
+#   1. throughput: the bare gRPC baseline (bench/baseline) and the gateway
+#      (carrier checks, embedded mock at zero latency, durable ledger with
+#      group commit) under the same idgate-load settings, TRIALS interleaved
+#      runs each; the ratio of the medians, latency percentiles, server CPU
+#      per call;
+#   2. added latency at half of the gateway's maximum load (paced rps);
+#   3. high concurrency: 10,000 calls in flight with the mock at 1 s:
+#      completion, latency percentiles, peak RSS (VmHWM) and peak threads;
+#   4. the same throughput with h2load as an independent load generator;
+#   5. optionally (WHATIF_JEMALLOC=1, default when libjemalloc.so.2 exists)
+#      1 and 3 again with jemalloc preloaded into both servers.
+#
+# Writes $OUT_DIR/tables.md (BENCHMARKS.md-ready), results.json,
+# latency.png and every raw report. All traffic stays on 127.0.0.1; every
+# step is bounded by `timeout`.
+#
+# Environment: BUILD_DIR (build/release), OUT_DIR (bench/results), JOBS (2),
+# DURATION seconds per run (10), TRIALS (3), CONNECTIONS (4),
+# CONCURRENCY (128), WARMUP_CALLS for the gateway (100000, its idempotency
+# store's size, so runs measure the steady state), SKIP_BUILD=1,
+# WHATIF_JEMALLOC=0|1.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+
+BUILD_DIR=${BUILD_DIR:-build/release}
+OUT_DIR=${OUT_DIR:-bench/results}
+JOBS=${JOBS:-2}
+DURATION=${DURATION:-10}
+TRIALS=${TRIALS:-3}
+CONNECTIONS=${CONNECTIONS:-4}
+CONCURRENCY=${CONCURRENCY:-128}
+WARMUP_CALLS=${WARMUP_CALLS:-100000}
+JEMALLOC=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2
+if [[ -z ${WHATIF_JEMALLOC:-} ]]; then
+  if [[ -e $JEMALLOC ]]; then WHATIF_JEMALLOC=1; else WHATIF_JEMALLOC=0; fi
+fi
+LOAD_CONFIG=$ROOT/loadtest/carrier.json
+
+log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+
+if [[ ${SKIP_BUILD:-0} != 1 ]]; then
+  log "building Release in $BUILD_DIR"
+  cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+  cmake --build "$BUILD_DIR" --target idgate idgate-load baseline_server idgate_protoset -j "$JOBS" >/dev/null
+fi
+IDGATE=$ROOT/$BUILD_DIR/server/idgate
+LOAD=$ROOT/$BUILD_DIR/tools/idgate-load/idgate-load
+BASELINE=$ROOT/$BUILD_DIR/bench/baseline/baseline_server
+PROTOSET=$ROOT/$BUILD_DIR/idgate.protoset
+for f in "$IDGATE" "$LOAD" "$BASELINE" "$PROTOSET"; do
+  [[ -e $f ]] || { echo "missing $f (build first)" >&2; exit 1; }
+done
+
+mkdir -p "$OUT_DIR/raw"
+OUT_DIR=$(cd "$OUT_DIR" && pwd)
+RAW=$OUT_DIR/raw
+rm -f "$RAW"/*
+WORK=$(mktemp -d)
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do
+    if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; fi
+  done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# start_server NAME PRELOAD CMD... : runs CMD with stderr to $RAW/NAME.log,
+# waits (<= 20 s) for its {"event":"started",...,"port":N} line and sets
+# SERVER_PID and SERVER_PORT.
+start_server() {
+  local name=$1 preload=$2
+  shift 2
+  if [[ -n $preload ]]; then
+    LD_PRELOAD=$preload "$@" 2>"$RAW/$name.log" &
+  else
+    "$@" 2>"$RAW/$name.log" &
+  fi
+  SERVER_PID=$!
+  PIDS+=("$SERVER_PID")
+  SERVER_PORT=
+  for _ in $(seq 1 200); do
+    SERVER_PORT=$(sed -n 's/.*"event":"started".*"port":\([0-9][0-9]*\).*/\1/p' "$RAW/$name.log" 2>/dev/null | head -n 1 || true)
+    [[ -n $SERVER_PORT ]] && break
+    kill -0 "$SERVER_PID" 2>/dev/null || { cat "$RAW/$name.log" >&2; exit 1; }
+    sleep 0.1
+  done
+  [[ -n $SERVER_PORT ]] || { echo "$name did not start" >&2; exit 1; }
+  log "$name: pid $SERVER_PID, port $SERVER_PORT"
+}
+
+start_gateway() {  # NAME CONFIG PRELOAD
+  local state
+  state=$(mktemp -d "$WORK/state.XXXX")
+  start_server "$1" "$3" "$IDGATE" --config="$ROOT/$2" --state_dir="$state" \
+    --listen=127.0.0.1:0 --metrics_listen=127.0.0.1:0
+  METRICS_PORT=$(sed -n 's/.*"event":"started".*"metrics_port":\([0-9][0-9]*\).*/\1/p' "$RAW/$1.log" | head -n 1)
+}
+
+# stop_server NAME PID: SIGTERM, then the exit status into $RAW/NAME.exit.
+stop_server() {
+  local status=0
+  kill -TERM "$2"
+  timeout 60 tail --pid="$2" -f /dev/null || true
+  wait "$2" || status=$?
+  echo "$status" >"$RAW/$1.exit"
+  log "$1 stopped, exit status $status"
+}
+
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+# load NAME PORT SERVER_PID ARGS...: one idgate-load run -> $RAW/NAME.json,
+# plus the server's CPU ticks over the run in $RAW/NAME.cpu.
+load() {
+  local name=$1 port=$2 pid=$3
+  shift 3
+  local c0 c1
+  c0=$(cpu_ticks "$pid")
+  timeout 300 "$LOAD" --config="$LOAD_CONFIG" --protoset="$PROTOSET" --host="127.0.0.1:$port" \
+    --duration-stop=wait -O json -o "$RAW/$name.json" "$@" || true
+  c1=$(cpu_ticks "$pid")
+  echo "$((c1 - c0)) $(getconf CLK_TCK)" >"$RAW/$name.cpu"
+  [[ -s $RAW/$name.json ]] || { echo "idgate-load $name wrote no report" >&2; exit 1; }
+}
+
+# Samples Threads/VmHWM of PID every 100 ms into $RAW/NAME.samples until
+# $WORK/stop-NAME exists (bounded: 10 minutes).
+sample_process() {
+  local name=$1 pid=$2
+  for _ in $(seq 1 6000); do
+    [[ -e $WORK/stop-$name ]] && break
+    awk '/^(Threads|VmRSS|VmHWM):/{printf "%s %s ", $1, $2} END{print ""}' "/proc/$pid/status" \
+      >>"$RAW/$name.samples" 2>/dev/null || break
+    sleep 0.1
+  done
+}
+
+machine() {
+  {
+    if [[ $1 == start ]]; then
+      echo "cores $(nproc)"
+      echo "cpu $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n 1)"
+      echo "kernel $(uname -r)"
+    fi
+    echo "load average at $1 $(cut -d' ' -f1-3 /proc/loadavg)"
+  } >>"$RAW/machine.txt"
+}
+
+throughput_round() {  # TAG PRELOAD
+  local tag=$1 preload=$2
+  start_server "baseline$tag" "$preload" "$BASELINE" --listen=127.0.0.1:0
+  local bpid=$SERVER_PID bport=$SERVER_PORT
+  start_gateway "gateway$tag" bench/configs/gateway-zero.json "$preload"
+  local gpid=$SERVER_PID gport=$SERVER_PORT gmetrics=$METRICS_PORT
+  log "warm-up: baseline 2 s, gateway $WARMUP_CALLS calls"
+  load "warmup-baseline$tag" "$bport" "$bpid" -z 2s -c "$CONCURRENCY" --connections="$CONNECTIONS"
+  load "warmup-gateway$tag" "$gport" "$gpid" -n "$WARMUP_CALLS" -c "$CONCURRENCY" --connections="$CONNECTIONS"
+  for t in $(seq 1 "$TRIALS"); do
+    log "trial $t/$TRIALS$tag: baseline, then gateway, ${DURATION}s each"
+    load "max-baseline$tag-$t" "$bport" "$bpid" -z "${DURATION}s" -c "$CONCURRENCY" --connections="$CONNECTIONS" --expect-verdict=VERDICT_MATCH
+    load "max-gateway$tag-$t" "$gport" "$gpid" -z "${DURATION}s" -c "$CONCURRENCY" --connections="$CONNECTIONS" --expect-verdict=VERDICT_MATCH
+  done
+  if [[ -z $tag ]]; then
+    local rate
+    rate=$(python3 "$ROOT/bench/report.py" half-rate "$RAW" "$TRIALS")
+    log "half of the gateway's maximum: $rate calls/s, paced, gateway then baseline"
+    load half-gateway "$gport" "$gpid" -z "${DURATION}s" -r "$rate" -c "$CONCURRENCY" --connections="$CONNECTIONS" --expect-verdict=VERDICT_MATCH
+    load half-baseline "$bport" "$bpid" -z "${DURATION}s" -r "$rate" -c "$CONCURRENCY" --connections="$CONNECTIONS" --expect-verdict=VERDICT_MATCH
+    if [[ -d /dev/shm ]]; then
+      # Diagnostic, not a product setting: the same gateway with its ledger
+      # on tmpfs, where fdatasync costs nothing, to show how much of the
+      # added latency is the durable group commit on this machine's disk.
+      local shm
+      shm=$(mktemp -d /dev/shm/idgate-bench.XXXX)
+      start_server gateway-tmpfs "" "$IDGATE" --config="$ROOT/bench/configs/gateway-zero.json" \
+        --state_dir="$shm" --listen=127.0.0.1:0 --metrics_listen=127.0.0.1:0
+      local tpid=$SERVER_PID tport=$SERVER_PORT
+      load warmup-gateway-tmpfs "$tport" "$tpid" -z 2s -c "$CONCURRENCY" --connections="$CONNECTIONS"
+      load half-gateway-tmpfs "$tport" "$tpid" -z "${DURATION}s" -r "$rate" -c "$CONCURRENCY" --connections="$CONNECTIONS" --expect-verdict=VERDICT_MATCH
+      stop_server gateway-tmpfs "$tpid"
+      rm -rf "$shm"
+    fi
+    h2load_round "$bport" "$gport" "$gmetrics"
+  fi
+  stop_server "gateway$tag" "$gpid"
+  stop_server "baseline$tag" "$bpid"
+}
+
+h2load_round() {  # BASELINE_PORT GATEWAY_PORT GATEWAY_METRICS_PORT
+  if ! command -v h2load >/dev/null; then
+    log "h2load not installed (apt-get install nghttp2-client): skipped"
+    return
+  fi
+  # One body for every request (h2load sends the same bytes each time):
+  # after the first, every call to the gateway is an idempotent replay.
+  "$LOAD" --config="$LOAD_CONFIG" --write-h2load-body="$RAW/h2load-body.bin" --request-number=0 2>/dev/null
+  local streams=$(((CONCURRENCY + CONNECTIONS - 1) / CONNECTIONS))
+  local name port
+  for name in baseline gateway; do
+    port=$1
+    [[ $name == gateway ]] && port=$2
+    if [[ $name == gateway ]]; then
+      curl -s "http://127.0.0.1:$3/metrics" >"$RAW/h2load-gateway-metrics-before.txt" || true
+    fi
+    log "h2load against the $name: -c $CONNECTIONS -m $streams, ${DURATION}s"
+    timeout 120 h2load -c "$CONNECTIONS" -m "$streams" -t 1 -D "$DURATION" --warm-up-time=1 \
+      -d "$RAW/h2load-body.bin" -H 'content-type: application/grpc' -H 'te: trailers' \
+      -H 'x-idgate-caller: esign-platform' \
+      "http://127.0.0.1:$port/idgate.v1.VerificationService/Verify" >"$RAW/h2load-$name.txt" 2>&1 || true
+    if [[ $name == gateway ]]; then
+      curl -s "http://127.0.0.1:$3/metrics" >"$RAW/h2load-gateway-metrics-after.txt" || true
+    fi
+  done
+}
+
+concurrency_round() {  # TAG PRELOAD
+  local tag=$1 preload=$2
+  start_gateway "gateway-1s$tag" bench/configs/gateway-1s.json "$preload"
+  local gpid=$SERVER_PID gport=$SERVER_PORT
+  sample_process "gateway-1s$tag" "$gpid" &
+  local sampler=$!
+  PIDS+=("$sampler")
+  awk '/^(VmRSS|Threads):/{print $1, $2}' "/proc/$gpid/status" >"$RAW/gateway-1s$tag.idle"
+  log "10,000 calls at once, mock at 1 s$tag"
+  load "c10k-wave$tag" "$gport" "$gpid" -n 10000 -c 10000 --connections=10 -t 20s --expect-verdict=VERDICT_MATCH
+  log "10,000 in flight for ${DURATION}s (closed loop), mock at 1 s$tag"
+  load "c10k-sustained$tag" "$gport" "$gpid" -z "${DURATION}s" -c 10000 --connections=10 -t 20s \
+    --skipFirst=10000 --expect-verdict=VERDICT_MATCH
+  awk '/^(VmHWM|VmRSS|Threads):/{print $1, $2}' "/proc/$gpid/status" >"$RAW/gateway-1s$tag.status"
+  touch "$WORK/stop-gateway-1s$tag"
+  wait "$sampler" || true
+  stop_server "gateway-1s$tag" "$gpid"
+}
+
+# fdatasync latency of small appends where the ledgers live (mktemp's dir).
+disk_probe() {
+  python3 - "$WORK" >>"$RAW/machine.txt" <<'PY'
+import os, sys, time
+path = os.path.join(sys.argv[1], "fdatasync-probe")
+fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+t = []
+for _ in range(200):
+    os.write(fd, b"x" * 500)
+    s = time.perf_counter()
+    os.fdatasync(fd)
+    t.append(time.perf_counter() - s)
+os.close(fd)
+os.unlink(path)
+t.sort()
+print("fdatasync of a 500-byte append on the ledger's file system: p50 %.3f ms, p99 %.3f ms" % (t[100] * 1e3, t[197] * 1e3))
+PY
+}
+
+machine start
+disk_probe
+throughput_round "" ""
+concurrency_round "" ""
+if [[ $WHATIF_JEMALLOC == 1 ]]; then
+  log "what-if: jemalloc preloaded into both servers"
+  TRIALS_SAVED=$TRIALS
+  throughput_round "-jemalloc" "$JEMALLOC"
+  TRIALS=$TRIALS_SAVED
+  concurrency_round "-jemalloc" "$JEMALLOC"
+fi
+machine end
+
+cat >"$RAW/settings.txt" <<EOF
+duration ${DURATION}s, trials $TRIALS, connections $CONNECTIONS, concurrency $CONCURRENCY, gateway warm-up $WARMUP_CALLS calls
+EOF
+python3 "$ROOT/bench/report.py" tables "$RAW" "$TRIALS" >"$OUT_DIR/tables.md"
+python3 "$ROOT/bench/report.py" json "$RAW" "$TRIALS" >"$OUT_DIR/results.json"
+python3 "$ROOT/bench/report.py" plot-data "$RAW" "$TRIALS" "$WORK"
+if command -v gnuplot >/dev/null; then
+  gnuplot -e "data='$WORK'; out='$OUT_DIR/latency.png'" "$ROOT/bench/plot/latency.gp"
+else
+  log "gnuplot not installed (apt-get install gnuplot-nox): no plot"
+fi
+log "done: $OUT_DIR/tables.md, results.json, latency.png"
+cat "$OUT_DIR/tables.md"
