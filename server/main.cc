@@ -2,6 +2,7 @@
 // and waits for SIGTERM/SIGINT to drain and exit 0.
 #include <signal.h>
 
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 
@@ -9,6 +10,7 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/time/time.h"
+#include "grpc/support/log.h"
 #include "server/app/gateway_app.h"
 #include "server/config/config_loader.h"
 #include "server/observability/json_log.h"
@@ -20,6 +22,24 @@ ABSL_FLAG(std::string, state_dir, "var", "Runtime state: the ledger lives in <st
 ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error.");
 ABSL_FLAG(bool, check_config, false, "Only parse and check the config, then exit 0 or 1.");
 
+namespace {
+
+// gRPC core writes its own lines to stderr, and some quote what a caller sent
+// (a malformed header value, say). They go through the JSON log instead,
+// with where they came from but never their text.
+std::atomic<const idgate::JsonLog*> grpc_core_log{nullptr};
+
+void LogGrpcCore(gpr_log_func_args* args) {
+  const idgate::JsonLog* log = grpc_core_log.load();
+  if (log == nullptr) return;
+  auto line = args->severity == GPR_LOG_SEVERITY_ERROR  ? log->Warning("grpc_core")
+              : args->severity == GPR_LOG_SEVERITY_INFO ? log->Info("grpc_core")
+                                                        : log->Debug("grpc_core");
+  line.Str("file", args->file != nullptr ? args->file : "").Int("line", args->line);
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage("idgate --config=FILE [--listen=host:port] [--state_dir=DIR]");
   absl::ParseCommandLine(argc, argv);
@@ -30,6 +50,12 @@ int main(int argc, char** argv) {
     return 2;
   }
   idgate::JsonLog log(level);
+  grpc_core_log = &log;
+  gpr_set_log_function(LogGrpcCore);
+  // `log` ends with main while gRPC threads may still log: unhook first.
+  struct Unhook {
+    ~Unhook() { grpc_core_log = nullptr; }
+  } unhook;
 
   // Signals are taken synchronously by this thread only: block them before
   // any other thread exists, so every thread inherits the mask.

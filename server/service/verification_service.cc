@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "absl/time/clock.h"
+#include "server/identity/validators.h"
 #include "server/service/grpc_status.h"
 #include "server/service/verify_flow.h"
 
@@ -57,7 +58,10 @@ class VerificationServiceImpl::Reactor final : public grpc::ServerUnaryReactor {
   Reactor(VerificationServiceImpl& service, const ::idgate::v1::VerifyRequest& request,
           ::idgate::v1::VerifyResponse& response)
       : service_(service), request_(request), response_(response), started_(absl::Now()) {
-    record_.request_id = request.request_id();
+    // Logged only in a valid form: a malformed id could be anything,
+    // personal data included.
+    record_.request_id =
+        identity::ValidateRequestId(request.request_id()).ok() ? request.request_id() : "<invalid>";
     record_.check = CheckOf(request);
   }
 
@@ -72,7 +76,12 @@ class VerificationServiceImpl::Reactor final : public grpc::ServerUnaryReactor {
     auto caller = service_.authenticator_.Identify(PeerFromContext(context));
     if (!caller.ok()) return Done(caller.status());
     record_.caller = (*caller)->id();
-    record_.purpose = request_.purpose();
+    // Only a configured purpose is logged (a closed set); anything else is
+    // caller text.
+    record_.purpose = "<unknown>";
+    for (const auto& p : gw.config->purposes()) {
+      if (p.id() == request_.purpose()) record_.purpose = p.id();
+    }
 
     absl::Time deadline = absl::FromChrono(context.deadline());
     const absl::Time now = gw.now();
