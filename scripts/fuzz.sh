@@ -2,7 +2,7 @@
 # Runs one libFuzzer target of tests/fuzz for a given time, with ASan+UBSan,
 # starting from the committed seed corpus.
 #
-#   scripts/fuzz.sh <validators|request> <seconds> [extra libFuzzer flags...]
+#   scripts/fuzz.sh <validators|request|config|ledger> <seconds> [extra libFuzzer flags...]
 #
 # Builds in build-fuzz/ (override with IDGATE_FUZZ_BUILD_DIR) with clang++.
 # New interesting inputs go to build-fuzz/fuzz-corpus/<target>/ and crashes to
@@ -10,7 +10,7 @@
 # To keep a crash as a regression test, copy it into tests/fuzz/corpus/<target>/.
 set -euo pipefail
 
-usage() { echo "usage: $0 <validators|request> <seconds> [libFuzzer flags...]" >&2; exit 2; }
+usage() { echo "usage: $0 <validators|request|config|ledger> <seconds> [libFuzzer flags...]" >&2; exit 2; }
 [[ $# -ge 2 ]] || usage
 target=$1
 seconds=$2

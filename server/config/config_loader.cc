@@ -11,6 +11,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/stubs/common.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/time_util.h"
 
@@ -278,7 +279,21 @@ absl::StatusOr<LoadedConfig> ParseConfig(const std::string& json,
   loaded.base_dir = base_dir;
   google::protobuf::util::JsonParseOptions options;
   options.ignore_unknown_fields = false;
-  auto status = google::protobuf::util::JsonStringToMessage(json, &loaded.config, options);
+  google::protobuf::util::Status status;
+#if PROTOBUF_USE_EXCEPTIONS
+  try {
+#endif
+    status = google::protobuf::util::JsonStringToMessage(json, &loaded.config, options);
+#if PROTOBUF_USE_EXCEPTIONS
+  } catch (const google::protobuf::FatalException& e) {
+    // protobuf 3.21 fails an internal CHECK (and throws) on some inputs,
+    // e.g. a google.protobuf.Any nested in the adapter Any whose type it
+    // cannot resolve: a bad config, not a reason to abort (found by
+    // tests/fuzz/config_fuzzer.cc, corpus/config/regression_nested_any).
+    return absl::InvalidArgumentError(
+        absl::StrCat("config: not a valid GatewayConfig (the JSON parser gave up: ", e.message(), ")"));
+  }
+#endif
   if (!status.ok()) {
     // protobuf's message already carries the field path, e.g.
     // "(providers[1].timeout): invalid value ...".

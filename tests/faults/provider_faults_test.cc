@@ -1,0 +1,436 @@
+// Provider faults over loopback (issue 10, item 1): the gateway (in-process,
+// tests/integration/harness) reaches the standalone mock providers, or a
+// misbehaving endpoint, through a real TCP address instead of an embedded
+// mock. For every scenario:
+//  - callers get a clear gRPC error within their deadline, never a hang;
+//  - every provider request has a durable INTENT (I2) and the ledger
+//    verifies (I7);
+//  - no personal value reaches logs, metrics, errors or the ledger (I4);
+//  - the gateway stays SERVING and an unaffected check still works.
+#include <algorithm>
+#include <atomic>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/faults/fault_testing.h"
+#include "tests/integration/harness.h"
+
+namespace idgate::testing {
+namespace {
+
+namespace v1 = ::idgate::v1;
+using ::testing::AnyOf;
+using ::testing::Eq;
+
+std::vector<std::string> PersonValues(const TestPerson& p) {
+  return {p.name, p.id_number, p.mobile, p.card};
+}
+
+struct Timed {
+  grpc::Status status;
+  v1::VerifyResponse response;
+  absl::Duration took;
+};
+
+Timed TimedVerify(GatewayHarness& gw, const v1::VerifyRequest& request,
+                  absl::Duration timeout = absl::Seconds(5)) {
+  Timed t;
+  const absl::Time start = absl::Now();
+  t.status = gw.Verify(request, &t.response, "esign-platform", timeout);
+  t.took = absl::Now() - start;
+  return t;
+}
+
+// `n` carrier checks of 测试甲 from `threads` threads at once.
+std::vector<Timed> CarrierBurst(GatewayHarness& gw, int n, int threads,
+                                absl::Duration timeout) {
+  std::vector<Timed> out(n);
+  std::atomic<int> next{0};
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t) {
+    pool.emplace_back([&] {
+      for (int i = next++; i < n; i = next++) {
+        out[i] = TimedVerify(gw, CarrierRequest(AdultMatch(), NextRequestId()),
+                             timeout);
+      }
+    });
+  }
+  for (auto& t : pool) t.join();
+  return out;
+}
+
+// The checks every scenario ends with. `provider_requests`: what each
+// provider (by gateway provider id) says it received.
+void ExpectGatewayIntact(
+    GatewayHarness& gw,
+    const std::map<std::string, uint64_t>& provider_requests,
+    const std::vector<std::string>& secrets,
+    const std::string& extra_haystack = "") {
+  // Still serving, and an unaffected check (embedded bank mock) works.
+  EXPECT_EQ(HealthOf(gw.channel()), "SERVING");
+  v1::VerifyResponse r;
+  auto st = gw.Verify(BankRequest(AdultMatch(), NextRequestId()), &r);
+  EXPECT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(r.verdict(), v1::VERDICT_MATCH);
+
+  const std::string scrape = gw.app().metrics().Scrape();
+  gw.Stop(absl::Seconds(2));
+  const std::string ledger_dir = gw.state_dir() + "/ledger";
+  auto report = AuditLedger(ledger_dir);
+  EXPECT_TRUE(report.ok) << report.error;
+  // I2 by count: a provider never received more requests than there are
+  // durable intents naming it.
+  const LedgerSummary ledger = SummarizeLedger(ledger_dir);
+  int64_t calls_without_intent = 0;
+  for (const auto& [provider, requests] : provider_requests) {
+    auto it = ledger.intents_by_provider.find(provider);
+    const int intents = it == ledger.intents_by_provider.end() ? 0 : it->second;
+    EXPECT_LE(requests, static_cast<uint64_t>(intents)) << provider;
+    calls_without_intent +=
+        std::max<int64_t>(0, static_cast<int64_t>(requests) - intents);
+    ::testing::Test::RecordProperty("provider_requests_" + provider,
+                                    static_cast<int>(requests));
+    ::testing::Test::RecordProperty("intents_" + provider, intents);
+  }
+  ::testing::Test::RecordProperty("calls_without_intent",
+                                  static_cast<int>(calls_without_intent));
+  const std::string haystack =
+      gw.logs() + scrape + ReadAllFiles(gw.state_dir()) + extra_haystack;
+  const std::string leak = FindLeak(haystack, secrets);
+  EXPECT_EQ(leak, "");
+  ::testing::Test::RecordProperty("canary_hits", leak.empty() ? 0 : 1);
+}
+
+std::string Errors(const std::vector<Timed>& calls) {
+  std::string all;
+  for (const auto& c : calls)
+    all += c.status.error_message() + c.status.error_details();
+  return all;
+}
+
+TEST(ProviderDown, ClosedPortFailsFastThenTheBreakerOpens) {
+  const int port = ClosedPort();
+  GatewayHarness gw([&](cfg::GatewayConfig& c) {
+    UseAddress(c, "carrier_mock", absl::StrCat("127.0.0.1:", port));
+  });
+  ASSERT_TRUE(gw.start_status().ok()) << gw.start_status();
+  std::vector<Timed> calls;
+  for (int i = 0; i < 8; ++i) {
+    calls.push_back(
+        TimedVerify(gw, CarrierRequest(AdultMatch(), NextRequestId())));
+    EXPECT_EQ(calls.back().status.error_code(), grpc::StatusCode::UNAVAILABLE);
+    EXPECT_LT(calls.back().took, Slack(absl::Seconds(2)));
+  }
+  EXPECT_EQ(Sample(gw.app().metrics().Scrape(),
+                   "idgate_provider_circuit_open{provider=\"carrier_mock\"}"),
+            1);
+  ExpectGatewayIntact(gw, {{"carrier_mock", 0}}, PersonValues(AdultMatch()),
+                      Errors(calls));
+}
+
+TEST(ProviderDown, FailsOverToTheNextCarrier) {
+  auto mocks = MockServer::Start();
+  ASSERT_NE(mocks, nullptr);
+  const int port = ClosedPort();
+  GatewayHarness gw([&](cfg::GatewayConfig& c) {
+    UseAddress(c, "carrier_mock", absl::StrCat("127.0.0.1:", port));
+    AddProviderLike(c, "carrier_mock", "carrier_b", mocks->address(), 2);
+  });
+  ASSERT_TRUE(gw.start_status().ok()) << gw.start_status();
+  auto calls = CarrierBurst(gw, 10, 2, absl::Seconds(5));
+  for (const auto& c : calls) {
+    ASSERT_TRUE(c.status.ok()) << c.status.error_message();
+    EXPECT_EQ(c.response.verdict(), v1::VERDICT_MATCH);
+    EXPECT_EQ(c.response.provider(), "carrier_b");
+  }
+  EXPECT_EQ(mocks->stats("carrier").requests, 10u);
+  ExpectGatewayIntact(
+      gw,
+      {{"carrier_mock", 0}, {"carrier_b", mocks->stats("carrier").requests}},
+      PersonValues(AdultMatch()), Errors(calls));
+}
+
+TEST(RefusingConnections, AcceptThenResetIsUnavailable) {
+  TcpFault refusing(TcpFault::Mode::kAcceptAndReset);
+  GatewayHarness gw([&](cfg::GatewayConfig& c) {
+    UseAddress(c, "carrier_mock", refusing.address());
+  });
+  ASSERT_TRUE(gw.start_status().ok()) << gw.start_status();
+  std::vector<Timed> calls;
+  for (int i = 0; i < 4; ++i) {
+    calls.push_back(
+        TimedVerify(gw, CarrierRequest(AdultMatch(), NextRequestId())));
+    EXPECT_EQ(calls.back().status.error_code(), grpc::StatusCode::UNAVAILABLE);
+    EXPECT_LT(calls.back().took, Slack(absl::Seconds(3)));
+  }
+  EXPECT_GT(refusing.connections(), 0);
+  ExpectGatewayIntact(gw, {{"carrier_mock", 0}}, PersonValues(AdultMatch()),
+                      Errors(calls));
+}
+
+TEST(Hanging, SilentListenerEndsByTheCallersDeadline) {
+  // Accepts TCP, never speaks HTTP/2.
+  TcpFault silent(TcpFault::Mode::kSilent);
+  GatewayHarness gw([&](cfg::GatewayConfig& c) {
+    UseAddress(c, "carrier_mock", silent.address());
+  });
+  ASSERT_TRUE(gw.start_status().ok()) << gw.start_status();
+  auto calls = CarrierBurst(gw, 4, 4, absl::Milliseconds(1200));
+  for (const auto& c : calls) {
+    EXPECT_THAT(c.status.error_code(),
+                AnyOf(Eq(grpc::StatusCode::DEADLINE_EXCEEDED),
+                      Eq(grpc::StatusCode::UNAVAILABLE)));
+    EXPECT_LT(c.took, Slack(absl::Milliseconds(1700)));
+  }
+  ExpectGatewayIntact(gw, {{"carrier_mock", 0}}, PersonValues(AdultMatch()),
+                      Errors(calls));
+}
+
+TEST(Hanging, HungProviderNeverHoldsTheCallerAndIsNotRetriedElsewhere) {
+  auto hung = MockServer::Start({{"carrier", Hang()}});
+  auto other = MockServer::Start();
+  ASSERT_NE(hung, nullptr);
+  ASSERT_NE(other, nullptr);
+  GatewayHarness gw([&](cfg::GatewayConfig& c) {
+    UseAddress(c, "carrier_mock", hung->address());
+    AddProviderLike(c, "carrier_mock", "carrier_b", other->address(), 2);
+  });
+  ASSERT_TRUE(gw.start_status().ok()) << gw.start_status();
+  auto calls = CarrierBurst(gw, 6, 6, absl::Seconds(1));
+  for (const auto& c : calls) {
+    EXPECT_EQ(c.status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+    EXPECT_LT(c.took, Slack(absl::Milliseconds(1500)));
+  }
+  EXPECT_EQ(hung->stats("carrier").requests, 6u);
+  // A timed-out request may have been processed (and billed): never failed
+  // over to a second provider (DESIGN step 12).
+  EXPECT_EQ(other->stats("carrier").requests, 0u);
+  // The provider calls ended with their callers: nothing left in flight.
+  absl::SleepFor(absl::Milliseconds(300));
+  EXPECT_EQ(Sample(gw.app().metrics().Scrape(),
+                   "idgate_provider_inflight{provider=\"carrier_mock\"}"),
+            0);
+  ExpectGatewayIntact(gw, {{"carrier_mock", hung->stats("carrier").requests}},
+                      PersonValues(AdultMatch()), Errors(calls));
+}
+
+TEST(AfterTheDeadline, LateAnswersAreDroppedAndRecordedAsTimeouts) {
+  // The provider answers after 1.5 s; the gateway gives it 0.5 s.
+  auto slow =
+      MockServer::Start({{"carrier", Latency(absl::Milliseconds(1500))}});
+  auto other = MockServer::Start();
+  ASSERT_NE(slow, nullptr);
+  GatewayHarness gw([&](cfg::GatewayConfig& c) {
+    UseAddress(c, "carrier_mock", slow->address());
+    FindProvider(c, "carrier_mock")->mutable_timeout()->set_seconds(0);
+    FindProvider(c, "carrier_mock")->mutable_timeout()->set_nanos(500'000'000);
+    AddProviderLike(c, "carrier_mock", "carrier_b", other->address(), 2);
+  });
+  ASSERT_TRUE(gw.start_status().ok()) << gw.start_status();
+  auto calls = CarrierBurst(gw, 4, 4, absl::Seconds(5));
+  for (const auto& c : calls) {
+    EXPECT_EQ(c.status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+    EXPECT_LT(c.took, Slack(absl::Milliseconds(1200)));
+  }
+  EXPECT_EQ(other->stats("carrier").requests, 0u);
+  // Let the late answers arrive at a gateway that stopped waiting.
+  absl::SleepFor(absl::Milliseconds(1500));
+  EXPECT_EQ(slow->stats("carrier").requests, 4u);
+  gw.Stop(absl::Seconds(2));
+  int timeouts = 0;
+  for (const auto& o : SummarizeLedger(gw.state_dir() + "/ledger").outcomes) {
+    timeouts += o.outcome().error_code() == "DEADLINE_EXCEEDED";
+  }
+  EXPECT_EQ(timeouts, 4);
+}
+
+TEST(ResetMidResponse, ConnectionResetWhileTheAnswerStarts) {
+  auto mocks =
+      MockServer::Start({{"carrier", Latency(absl::Milliseconds(50))}});
+  ASSERT_NE(mocks, nullptr);
+  TcpFault proxy(TcpFault::Mode::kResetMidResponse, mocks->port());
+  GatewayHarness gw([&](cfg::GatewayConfig& c) {
+    UseAddress(c, "carrier_mock", proxy.address());
+  });
+  ASSERT_TRUE(gw.start_status().ok()) << gw.start_status();
+  std::vector<Timed> calls;
+  for (int i = 0; i < 4; ++i) {
+    calls.push_back(
+        TimedVerify(gw, CarrierRequest(AdultMatch(), NextRequestId())));
+    EXPECT_EQ(calls.back().status.error_code(), grpc::StatusCode::UNAVAILABLE)
+        << calls.back().status.error_message();
+    EXPECT_LT(calls.back().took, Slack(absl::Seconds(3)));
+  }
+  EXPECT_GE(proxy.resets(), 1);
+  // The provider received (and billed) each request whose answer was cut.
+  const MockStats stats = mocks->stats("carrier");
+  RecordProperty("provider_requests", static_cast<int>(stats.requests));
+  RecordProperty("provider_billed", static_cast<int>(stats.billed));
+  ExpectGatewayIntact(gw, {{"carrier_mock", stats.requests}},
+                      PersonValues(AdultMatch()), Errors(calls));
+}
+
+TEST(ResetMidResponse, FailoverAfterAResetIsASecondLedgeredDisclosure) {
+  auto mocks =
+      MockServer::Start({{"carrier", Latency(absl::Milliseconds(50))}});
+  auto other = MockServer::Start();
+  ASSERT_NE(mocks, nullptr);
+  TcpFault proxy(TcpFault::Mode::kResetMidResponse, mocks->port());
+  GatewayHarness gw([&](cfg::GatewayConfig& c) {
+    UseAddress(c, "carrier_mock", proxy.address());
+    AddProviderLike(c, "carrier_mock", "carrier_b", other->address(), 2);
+  });
+  ASSERT_TRUE(gw.start_status().ok()) << gw.start_status();
+  v1::VerifyResponse r;
+  auto st = gw.Verify(CarrierRequest(AdultMatch(), NextRequestId()), &r);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(r.provider(), "carrier_b");
+  // Both disclosures are in the receipt and in the ledger: the first one
+  // did reach its provider although the gateway saw UNAVAILABLE.
+  ASSERT_EQ(r.disclosures_size(), 2);
+  EXPECT_EQ(r.disclosures(0).provider(), "carrier_mock");
+  ExpectGatewayIntact(gw,
+                      {{"carrier_mock", mocks->stats("carrier").requests},
+                       {"carrier_b", other->stats("carrier").requests}},
+                      PersonValues(AdultMatch()), st.error_message());
+}
+
+TEST(Busy, EveryAnswerBusyIsUnbilledUnavailable) {
+  auto busy = MockServer::Start({{"carrier", Busy(1.0)}});
+  ASSERT_NE(busy, nullptr);
+  GatewayHarness gw([&](cfg::GatewayConfig& c) {
+    UseAddress(c, "carrier_mock", busy->address());
+    // Keep the breaker closed: every call reaches the busy provider.
+    FindProvider(c, "carrier_mock")
+        ->mutable_circuit_breaker()
+        ->set_consecutive_failures(1000);
+  });
+  ASSERT_TRUE(gw.start_status().ok()) << gw.start_status();
+  auto calls = CarrierBurst(gw, 20, 4, absl::Seconds(5));
+  for (const auto& c : calls)
+    EXPECT_EQ(c.status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(busy->stats("carrier").requests, 20u);
+  EXPECT_EQ(busy->stats("carrier").billed, 0u);
+  const std::string scrape = gw.app().metrics().Scrape();
+  EXPECT_EQ(
+      Sample(scrape, "idgate_provider_billed_total{provider=\"carrier_mock\"}"),
+      0);
+  ExpectGatewayIntact(gw, {{"carrier_mock", busy->stats("carrier").requests}},
+                      PersonValues(AdultMatch()), Errors(calls));
+  int billed = 0;
+  int outcomes = 0;
+  for (const auto& o : SummarizeLedger(gw.state_dir() + "/ledger").outcomes) {
+    if (o.provider() != "carrier_mock") continue;
+    ++outcomes;
+    billed += o.outcome().billed();
+    EXPECT_EQ(o.outcome().provider_code(), "-11");
+  }
+  EXPECT_EQ(outcomes, 20);
+  EXPECT_EQ(billed, 0);
+}
+
+TEST(Busy, FailsOverToAnotherCarrierWithOneExtraDisclosure) {
+  auto busy = MockServer::Start({{"carrier", Busy(1.0)}});
+  auto other = MockServer::Start();
+  GatewayHarness gw([&](cfg::GatewayConfig& c) {
+    UseAddress(c, "carrier_mock", busy->address());
+    FindProvider(c, "carrier_mock")
+        ->mutable_circuit_breaker()
+        ->set_consecutive_failures(1000);
+    AddProviderLike(c, "carrier_mock", "carrier_b", other->address(), 2);
+  });
+  ASSERT_TRUE(gw.start_status().ok()) << gw.start_status();
+  auto calls = CarrierBurst(gw, 10, 2, absl::Seconds(5));
+  for (const auto& c : calls) {
+    ASSERT_TRUE(c.status.ok()) << c.status.error_message();
+    EXPECT_EQ(c.response.provider(), "carrier_b");
+    EXPECT_EQ(c.response.disclosures_size(), 2);
+  }
+  EXPECT_EQ(busy->stats("carrier").requests, 10u);
+  EXPECT_EQ(other->stats("carrier").requests, 10u);
+  ExpectGatewayIntact(gw,
+                      {{"carrier_mock", busy->stats("carrier").requests},
+                       {"carrier_b", other->stats("carrier").requests}},
+                      PersonValues(AdultMatch()), Errors(calls));
+}
+
+TEST(SlowTail, TailLatencyNeverOutlivesTheProviderTimeout) {
+  cfg::MockBehaviour tail = Latency(absl::Milliseconds(20));
+  tail.set_tail_probability(0.3);
+  tail.mutable_tail_latency()->set_seconds(2);
+  auto mocks = MockServer::Start({{"carrier", tail}}, /*seed=*/7);
+  GatewayHarness gw([&](cfg::GatewayConfig& c) {
+    UseAddress(c, "carrier_mock", mocks->address());
+    FindProvider(c, "carrier_mock")->mutable_timeout()->set_seconds(0);
+    FindProvider(c, "carrier_mock")->mutable_timeout()->set_nanos(600'000'000);
+    FindProvider(c, "carrier_mock")
+        ->mutable_circuit_breaker()
+        ->set_consecutive_failures(1000);
+  });
+  ASSERT_TRUE(gw.start_status().ok()) << gw.start_status();
+  auto calls = CarrierBurst(gw, 40, 8, absl::Seconds(5));
+  int ok = 0, timeouts = 0;
+  for (const auto& c : calls) {
+    EXPECT_THAT(c.status.error_code(),
+                AnyOf(Eq(grpc::StatusCode::OK),
+                      Eq(grpc::StatusCode::DEADLINE_EXCEEDED)));
+    EXPECT_LT(c.took, Slack(absl::Milliseconds(1200)));
+    ok += c.status.ok();
+    timeouts += c.status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED;
+  }
+  // Seeded: both kinds happen.
+  EXPECT_GT(ok, 0);
+  EXPECT_GT(timeouts, 0);
+  RecordProperty("tail_timeouts", timeouts);
+  ExpectGatewayIntact(gw, {{"carrier_mock", mocks->stats("carrier").requests}},
+                      PersonValues(AdultMatch()), Errors(calls));
+}
+
+// A provider that echoes the personal values it received: the text must
+// stop at the adapter (I4).
+class EchoingProvider : public ::testing::TestWithParam<EchoingCarrier::Mode> {
+};
+
+TEST_P(EchoingProvider, EchoedValuesReachNoLogMetricErrorOrLedger) {
+  EchoingCarrier echo(GetParam());
+  FakeServer fake = StartFakeServer({&echo});
+  ASSERT_NE(fake.server, nullptr);
+  GatewayHarness gw([&](cfg::GatewayConfig& c) {
+    UseAddress(c, "carrier_mock", fake.address());
+  });
+  ASSERT_TRUE(gw.start_status().ok()) << gw.start_status();
+  // Valid values nobody else uses, so any hit is this test's leak.
+  const TestPerson canary{"卡纳利", "110101198506159873", "13987654321", ""};
+  std::string seen;
+  for (int i = 0; i < 3; ++i) {
+    auto stub = v1::VerificationService::NewStub(gw.channel());
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(5)));
+    context.AddMetadata("x-idgate-caller", "esign-platform");
+    v1::VerifyResponse r;
+    auto st =
+        stub->Verify(&context, CarrierRequest(canary, NextRequestId()), &r);
+    seen += st.error_message() + st.error_details() + r.SerializeAsString() +
+            r.DebugString();
+    for (const auto& [k, v] : context.GetServerTrailingMetadata())
+      seen += std::string(k.data(), k.size()) + std::string(v.data(), v.size());
+    for (const auto& [k, v] : context.GetServerInitialMetadata())
+      seen += std::string(k.data(), k.size()) + std::string(v.data(), v.size());
+  }
+  EXPECT_EQ(echo.requests(), 3);
+  ExpectGatewayIntact(
+      gw, {{"carrier_mock", static_cast<uint64_t>(echo.requests())}},
+      {canary.name, canary.id_number, canary.mobile}, seen);
+  fake.server->Shutdown(absl::ToChronoTime(absl::Now()));
+}
+
+INSTANTIATE_TEST_SUITE_P(Modes, EchoingProvider,
+                         ::testing::Values(EchoingCarrier::Mode::kUnavailable,
+                                           EchoingCarrier::Mode::kInternal,
+                                           EchoingCarrier::Mode::kCodeIsValue,
+                                           EchoingCarrier::Mode::kMessageEcho));
+
+}  // namespace
+}  // namespace idgate::testing
