@@ -103,7 +103,10 @@ absl::Status GatewayApp::Build(AppOptions options) {
             "config: mocks.identity_book_file: required for embedded mocks");
       }
       auto book = IdentityBook::LoadFile(c.mocks().identity_book_file());
-      if (!book.ok()) return book.status();
+      if (!book.ok()) {
+        return absl::Status(book.status().code(), absl::StrCat("config: mocks.identity_book_file: ",
+                                                               book.status().message()));
+      }
       book_ = std::move(*book);
     }
   }
@@ -163,7 +166,14 @@ absl::Status GatewayApp::Build(AppOptions options) {
   policy_ = std::move(*policy);
 
   std::vector<SubjectKeySpec> specs;
-  for (const auto& k : c.ledger().subject_keys()) specs.push_back({k.version(), k.file()});
+  for (int i = 0; i < c.ledger().subject_keys_size(); ++i) {
+    const auto& k = c.ledger().subject_keys(i);
+    if (!std::ifstream(k.file()).good()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("config: ledger.subject_keys[", i, "].file: cannot read ", k.file()));
+    }
+    specs.push_back({k.version(), k.file()});
+  }
   auto keys = SubjectKeyring::Load(specs);
   if (!keys.ok()) return keys.status();
   keys_ = std::make_unique<SubjectKeyring>(std::move(*keys));
@@ -178,6 +188,11 @@ absl::Status GatewayApp::Build(AppOptions options) {
     ledger_ = options.ledger;
   } else {
     mkdir(options.state_dir.c_str(), 0700);
+    if (const auto& key = c.ledger().checkpoint_private_key_file();
+        !key.empty() && !std::ifstream(key).good()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("config: ledger.checkpoint_private_key_file: cannot read ", key));
+    }
     FileLedgerOptions lo;
     lo.dir = options.state_dir + "/ledger";
     lo.segment_max_bytes = c.ledger().segment_max_bytes();
@@ -314,7 +329,9 @@ void GatewayApp::RefreshHealth() {
   auto* health = server_->GetHealthCheckService();
   const bool ok = ledger_->healthy();
   if (!ok && healthy_) {
-    log_->Error("ledger_failed").Str("detail", "disclosures fail closed until restart");
+    log_->Error("ledger_failed")
+        .Str("cause", file_ledger_ != nullptr ? std::string(file_ledger_->failure().message()) : "")
+        .Str("detail", "disclosures fail closed until restart");
   }
   healthy_ = ok;
   health->SetServingStatus(ok);

@@ -94,6 +94,11 @@ absl::StatusOr<std::unique_ptr<FileLedger>> FileLedger::Open(
 
 FileLedger::~FileLedger() { Close().IgnoreError(); }
 
+absl::Status FileLedger::failure() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return failure_;
+}
+
 absl::Status FileLedger::LoadSigner() {
   if (options_.checkpoint_private_key_file.empty()) return absl::OkStatus();
   absl::StatusOr<Ed25519PrivateKey> key =

@@ -140,6 +140,8 @@ class FileLedger final : public Ledger {
   absl::Status Close();
 
   const RecoveryReport& recovery_report() const { return report_; }
+  // Why the ledger failed (OK while healthy): names the file and errno.
+  absl::Status failure() const;
   Stats stats() const;
 
  private:
@@ -187,7 +189,7 @@ class FileLedger final : public Ledger {
 
   // std::mutex rather than absl::Mutex: Debian's prebuilt Abseil is not
   // instrumented, so ThreadSanitizer cannot see absl::Mutex synchronize.
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::condition_variable work_cv_;
   std::deque<Pending> queue_;  // guarded by mu_
   bool closing_ = false;       // guarded by mu_

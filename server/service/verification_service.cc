@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "absl/time/clock.h"
+#include "grpc/support/time.h"
 #include "server/identity/validators.h"
 #include "server/service/grpc_status.h"
 #include "server/service/verify_flow.h"
@@ -83,11 +84,15 @@ class VerificationServiceImpl::Reactor final : public grpc::ServerUnaryReactor {
       if (p.id() == request_.purpose()) record_.purpose = p.id();
     }
 
-    absl::Time deadline = absl::FromChrono(context.deadline());
+    // From the raw deadline: the largest legal grpc-timeout (99999999H)
+    // overflows ServerContext::deadline()'s chrono conversion.
+    const gpr_timespec raw = gpr_convert_clock_type(context.raw_deadline(), GPR_CLOCK_REALTIME);
     const absl::Time now = gw.now();
-    if (deadline - now > absl::Hours(24 * 365)) {
-      deadline = now + ToAbsl(gw.config->server().default_deadline());
-    }
+    const absl::Time far = now + absl::Hours(24 * 365);
+    absl::Time deadline = raw.tv_sec >= absl::ToUnixSeconds(far)
+                              ? absl::InfiniteFuture()
+                              : absl::FromUnixSeconds(raw.tv_sec) + absl::Nanoseconds(raw.tv_nsec);
+    if (deadline > far) deadline = now + ToAbsl(gw.config->server().default_deadline());
     auto flow = std::make_shared<VerifyFlow>(gw, **caller, request_, deadline,
                                              [this](VerifyResult result) { Done(std::move(result)); });
     {
