@@ -432,10 +432,10 @@ TEST_F(BinaryLedgerFault, FileSystemFullByFileSizeLimit) {
               HasSubstr("\"event\":\"ledger_torn_tail\""));
 }
 
-// DISABLED: when the ledger fails, the "ledger_failed" line says only
-// "disclosures fail closed until restart"; the cause (EIO, ENOSPC, EFBIG)
-// is logged only at shutdown ("ledger_close_failed"), so an operator paged
-// by NOT_SERVING cannot see why. Proposed fix: RELIABILITY.md, finding F5.
+// Regression (finding F5, fixed in 0cf443a): the "ledger_failed" line said
+// only "disclosures fail closed until restart"; the cause (EIO, ENOSPC,
+// EFBIG) was logged only at shutdown, so an operator paged by NOT_SERVING
+// could not see why.
 TEST_F(BinaryLedgerFault, LedgerFailedLineNamesTheCause) {
   auto o = Options();
   o.env = {{"LD_PRELOAD", FaultShim()},

@@ -412,6 +412,21 @@ TEST_P(EchoingProvider, EchoedValuesReachNoLogMetricErrorOrLedger) {
     v1::VerifyResponse r;
     auto st =
         stub->Verify(&context, CarrierRequest(canary, NextRequestId()), &r);
+    // What each kind of echo becomes for the caller: a provider's error
+    // text is never passed on, an unknown result code is INTERNAL.
+    switch (GetParam()) {
+      case EchoingCarrier::Mode::kUnavailable:
+        EXPECT_EQ(st.error_code(), grpc::StatusCode::UNAVAILABLE);
+        break;
+      case EchoingCarrier::Mode::kInternal:
+      case EchoingCarrier::Mode::kCodeIsValue:
+        EXPECT_EQ(st.error_code(), grpc::StatusCode::INTERNAL);
+        break;
+      case EchoingCarrier::Mode::kMessageEcho:
+        EXPECT_TRUE(st.ok()) << st.error_message();
+        EXPECT_EQ(r.verdict(), v1::VERDICT_MATCH);
+        break;
+    }
     seen += st.error_message() + st.error_details() + r.SerializeAsString() +
             r.DebugString();
     for (const auto& [k, v] : context.GetServerTrailingMetadata())

@@ -333,12 +333,11 @@ TEST(Deadlines, HugeTimeoutsFallBackToTheDefaultDeadline) {
   ExpectUpAndClean(*gw, "");
 }
 
-// DISABLED (finding F9): above ~292 years (e.g. the largest legal value,
-// 99999999H), grpc::ServerContext::deadline() overflows (it converts to
-// int64 nanoseconds since the epoch) and the call fails at once with
-// DEADLINE_EXCEEDED instead of running under the default deadline.
-// Proposed fix (server/service/verification_service.cc: read
-// raw_deadline()): RELIABILITY.md, F9.
+// Regression (finding F9, fixed in 0cf443a): above ~292 years (e.g. the
+// largest legal value, 99999999H), grpc::ServerContext::deadline()
+// overflows (it converts to int64 nanoseconds since the epoch) and the call
+// failed at once with DEADLINE_EXCEEDED instead of running under the
+// default deadline.
 TEST(Deadlines, LargestLegalTimeoutsFallBackToTheDefaultDeadline) {
   auto gw = Gateway();
   ASSERT_TRUE(gw->start_status().ok()) << gw->start_status();
