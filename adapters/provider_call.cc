@@ -27,4 +27,21 @@ ProviderOutcome TransportFailure(absl::string_view provider_kind, const grpc::St
   return outcome;
 }
 
+absl::StatusOr<std::vector<absl::string_view>> RequiredValues(
+    const MinimizedSubject& subject, const std::vector<FieldForm>& required,
+    absl::string_view provider_kind) {
+  std::vector<absl::string_view> values;
+  values.reserve(required.size());
+  for (const auto& [field, form] : required) {
+    auto value = subject.Get(field, form);
+    if (!value.has_value() || value->empty()) {
+      return absl::InternalError(absl::StrCat(provider_kind, ": subject lacks ",
+                                              ::idgate::v1::PiiField_Name(field), " in ",
+                                              ::idgate::v1::PiiForm_Name(form)));
+    }
+    values.push_back(*value);
+  }
+  return values;
+}
+
 }  // namespace idgate

@@ -4,7 +4,9 @@
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -20,6 +22,12 @@ namespace idgate {
 // timeout of a request that was sent); CANCELLED means our caller went away.
 // The provider's own error text is never copied: it may echo input.
 ProviderOutcome TransportFailure(absl::string_view provider_kind, const grpc::Status& status);
+
+// The subject's values for `required`, in order; INTERNAL naming the first
+// missing (field, form) -- a policy/adapter mismatch start-up should catch.
+absl::StatusOr<std::vector<absl::string_view>> RequiredValues(
+    const MinimizedSubject& subject, const std::vector<FieldForm>& required,
+    absl::string_view provider_kind);
 
 // The shape every adapter's call shares: one unary RPC through a generated
 // stub's callback API, with a deadline, cancellation, and nothing sent once

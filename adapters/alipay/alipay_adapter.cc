@@ -55,12 +55,9 @@ class AlipayAdapter : public Adapter {
     if (context.check != ::idgate::config::v1::CHECK_FACE_VERIFICATION) {
       return absl::InternalError("alipay: unsupported check");
     }
-    for (const FieldForm& required : RequiredFields(context.check)) {
-      if (!subject.Get(required.first, required.second).has_value()) {
-        return absl::InternalError(
-            absl::StrCat("alipay: subject lacks ",
-                         ::idgate::v1::PiiField_Name(required.first)));
-      }
+    if (auto found = RequiredValues(subject, RequiredFields(context.check), "alipay");
+        !found.ok()) {
+      return found.status();
     }
     CertifyFaceRequest request;
     request.set_app_id(config_.app_id());

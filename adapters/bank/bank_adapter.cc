@@ -140,18 +140,9 @@ absl::StatusOr<std::unique_ptr<PreparedCall>> BankAdapter::Prepare(
   if (context.disclosure_id.empty()) {
     return absl::InternalError("bank adapter: no disclosure id");
   }
-  absl::string_view values[4];
-  const auto required = RequiredFields(context.check);
-  for (size_t i = 0; i < required.size(); ++i) {
-    auto value = subject.Get(required[i].first, required[i].second);
-    if (!value.has_value() || value->empty()) {
-      return absl::InternalError(
-          absl::StrCat("bank adapter: subject lacks ",
-                       ::idgate::v1::PiiField_Name(required[i].first), " in ",
-                       ::idgate::v1::PiiForm_Name(required[i].second)));
-    }
-    values[i] = *value;
-  }
+  auto found = RequiredValues(subject, RequiredFields(context.check), "bank adapter");
+  if (!found.ok()) return found.status();
+  const std::vector<absl::string_view>& values = *found;
   CheckFourFactorRequest request;
   request.set_merchant_id(config_.merchant_id());
   request.set_order_no(context.disclosure_id);

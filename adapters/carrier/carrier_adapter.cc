@@ -165,18 +165,9 @@ absl::StatusOr<std::unique_ptr<PreparedCall>> CarrierAdapter::Prepare(
   if (context.disclosure_id.empty()) {
     return absl::InternalError("carrier adapter: no disclosure id");
   }
-  absl::string_view values[3];
-  const auto required = RequiredFields(context.check);
-  for (size_t i = 0; i < required.size(); ++i) {
-    auto value = subject.Get(required[i].first, required[i].second);
-    if (!value.has_value() || value->empty()) {
-      return absl::InternalError(
-          absl::StrCat("carrier adapter: subject lacks ",
-                       ::idgate::v1::PiiField_Name(required[i].first), " in ",
-                       ::idgate::v1::PiiForm_Name(required[i].second)));
-    }
-    values[i] = *value;
-  }
+  auto found = RequiredValues(subject, RequiredFields(context.check), "carrier adapter");
+  if (!found.ok()) return found.status();
+  const std::vector<absl::string_view>& values = *found;
 
   CheckThreeFactorRequest request;
   request.set_app_id(config_.app_id());

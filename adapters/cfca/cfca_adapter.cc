@@ -57,12 +57,9 @@ class CfcaAdapter : public Adapter {
     if (context.check != ::idgate::config::v1::CHECK_FACE_VERIFICATION) {
       return absl::InternalError("cfca: unsupported check");
     }
-    for (const FieldForm& required : RequiredFields(context.check)) {
-      if (!subject.Get(required.first, required.second).has_value()) {
-        return absl::InternalError(
-            absl::StrCat("cfca: subject lacks ",
-                         ::idgate::v1::PiiField_Name(required.first)));
-      }
+    if (auto found = RequiredValues(subject, RequiredFields(context.check), "cfca");
+        !found.ok()) {
+      return found.status();
     }
     CompareFaceRequest request;
     request.set_institution_id(config_.institution_id());
