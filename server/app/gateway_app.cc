@@ -13,6 +13,7 @@
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "openssl/rand.h"
+#include "server/identity/request_validator.h"
 
 namespace idgate {
 namespace {
@@ -238,6 +239,21 @@ absl::Status GatewayApp::Build(AppOptions options) {
   });
   idempotency_ = std::make_unique<InMemoryIdempotencyStore>(
       ToAbsl(c.idempotency().ttl()), c.idempotency().max_entries(), 1000, now);
+  // I8 across a restart: a request that reached, or may have reached, its
+  // provider before the restart is not sent again when its caller retries.
+  // Its answer is gone with the old process; the ledger has the disclosure.
+  if (recovery_ != nullptr) {
+    const absl::Status sent_before = identity::WithReason(
+        absl::FailedPreconditionError(
+            "this request_id reached a provider before the gateway restarted and is not sent "
+            "again; use a new request_id to verify again"),
+        "REQUEST_ID_USED_BEFORE_RESTART");
+    for (const DisclosedRequest& request : recovery_->disclosed_requests) {
+      idempotency_->Remember(request.caller, request.request_id, sent_before, request.time);
+    }
+    log_->Info("idempotency_restored")
+        .Int("request_ids", static_cast<int64_t>(recovery_->disclosed_requests.size()));
+  }
   caller_limits_ = std::make_unique<CallerRateLimiter>(c.callers(), now);
   subject_limits_ = std::make_unique<SubjectLimiter>(c.subject_limits(), 1'000'000, now);
   authenticator_ = std::make_unique<CallerAuthenticator>(c.callers());
@@ -246,7 +262,9 @@ absl::Status GatewayApp::Build(AppOptions options) {
                                          ? c.metrics_listen_address()
                                          : options.metrics_listen_address;
   if (options.serve_metrics && !metrics_listen.empty()) {
-    exposer_ = ServeMetrics(metrics_listen, *metrics_);
+    auto exposer = ServeMetrics(metrics_listen, *metrics_);
+    if (!exposer.ok()) return exposer.status();
+    exposer_ = std::move(*exposer);
   }
 
   gateway_.config = &c;

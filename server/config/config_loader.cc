@@ -273,17 +273,15 @@ std::string ResolvePath(const std::string& base_dir, const std::string& path) {
   return absl::StrCat(base_dir, "/", path);
 }
 
-absl::StatusOr<LoadedConfig> ParseConfig(const std::string& json,
-                                         const std::string& base_dir) {
-  LoadedConfig loaded;
-  loaded.base_dir = base_dir;
+absl::StatusOr<GatewayConfig> ParseConfigJson(const std::string& json) {
+  GatewayConfig config;
   google::protobuf::util::JsonParseOptions options;
   options.ignore_unknown_fields = false;
   google::protobuf::util::Status status;
 #if PROTOBUF_USE_EXCEPTIONS
   try {
 #endif
-    status = google::protobuf::util::JsonStringToMessage(json, &loaded.config, options);
+    status = google::protobuf::util::JsonStringToMessage(json, &config, options);
 #if PROTOBUF_USE_EXCEPTIONS
   } catch (const google::protobuf::FatalException& e) {
     // protobuf 3.21 fails an internal CHECK (and throws) on some inputs,
@@ -300,6 +298,14 @@ absl::StatusOr<LoadedConfig> ParseConfig(const std::string& json,
     return absl::InvalidArgumentError(
         absl::StrCat("config: ", std::string(status.message())));
   }
+  return config;
+}
+
+absl::StatusOr<LoadedConfig> ParseConfig(const std::string& json,
+                                         const std::string& base_dir) {
+  absl::StatusOr<GatewayConfig> config = ParseConfigJson(json);
+  if (!config.ok()) return config.status();
+  LoadedConfig loaded{std::move(*config), base_dir};
   FillDefaults(loaded.config);
   ResolvePaths(loaded.config, base_dir);
   if (auto st = CheckConfig(loaded.config); !st.ok()) return st;

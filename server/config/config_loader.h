@@ -22,6 +22,10 @@ absl::StatusOr<LoadedConfig> LoadConfigFile(const std::string& path);
 absl::StatusOr<LoadedConfig> ParseConfig(const std::string& json,
                                          const std::string& base_dir);
 
+// Only the JSON step of ParseConfig: no defaults, no checks. For tools that
+// read a config without running it (idgate-audit).
+absl::StatusOr<GatewayConfig> ParseConfigJson(const std::string& json);
+
 // The path as the config means it: absolute stays, relative joins base_dir.
 std::string ResolvePath(const std::string& base_dir, const std::string& path);
 

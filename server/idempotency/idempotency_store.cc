@@ -34,7 +34,7 @@ IdempotencyStore::Claim InMemoryIdempotencyStore::Begin(const std::string& calle
     return Claim::kNew;
   }
   Entry& entry = it->second;
-  if (entry.fingerprint != fingerprint) return Claim::kConflict;
+  if (!entry.fingerprint.empty() && entry.fingerprint != fingerprint) return Claim::kConflict;
   if (entry.done) {
     lru_.splice(lru_.end(), lru_, entry.lru);  // most recently used
     *replay = entry.result;
@@ -70,6 +70,21 @@ void InMemoryIdempotencyStore::Complete(const std::string& caller,
   }
   // Outside the lock: waiters finish their own gRPC calls.
   for (auto& waiter : waiters) waiter(result);
+}
+
+void InMemoryIdempotencyStore::Remember(const std::string& caller,
+                                        const std::string& request_id,
+                                        const VerifyResult& result, absl::Time answered_at) {
+  const absl::Time expires = answered_at + ttl_;
+  const std::string key = Key(caller, request_id);
+  absl::MutexLock lock(&mu_);
+  if (expires <= now_() || entries_.count(key) > 0) return;
+  Entry& entry = entries_[key];
+  entry.done = true;
+  entry.result = result;
+  entry.expires = expires;
+  entry.lru = lru_.insert(lru_.end(), key);
+  EvictLocked();
 }
 
 void InMemoryIdempotencyStore::EvictLocked() {

@@ -40,6 +40,13 @@ class IdempotencyStore {
   // runs anew. Waiters get `result` either way.
   virtual void Complete(const std::string& caller, const std::string& request_id,
                         const VerifyResult& result, bool remember) = 0;
+
+  // Stores `result` for a key answered at `answered_at` by an earlier
+  // process (known from the ledger, the request itself is not): every later
+  // request with that key replays it until answered_at + ttl. Keeps an
+  // existing entry.
+  virtual void Remember(const std::string& caller, const std::string& request_id,
+                        const VerifyResult& result, absl::Time answered_at) = 0;
 };
 
 // In-memory store: bounded (LRU beyond max_entries among finished entries),
@@ -54,12 +61,14 @@ class InMemoryIdempotencyStore : public IdempotencyStore {
               const std::string& fingerprint, Waiter waiter, VerifyResult* replay) override;
   void Complete(const std::string& caller, const std::string& request_id,
                 const VerifyResult& result, bool remember) override;
+  void Remember(const std::string& caller, const std::string& request_id,
+                const VerifyResult& result, absl::Time answered_at) override;
 
   size_t size() const;
 
  private:
   struct Entry {
-    std::string fingerprint;
+    std::string fingerprint;  // empty: matches every request (Remember)
     bool done = false;
     VerifyResult result = absl::UnknownError("pending");
     absl::Time expires;

@@ -67,6 +67,25 @@ TEST(IdempotencyStore, ForgottenResultFreesTheKeyButStillAnswersWaiters) {
   EXPECT_EQ(f.store.Begin("c", "r1", "fp", nullptr, &replay), Claim::kNew);
 }
 
+TEST(IdempotencyStore, RememberedKeysReplayForEveryRequestUntilTheirTtl) {
+  Fixture f;
+  VerifyResult replay;
+  const absl::Status before_restart = absl::FailedPreconditionError("sent before");
+  f.store.Remember("c", "old", before_restart, f.now - absl::Hours(1));
+  f.store.Remember("c", "expired", before_restart, f.now - absl::Hours(25));
+  // Whatever the request (fingerprint), the key replays.
+  ASSERT_EQ(f.store.Begin("c", "old", "fp-any", nullptr, &replay), Claim::kReplay);
+  EXPECT_EQ(replay.status(), before_restart);
+  EXPECT_EQ(f.store.Begin("c", "expired", "fp", nullptr, &replay), Claim::kNew);
+  // A key already known keeps its own answer.
+  f.store.Complete("c", "expired", Response("carrier"), true);
+  f.store.Remember("c", "expired", before_restart, f.now);
+  ASSERT_EQ(f.store.Begin("c", "expired", "fp", nullptr, &replay), Claim::kReplay);
+  EXPECT_TRUE(replay.ok());
+  f.now += absl::Hours(23);
+  EXPECT_EQ(f.store.Begin("c", "old", "fp", nullptr, &replay), Claim::kNew);
+}
+
 TEST(IdempotencyStore, ExpiresAfterTtl) {
   Fixture f;
   VerifyResult replay;

@@ -187,14 +187,17 @@ void ValidateCheck(const v1::VerifyRequest& request,
 absl::Status UnderageError() {
   absl::Status status = absl::FailedPreconditionError(
       absl::StrCat("subject is under ", kAdultAge));
-  v1::ErrorReason reason;
-  reason.set_reason(kSubjectUnderageReason);
-  status.SetPayload(kErrorReasonTypeUrl,
-                    absl::Cord(reason.SerializeAsString()));
-  return status;
+  return WithReason(std::move(status), kSubjectUnderageReason);
 }
 
 }  // namespace
+
+absl::Status WithReason(absl::Status status, const std::string& reason) {
+  v1::ErrorReason detail;
+  detail.set_reason(reason);
+  status.SetPayload(kErrorReasonTypeUrl, absl::Cord(detail.SerializeAsString()));
+  return status;
+}
 
 ValidationLimits ValidationLimitsFromConfig(
     const idgate::config::v1::ValidationSettings& settings) {

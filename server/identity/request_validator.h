@@ -26,6 +26,10 @@ inline constexpr char kErrorReasonTypeUrl[] =
 // ErrorReason.reason when the subject is under kAdultAge.
 inline constexpr char kSubjectUnderageReason[] = "SUBJECT_UNDERAGE";
 
+// `status` with an idgate.v1.ErrorReason payload: a machine-readable reason
+// for callers that branch on it (e.g. "SUBJECT_LIMIT").
+absl::Status WithReason(absl::Status status, const std::string& reason);
+
 inline constexpr std::size_t kMaxConsentIdLength = 128;
 inline constexpr std::size_t kMaxRecipientLength = 64;
 

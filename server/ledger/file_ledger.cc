@@ -180,6 +180,14 @@ absl::Status FileLedger::Recover() {
                             ? ChainVerifier()
                             : ChainVerifier::TrustingFirstLink();
   std::map<std::string, UnmatchedIntent> open_intents;
+  // Per (caller, request_id): its INTENTs minus the OUTCOMEs that say
+  // nothing was sent. Above zero, the request was (maybe) disclosed.
+  struct RequestTally {
+    uint64_t first_sequence = 0;
+    absl::Time time;
+    int disclosing_intents = 0;
+  };
+  std::map<std::pair<std::string, std::string>, RequestTally> requests;
   auto visit = [&](const LedgerRecord& record) -> absl::Status {
     if (chain.records() == 1) {
       report_.verified_from_sequence = record.sequence();
@@ -203,10 +211,22 @@ absl::Status FileLedger::Recover() {
         open_intents[record.disclosure_id()] =
             UnmatchedIntent{record.disclosure_id(), record.sequence(),
                             record.provider(), RecordTime(record)};
+        {
+          RequestTally& r = requests[{record.caller(), record.request_id()}];
+          if (r.first_sequence == 0) {
+            r.first_sequence = record.sequence();
+            r.time = RecordTime(record);
+          }
+          ++r.disclosing_intents;
+        }
         ++records_since_checkpoint_;
         break;
       default:
-        open_intents.erase(record.disclosure_id());
+        // An OUTCOME whose INTENT is before the verified range changes
+        // nothing: that request is not in `requests` either.
+        if (open_intents.erase(record.disclosure_id()) > 0 && !record.outcome().sent()) {
+          --requests[{record.caller(), record.request_id()}].disclosing_intents;
+        }
         ++records_since_checkpoint_;
         break;
     }
@@ -260,6 +280,16 @@ absl::Status FileLedger::Recover() {
             [](const UnmatchedIntent& a, const UnmatchedIntent& b) {
               return a.sequence < b.sequence;
             });
+  std::vector<std::pair<uint64_t, DisclosedRequest>> disclosed;
+  for (auto& [key, tally] : requests) {
+    if (tally.disclosing_intents <= 0) continue;
+    disclosed.push_back({tally.first_sequence, {key.first, key.second, tally.time}});
+  }
+  std::sort(disclosed.begin(), disclosed.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (auto& [sequence, request] : disclosed) {
+    report_.disclosed_requests.push_back(std::move(request));
+  }
 
   absl::Status status = StartSegment(indices.back(), /*create=*/false);
   segment_bytes_ = last_segment_bytes;

@@ -64,6 +64,14 @@ struct UnmatchedIntent {
   absl::Time time;
 };
 
+// A request that reached, or may have reached, a provider: a retry of it
+// must not be sent again after a restart either (I8).
+struct DisclosedRequest {
+  std::string caller;
+  std::string request_id;
+  absl::Time time;  // of its first INTENT
+};
+
 // What Open() found.
 struct RecoveryReport {
   uint64_t segments = 0;
@@ -86,6 +94,9 @@ struct RecoveryReport {
   std::string torn_tail_reason;
   // INTENTs without OUTCOME in the verified range, by sequence.
   std::vector<UnmatchedIntent> possibly_disclosed;
+  // Requests with an INTENT in the verified range that was sent or has no
+  // OUTCOME, one per (caller, request_id), oldest first.
+  std::vector<DisclosedRequest> disclosed_requests;
 };
 
 // A Ledger in a directory of append-only segment files (format in

@@ -631,6 +631,36 @@ TEST(FileLedgerTest, IntentWithoutOutcomeIsReportedAsPossiblyDisclosed) {
   EXPECT_EQ(open[0].provider, "bank_mock");
 }
 
+TEST(FileLedgerTest, RequestsThatReachedAProviderAreListedOnceEach) {
+  TempDir dir;
+  FileLedgerOptions options = DirOptions(dir);
+  // MakeIntent's request_id is "req-<disclosure_id>"; a failover is two
+  // intents of one request.
+  LedgerRecord failover = MakeIntent("second-try");
+  failover.set_request_id("req-first-try");
+  LedgerRecord not_sent = MakeOutcome("never-sent");
+  not_sent.mutable_outcome()->set_sent(false);
+  {
+    std::unique_ptr<FileLedger> ledger = OpenOrDie(options);
+    ASSERT_NE(ledger, nullptr);
+    AppendAll(*ledger, {MakeIntent("answered"), MakeOutcome("answered"),
+                        MakeIntent("never-sent"), not_sent,
+                        MakeIntent("first-try"), failover,
+                        MakeIntent("crashed")});
+    ASSERT_TRUE(ledger->Close().ok());
+  }
+  std::unique_ptr<FileLedger> ledger = OpenOrDie(options);
+  ASSERT_NE(ledger, nullptr);
+  std::vector<std::string> request_ids;
+  for (const DisclosedRequest& r : ledger->recovery_report().disclosed_requests) {
+    EXPECT_EQ(r.caller, "spiffe://example.test/esign");
+    request_ids.push_back(r.request_id);
+  }
+  // Oldest first; the request whose only intent was not sent may run again.
+  EXPECT_EQ(request_ids,
+            (std::vector<std::string>{"req-answered", "req-first-try", "req-crashed"}));
+}
+
 TEST(FileLedgerTest, SignedCheckpointsByCountAndAtClose) {
   TempDir dir;
   testing::KeyFiles keys = testing::WriteKeyPair(dir.path(), "checkpoint");

@@ -252,11 +252,17 @@ void Metrics::Disclosed(const ProviderRuntime& provider, const std::set<FieldFor
   }
 }
 
-std::unique_ptr<prometheus::Exposer> ServeMetrics(const std::string& address,
-                                                  const Metrics& metrics) {
-  // CivetWeb throws when it cannot bind: uncaught, that stops the process at
-  // start-up with the address in the message, which is what we want.
-  auto exposer = std::make_unique<prometheus::Exposer>(address, 2);
+absl::StatusOr<std::unique_ptr<prometheus::Exposer>> ServeMetrics(
+    const std::string& address, const Metrics& metrics) {
+  std::unique_ptr<prometheus::Exposer> exposer;
+  try {
+    exposer = std::make_unique<prometheus::Exposer>(address, 2);
+  } catch (const std::exception& e) {
+    // CivetWeb throws when it cannot bind. Uncaught, that aborted the
+    // process (SIGABRT, core dump) instead of a clean start-up failure.
+    return absl::UnavailableError(absl::StrCat(
+        "config: metrics_listen_address: cannot listen on ", address));
+  }
   for (const auto& c : metrics.collectables()) exposer->RegisterCollectable(c);
   return exposer;
 }

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "prometheus/collectable.h"
 #include "prometheus/counter.h"
 #include "prometheus/exposer.h"
@@ -67,8 +68,9 @@ class Metrics final : public VerifyEvents {
   prometheus::Histogram* ledger_batch_records_ = nullptr;
 };
 
-// Serves /metrics on `address` (host:port).
-std::unique_ptr<prometheus::Exposer> ServeMetrics(const std::string& address,
-                                                  const Metrics& metrics);
+// Serves /metrics on `address` (host:port). UNAVAILABLE when it cannot
+// listen there (CivetWeb's exception does not escape).
+absl::StatusOr<std::unique_ptr<prometheus::Exposer>> ServeMetrics(
+    const std::string& address, const Metrics& metrics);
 
 }  // namespace idgate

@@ -16,12 +16,7 @@ namespace v1 = ::idgate::v1;
 using ::idgate::ledger::v1::RECORD_KIND_INTENT;
 using ::idgate::ledger::v1::RECORD_KIND_OUTCOME;
 
-absl::Status WithReason(absl::Status status, const std::string& reason) {
-  v1::ErrorReason detail;
-  detail.set_reason(reason);
-  status.SetPayload(identity::kErrorReasonTypeUrl, absl::Cord(detail.SerializeAsString()));
-  return status;
-}
+using identity::WithReason;
 
 cfg::Check CheckOf(const v1::VerifyRequest& request) {
   switch (request.check_case()) {

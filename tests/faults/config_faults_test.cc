@@ -427,14 +427,10 @@ TEST(ConfigFault, ListenPortInUse) {
   close(fd);
 }
 
-// DISABLED: the metrics HTTP server (prometheus-cpp/CivetWeb) throws when it
-// cannot bind, and nothing catches it: the process aborts (SIGABRT, core
-// dump) with "terminate called after throwing an instance of
-// 'CivetException'" instead of exiting 1 naming metrics_listen_address.
-// Proposed fix (server/observability/metrics.{h,cc},
-// server/app/gateway_app.cc) in tests/faults/proposed-fixes.patch
-// (RELIABILITY.md, finding F3); with it this test passes.
-TEST(ConfigFault, DISABLED_MetricsPortInUse) {
+// Finding F3: the metrics HTTP server (prometheus-cpp/CivetWeb) throws when
+// it cannot bind; uncaught, that aborted the process (SIGABRT, core dump)
+// instead of exiting 1 naming metrics_listen_address.
+TEST(ConfigFault, MetricsPortInUse) {
   int fd = -1;
   const int port = HoldPort(&fd);
   ScratchDir dir("idgate-config-fault");
@@ -447,12 +443,10 @@ TEST(ConfigFault, DISABLED_MetricsPortInUse) {
   close(fd);
 }
 
-// DISABLED (finding F8, second half): idgate-audit parses the gateway
-// config (sharing-table --config) with the same protobuf call the loader
-// used, so the nested Any that crashed the loader aborts the audit tool
-// (std::terminate on google::protobuf::FatalException). Proposed fix
-// (tools/idgate-audit/audit.cc) in tests/faults/proposed-fixes.patch.
-TEST(AuditConfig, DISABLED_NestedAnyIsRefusedNotAborted) {
+// Finding F8, second half: idgate-audit parsed the gateway config
+// (sharing-table --config) with its own protobuf call, so the nested Any
+// that crashed the loader aborted the audit tool. It now uses the loader's.
+TEST(AuditConfig, NestedAnyIsRefusedNotAborted) {
   auto config = audit::ParseGatewayConfig(ReadFileOrEmpty(
       RepoPath("tests/fuzz/corpus/config/regression_nested_any")));
   EXPECT_FALSE(config.ok());

@@ -233,7 +233,9 @@ class MutualTls : public ::testing::Test {
     if (!metadata_caller.empty()) context.AddMetadata("x-idgate-caller", metadata_caller);
     v1::VerifyResponse r;
     auto st = stub->Verify(&context, CarrierRequest(AdultMatch(), NextRequestId()), &r);
-    if (st.ok()) EXPECT_EQ(r.verdict(), v1::VERDICT_MATCH);
+    if (st.ok()) {
+      EXPECT_EQ(r.verdict(), v1::VERDICT_MATCH);
+    }
     return st;
   }
 

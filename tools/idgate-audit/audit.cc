@@ -14,6 +14,7 @@
 #include "absl/time/time.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/time_util.h"
+#include "server/config/config_loader.h"
 #include "server/ledger/segment_format.h"
 #include "server/ledger/segment_sink.h"
 
@@ -327,17 +328,7 @@ absl::StatusOr<Format> ParseFormat(absl::string_view name) {
 }
 
 absl::StatusOr<GatewayConfig> ParseGatewayConfig(absl::string_view json) {
-  GatewayConfig config;
-  google::protobuf::util::JsonParseOptions options;
-  options.ignore_unknown_fields = false;
-  // protobuf 3.21 has its own Status type.
-  auto status = google::protobuf::util::JsonStringToMessage(std::string(json),
-                                                            &config, options);
-  if (!status.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("config: ", status.ToString()));
-  }
-  return config;
+  return ParseConfigJson(std::string(json));
 }
 
 absl::StatusOr<SharingTable> BuildSharingTable(SegmentSource& source,
