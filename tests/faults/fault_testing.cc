@@ -667,6 +667,10 @@ std::string HealthOf(const std::shared_ptr<grpc::Channel>& channel,
   auto stub = grpc::health::v1::Health::NewStub(channel);
   grpc::ClientContext context;
   context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(5)));
+  // After a test made the server drop the connection (e.g. oversized
+  // metadata), the channel redials; failing fast in that moment would call
+  // a healthy server unreachable.
+  context.set_wait_for_ready(true);
   grpc::health::v1::HealthCheckRequest request;
   request.set_service(service);
   grpc::health::v1::HealthCheckResponse response;
