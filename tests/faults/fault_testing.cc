@@ -665,18 +665,29 @@ std::string HealthOf(const std::shared_ptr<grpc::Channel>& channel,
                      const std::string& service) {
   if (channel == nullptr) return "UNREACHABLE";
   auto stub = grpc::health::v1::Health::NewStub(channel);
-  grpc::ClientContext context;
-  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(5)));
-  // After a test made the server drop the connection (e.g. oversized
-  // metadata), the channel redials; failing fast in that moment would call
-  // a healthy server unreachable.
-  context.set_wait_for_ready(true);
+  const absl::Time deadline = absl::Now() + absl::Seconds(5);
   grpc::health::v1::HealthCheckRequest request;
   request.set_service(service);
-  grpc::health::v1::HealthCheckResponse response;
-  if (!stub->Check(&context, request, &response).ok()) return "UNREACHABLE";
-  return grpc::health::v1::HealthCheckResponse::ServingStatus_Name(
-      response.status());
+  while (true) {
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(deadline));
+    // After a test made the server drop a connection (e.g. oversized
+    // metadata), the channel redials; wait for it rather than fail fast.
+    context.set_wait_for_ready(true);
+    grpc::health::v1::HealthCheckResponse response;
+    const grpc::Status status = stub->Check(&context, request, &response);
+    if (status.ok()) {
+      return grpc::health::v1::HealthCheckResponse::ServingStatus_Name(response.status());
+    }
+    // A call that went out on the connection in the moment the server
+    // closed it fails with UNAVAILABLE "Socket closed"; the next one
+    // gets the new connection. A server that is really down keeps failing.
+    if (status.error_code() != grpc::StatusCode::UNAVAILABLE ||
+        absl::Now() + absl::Milliseconds(50) >= deadline) {
+      return "UNREACHABLE";
+    }
+    absl::SleepFor(absl::Milliseconds(50));
+  }
 }
 
 std::vector<std::string> LeakForms(const std::string& value) {
