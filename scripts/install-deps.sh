@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
   cmake ninja-build g++ pkg-config ccache
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
-  libabsl-dev libssl-dev prometheus-cpp-dev libgtest-dev libgmock-dev
+  libabsl-dev libssl-dev prometheus-cpp-dev libgtest-dev libgmock-dev libjemalloc-dev
   openssl python3
 )
 # buf (proto lint) and the chart validators come from npm. Machines that
