@@ -104,17 +104,47 @@ std::string Sha256(absl::string_view data) {
   return std::string(reinterpret_cast<char*>(digest), length);
 }
 
-absl::StatusOr<std::string> HmacSha256(absl::string_view key,
-                                       absl::string_view data) {
+void internal::EvpMacCtxDeleter::operator()(EVP_MAC_CTX* ctx) const {
+  EVP_MAC_CTX_free(ctx);  // wipes the key
+}
+
+absl::StatusOr<HmacSha256Key> HmacSha256Key::Create(absl::string_view key) {
   if (key.empty()) return absl::InvalidArgumentError("empty HMAC key");
+  EVP_MAC* hmac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+  if (hmac == nullptr) return OpenSslError("EVP_MAC_fetch(HMAC)");
+  HmacSha256Key result;
+  result.keyed_.reset(EVP_MAC_CTX_new(hmac));
+  EVP_MAC_free(hmac);  // the context holds its own reference
+  if (result.keyed_ == nullptr) return OpenSslError("EVP_MAC_CTX_new");
+  char digest[] = "SHA256";
+  const OSSL_PARAM params[] = {
+      OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+      OSSL_PARAM_construct_end()};
+  if (EVP_MAC_init(result.keyed_.get(), reinterpret_cast<const unsigned char*>(key.data()),
+                   key.size(), params) != 1) {
+    return OpenSslError("EVP_MAC_init(HMAC-SHA256)");
+  }
+  return result;
+}
+
+absl::StatusOr<std::string> HmacSha256Key::Mac(absl::string_view data) const {
+  std::unique_ptr<EVP_MAC_CTX, internal::EvpMacCtxDeleter> ctx(EVP_MAC_CTX_dup(keyed_.get()));
   unsigned char mac[EVP_MAX_MD_SIZE];
   size_t length = 0;
-  if (EVP_Q_mac(nullptr, "HMAC", nullptr, "SHA256", nullptr, key.data(),
-                key.size(), reinterpret_cast<const unsigned char*>(data.data()),
-                data.size(), mac, sizeof(mac), &length) == nullptr) {
-    return OpenSslError("EVP_Q_mac(HMAC-SHA256)");
+  if (ctx == nullptr ||
+      EVP_MAC_update(ctx.get(), reinterpret_cast<const unsigned char*>(data.data()),
+                     data.size()) != 1 ||
+      EVP_MAC_final(ctx.get(), mac, &length, sizeof(mac)) != 1) {
+    return OpenSslError("HMAC-SHA256");
   }
   return std::string(reinterpret_cast<char*>(mac), length);
+}
+
+absl::StatusOr<std::string> HmacSha256(absl::string_view key,
+                                       absl::string_view data) {
+  absl::StatusOr<HmacSha256Key> prepared = HmacSha256Key::Create(key);
+  if (!prepared.ok()) return prepared.status();
+  return prepared->Mac(data);
 }
 
 // --- Ed25519PublicKey ---

@@ -12,22 +12,42 @@
 #include "adapters/digest.h"  // Sha256Hex: one hex digest for the whole tree
 
 typedef struct evp_pkey_st EVP_PKEY;
+typedef struct evp_mac_ctx_st EVP_MAC_CTX;
 
 namespace idgate {
 
 // Raw 32-byte SHA-256 digest.
 std::string Sha256(absl::string_view data);
 
-// Raw 32-byte HMAC-SHA256. Fails only on an empty key or an OpenSSL error.
-absl::StatusOr<std::string> HmacSha256(absl::string_view key,
-                                       absl::string_view data);
-
 namespace internal {
 struct EvpPkeyDeleter {
   void operator()(EVP_PKEY* key) const;
 };
 using EvpPkeyPtr = std::unique_ptr<EVP_PKEY, EvpPkeyDeleter>;
+struct EvpMacCtxDeleter {
+  void operator()(EVP_MAC_CTX* ctx) const;
+};
 }  // namespace internal
+
+// An HMAC-SHA256 key set up once. Setting up (fetching the algorithm,
+// absorbing the key) cost more than the MAC itself when done per call
+// (EVP_Q_mac: 2.2 µs, this: 0.8 µs); each Mac() copies the keyed context.
+// Mac() only reads it, so one key serves many threads.
+class HmacSha256Key {
+ public:
+  // Fails on an empty key or an OpenSSL error.
+  static absl::StatusOr<HmacSha256Key> Create(absl::string_view key);
+
+  // Raw 32-byte MAC. Fails only on an OpenSSL (allocation) error.
+  absl::StatusOr<std::string> Mac(absl::string_view data) const;
+
+ private:
+  std::unique_ptr<EVP_MAC_CTX, internal::EvpMacCtxDeleter> keyed_;
+};
+
+// Raw 32-byte HMAC-SHA256. Fails only on an empty key or an OpenSSL error.
+absl::StatusOr<std::string> HmacSha256(absl::string_view key,
+                                       absl::string_view data);
 
 // An Ed25519 public key; immutable, safe to share between threads.
 class Ed25519PublicKey {

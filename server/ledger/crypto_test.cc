@@ -1,6 +1,9 @@
 #include "server/ledger/crypto.h"
 
+#include <atomic>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "absl/strings/escaping.h"
 #include "gtest/gtest.h"
@@ -29,6 +32,28 @@ TEST(HmacSha256Test, Rfc4231TestCase2) {
 
 TEST(HmacSha256Test, EmptyKeyRefused) {
   EXPECT_FALSE(HmacSha256("", "data").ok());
+  EXPECT_FALSE(HmacSha256Key::Create("").ok());
+}
+
+// A prepared key gives the same MACs, reused many times from many threads
+// (RFC 4231 test cases 2 and 1 alternating: nothing carries over).
+TEST(HmacSha256Test, PreparedKeyIsReusableAcrossThreads) {
+  absl::StatusOr<HmacSha256Key> key = HmacSha256Key::Create("Jefe");
+  ASSERT_TRUE(key.ok()) << key.status();
+  const std::string case2 = "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843";
+  const std::string other = *HmacSha256("Jefe", "Hi There");
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 500; ++i) {
+        if (absl::BytesToHexString(*key->Mac("what do ya want for nothing?")) != case2) ++wrong;
+        if (*key->Mac("Hi There") != other) ++wrong;
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(wrong.load(), 0);
 }
 
 // RFC 8032 section 7.1, TEST 1 (empty message).

@@ -12,12 +12,22 @@
 #include "server/ledger/file_util.h"
 
 namespace idgate {
+namespace {
+
+// Raw key bytes while loading: wiped on every return path.
+struct RawKeys {
+  std::vector<std::pair<uint32_t, std::string>> keys;
+  ~RawKeys() {
+    for (auto& key : keys) OPENSSL_cleanse(key.second.data(), key.second.size());
+  }
+};
+
+}  // namespace
 
 absl::StatusOr<SubjectKeyring> SubjectKeyring::Load(
     const std::vector<SubjectKeySpec>& specs) {
-  // Owns the keys read so far, so that every return path wipes them.
-  SubjectKeyring loaded({});
-  loaded.keys_.reserve(specs.size());
+  RawKeys loaded;
+  loaded.keys.reserve(specs.size());
   for (const SubjectKeySpec& spec : specs) {
     absl::StatusOr<std::string> key = ReadFileToString(spec.file);
     if (!key.ok()) {
@@ -31,21 +41,21 @@ absl::StatusOr<SubjectKeyring> SubjectKeyring::Load(
           "subject key version ", spec.version, " (", spec.file, ") has ",
           key->size(), " bytes; at least ", kMinKeyBytes, " are required"));
     }
-    loaded.keys_.emplace_back(spec.version, *std::move(key));
+    loaded.keys.emplace_back(spec.version, *std::move(key));
   }
-  return FromKeys(std::move(loaded.keys_));
+  return FromKeys(std::move(loaded.keys));
 }
 
 absl::StatusOr<SubjectKeyring> SubjectKeyring::FromKeys(
     std::vector<std::pair<uint32_t, std::string>> keys) {
-  // Built first so that an early return still wipes the keys.
-  SubjectKeyring keyring(std::move(keys));
-  std::vector<std::pair<uint32_t, std::string>>& sorted = keyring.keys_;
+  RawKeys raw{std::move(keys)};
+  std::vector<std::pair<uint32_t, std::string>>& sorted = raw.keys;
   if (sorted.empty()) {
     return absl::InvalidArgumentError("no subject keys configured");
   }
   std::sort(sorted.begin(), sorted.end(),
             [](const auto& a, const auto& b) { return a.first > b.first; });
+  std::vector<Key> prepared;
   for (size_t i = 0; i < sorted.size(); ++i) {
     if (sorted[i].first == 0) {
       return absl::InvalidArgumentError(
@@ -61,30 +71,27 @@ absl::StatusOr<SubjectKeyring> SubjectKeyring::FromKeys(
                        sorted[i].second.size(), " bytes; at least ",
                        kMinKeyBytes, " are required"));
     }
+    // Fails at start-up rather than per request if OpenSSL cannot do HMAC
+    // (e.g. a provider configuration without it).
+    absl::StatusOr<HmacSha256Key> mac = HmacSha256Key::Create(sorted[i].second);
+    if (!mac.ok()) return mac.status();
+    if (auto self_test = mac->Mac("idgate-self-test"); !self_test.ok()) {
+      return self_test.status();
+    }
+    prepared.push_back(Key{sorted[i].first, *std::move(mac)});
   }
-  // Fail at start-up rather than per request if OpenSSL cannot do HMAC
-  // (e.g. a provider configuration without it).
-  absl::StatusOr<std::string> self_test =
-      HmacSha256(sorted.front().second, "idgate-self-test");
-  if (!self_test.ok()) return self_test.status();
-  return keyring;
+  return SubjectKeyring(std::move(prepared));
 }
 
-SubjectKeyring::~SubjectKeyring() {
-  for (auto& key : keys_) OPENSSL_cleanse(key.second.data(), key.second.size());
-}
-
-SubjectReference SubjectKeyring::Compute(
-    const std::pair<uint32_t, std::string>& key,
-    absl::string_view value) const {
-  absl::StatusOr<std::string> mac = HmacSha256(key.second, value);
+SubjectReference SubjectKeyring::Compute(const Key& key, absl::string_view value) {
+  absl::StatusOr<std::string> mac = key.mac.Mac(value);
   if (!mac.ok()) {
     // The self-test in FromKeys passed, so this is an allocation failure.
     std::fprintf(stderr, "FATAL: subject reference: %s\n",
                  std::string(mac.status().message()).c_str());
     std::abort();
   }
-  return SubjectReference{absl::BytesToHexString(*mac), key.first};
+  return SubjectReference{absl::BytesToHexString(*mac), key.version};
 }
 
 SubjectReference SubjectKeyring::Reference(

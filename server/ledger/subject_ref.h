@@ -12,6 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "server/ledger/crypto.h"
 
 namespace idgate {
 
@@ -32,7 +33,8 @@ struct SubjectReference {
 };
 
 // Versioned HMAC keys. Immutable after loading; safe to share between
-// threads. Move-only, and the key bytes are wiped on destruction.
+// threads. Move-only; the key bytes are wiped on destruction (by OpenSSL,
+// which holds them once loaded).
 class SubjectKeyring {
  public:
   // Shorter keys are refused: HMAC-SHA256's strength needs 256 bits of key.
@@ -52,7 +54,6 @@ class SubjectKeyring {
   SubjectKeyring& operator=(SubjectKeyring&&) = default;
   SubjectKeyring(const SubjectKeyring&) = delete;
   SubjectKeyring& operator=(const SubjectKeyring&) = delete;
-  ~SubjectKeyring();
 
   // The reference new records carry: under the highest key version.
   SubjectReference Reference(absl::string_view normalized_id_number) const;
@@ -62,17 +63,19 @@ class SubjectKeyring {
   std::vector<SubjectReference> AllReferences(
       absl::string_view normalized_id_number) const;
 
-  uint32_t current_version() const { return keys_.front().first; }
+  uint32_t current_version() const { return keys_.front().version; }
 
  private:
-  explicit SubjectKeyring(std::vector<std::pair<uint32_t, std::string>> keys)
-      : keys_(std::move(keys)) {}
+  struct Key {
+    uint32_t version = 0;
+    HmacSha256Key mac;
+  };
+  explicit SubjectKeyring(std::vector<Key> keys) : keys_(std::move(keys)) {}
 
-  SubjectReference Compute(const std::pair<uint32_t, std::string>& key,
-                           absl::string_view value) const;
+  static SubjectReference Compute(const Key& key, absl::string_view value);
 
   // Sorted by version, highest first; never empty.
-  std::vector<std::pair<uint32_t, std::string>> keys_;
+  std::vector<Key> keys_;
 };
 
 }  // namespace idgate
