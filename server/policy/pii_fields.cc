@@ -31,23 +31,15 @@ void Classify(const FieldDescriptor* field, PiiFieldsFound& found) {
   }
 }
 
-bool IsSet(const Message& message, const Reflection& reflection,
-           const FieldDescriptor* field) {
-  if (field->is_repeated()) return reflection.FieldSize(message, field) > 0;
-  if (field->has_presence()) return reflection.HasField(message, field);
-  // proto3 implicit presence: an empty string carries nothing.
-  if (IsText(field)) return !reflection.GetString(message, field).empty();
-  return reflection.HasField(message, field);
-}
-
 void Walk(const Message& message, PiiFieldsFound& found) {
   const Reflection& reflection = *message.GetReflection();
   std::vector<const FieldDescriptor*> fields;
-  // ListFields returns exactly the set fields (non-empty repeated included);
-  // unknown fields are not sent by our stubs' own messages.
+  // ListFields returns exactly the fields that go on the wire: present
+  // ones, non-empty repeated ones and proto3 implicit-presence ones that
+  // differ from their default (an empty string is not listed, so no value
+  // needs reading, let alone copying as GetString would).
   reflection.ListFields(message, &fields);
   for (const FieldDescriptor* field : fields) {
-    if (!IsSet(message, reflection, field)) continue;
     if (IsText(field)) {
       Classify(field, found);
     } else if (field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {

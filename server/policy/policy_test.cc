@@ -154,6 +154,18 @@ TEST(EgressGuard, ReturnsExactlyTheSetPairs) {
                                          {PII_FIELD_ID_NUMBER, PII_FORM_PLAIN}}));
 }
 
+// An empty proto3 string is not sent, so it is not a disclosure, even when
+// it was set and cleared (ListFields decides, no value is read).
+TEST(EgressGuard, AnEmptyStringIsNotDisclosed) {
+  ::idgate::provider::v1::CheckThreeFactorRequest request;
+  request.set_name("测试甲");
+  request.set_mobile("13800138000");
+  request.set_mobile("");
+  auto pairs = InspectEgress(request, {{PII_FIELD_NAME, PII_FORM_PLAIN}}, "carrier");
+  ASSERT_TRUE(pairs.ok()) << pairs.status();
+  EXPECT_EQ(*pairs, (std::set<FieldForm>{{PII_FIELD_NAME, PII_FORM_PLAIN}}));
+}
+
 TEST(EgressGuard, RefusesAPairOutsideTheAllowlistWithoutEchoingValues) {
   ::idgate::provider::v1::CheckThreeFactorRequest request;
   request.set_name("CANARY-NAME-7731");
