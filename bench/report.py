@@ -154,12 +154,12 @@ def summary(raw, n):
                    "gateway_metrics": gateway_h2load_metrics(raw)}
     s["c10k"] = {"wave": read_json(raw, "c10k-wave"), "sustained": read_json(raw, "c10k-sustained"),
                  "process": process(raw, "")}
-    if read_json(raw, "max-gateway-jemalloc-1") is not None:
-        s["jemalloc"] = {
-            "throughput": throughput(raw, n, "-jemalloc"),
-            "c10k": {"wave": read_json(raw, "c10k-wave-jemalloc"),
-                     "sustained": read_json(raw, "c10k-sustained-jemalloc"),
-                     "process": process(raw, "-jemalloc")},
+    if read_json(raw, "max-gateway-compare-1") is not None:
+        s["compare"] = {
+            "throughput": throughput(raw, n, "-compare"),
+            "c10k": {"wave": read_json(raw, "c10k-wave-compare"),
+                     "sustained": read_json(raw, "c10k-sustained-compare"),
+                     "process": process(raw, "-compare")},
         }
     return s
 
@@ -213,8 +213,8 @@ def tables(raw, n):
     if c["wave"]:
         w("### 10,000 calls in flight, mock provider at 1 s latency")
         w("")
-        c10k_table(w, [("glibc malloc (as built)", c)] +
-                   ([("jemalloc preloaded (what-if)", s["jemalloc"]["c10k"])] if "jemalloc" in s else []))
+        c10k_table(w, [("this build", c)] +
+                   ([("COMPARE_IDGATE", s["compare"]["c10k"])] if "compare" in s else []))
     hl = s["h2load"]
     if hl["baseline"] or hl["gateway"]:
         w("### h2load (nghttp2) as an independent load generator")
@@ -237,10 +237,10 @@ def tables(raw, n):
             w(f"The gateway's own metrics over the h2load run: {m.get('handled', 0)} calls handled, "
               f"{m.get('ok', 0)} with grpc-status OK, {m.get('provider_calls', 0)} provider call(s).")
         w("")
-    j = s.get("jemalloc")
+    j = s.get("compare")
     if j and j["throughput"]:
         t = j["throughput"]
-        w("### What-if: jemalloc preloaded into both servers (LD_PRELOAD)")
+        w("### The same with COMPARE_IDGATE as the gateway (same baseline binary)")
         w("")
         w("| server | calls/s (median) | all trials | ratio | p50 ms | p99 ms | server CPU µs/call |")
         w("|---|---:|---|---:|---:|---:|---:|")
@@ -255,7 +255,7 @@ def tables(raw, n):
 
 
 def c10k_table(w, rows):
-    w("| malloc | run | calls | OK | failures | most in flight | p50 ms | p90 ms | p99 ms | max ms | peak RSS (VmHWM) MiB | peak threads |")
+    w("| gateway | run | calls | OK | failures | most in flight | p50 ms | p90 ms | p99 ms | max ms | peak RSS (VmHWM) MiB | peak threads |")
     w("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for label, c in rows:
         p = c["process"]

@@ -10,8 +10,9 @@
 #   3. high concurrency: 10,000 calls in flight with the mock at 1 s:
 #      completion, latency percentiles, peak RSS (VmHWM) and peak threads;
 #   4. the same throughput with h2load as an independent load generator;
-#   5. optionally (WHATIF_JEMALLOC=1, default when libjemalloc.so.2 exists)
-#      1 and 3 again with jemalloc preloaded into both servers.
+#   5. optionally (COMPARE_IDGATE=<another idgate binary>, e.g. a build of
+#      the previous commit) 1 and 3 again with that gateway: before/after
+#      figures from the same run, against the same baseline.
 #
 # Writes $OUT_DIR/tables.md (BENCHMARKS.md-ready), results.json,
 # latency.png and every raw report. All traffic stays on 127.0.0.1; every
@@ -21,7 +22,7 @@
 # DURATION seconds per run (10), TRIALS (3), CONNECTIONS (4),
 # CONCURRENCY (128), WARMUP_CALLS for the gateway (100000, its idempotency
 # store's size, so runs measure the steady state), SKIP_BUILD=1,
-# WHATIF_JEMALLOC=0|1.
+# COMPARE_IDGATE.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -34,10 +35,6 @@ TRIALS=${TRIALS:-3}
 CONNECTIONS=${CONNECTIONS:-4}
 CONCURRENCY=${CONCURRENCY:-128}
 WARMUP_CALLS=${WARMUP_CALLS:-100000}
-JEMALLOC=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2
-if [[ -z ${WHATIF_JEMALLOC:-} ]]; then
-  if [[ -e $JEMALLOC ]]; then WHATIF_JEMALLOC=1; else WHATIF_JEMALLOC=0; fi
-fi
 LOAD_CONFIG=$ROOT/loadtest/carrier.json
 
 log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
@@ -69,17 +66,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# start_server NAME PRELOAD CMD... : runs CMD with stderr to $RAW/NAME.log,
+# start_server NAME CMD... : runs CMD with stderr to $RAW/NAME.log,
 # waits (<= 20 s) for its {"event":"started",...,"port":N} line and sets
 # SERVER_PID and SERVER_PORT.
 start_server() {
-  local name=$1 preload=$2
-  shift 2
-  if [[ -n $preload ]]; then
-    LD_PRELOAD=$preload "$@" 2>"$RAW/$name.log" &
-  else
-    "$@" 2>"$RAW/$name.log" &
-  fi
+  local name=$1
+  shift
+  "$@" 2>"$RAW/$name.log" &
   SERVER_PID=$!
   PIDS+=("$SERVER_PID")
   SERVER_PORT=
@@ -93,10 +86,10 @@ start_server() {
   log "$name: pid $SERVER_PID, port $SERVER_PORT"
 }
 
-start_gateway() {  # NAME CONFIG PRELOAD
+start_gateway() {  # NAME CONFIG BINARY
   local state
   state=$(mktemp -d "$WORK/state.XXXX")
-  start_server "$1" "$3" "$IDGATE" --config="$ROOT/$2" --state_dir="$state" \
+  start_server "$1" "$3" --config="$ROOT/$2" --state_dir="$state" \
     --listen=127.0.0.1:0 --metrics_listen=127.0.0.1:0
   METRICS_PORT=$(sed -n 's/.*"event":"started".*"metrics_port":\([0-9][0-9]*\).*/\1/p' "$RAW/$1.log" | head -n 1)
 }
@@ -150,11 +143,11 @@ machine() {
   } >>"$RAW/machine.txt"
 }
 
-throughput_round() {  # TAG PRELOAD
-  local tag=$1 preload=$2
-  start_server "baseline$tag" "$preload" "$BASELINE" --listen=127.0.0.1:0
+throughput_round() {  # TAG GATEWAY_BINARY
+  local tag=$1 gateway=$2
+  start_server "baseline$tag" "$BASELINE" --listen=127.0.0.1:0
   local bpid=$SERVER_PID bport=$SERVER_PORT
-  start_gateway "gateway$tag" bench/configs/gateway-zero.json "$preload"
+  start_gateway "gateway$tag" bench/configs/gateway-zero.json "$gateway"
   local gpid=$SERVER_PID gport=$SERVER_PORT gmetrics=$METRICS_PORT
   log "warm-up: baseline 2 s, gateway $WARMUP_CALLS calls"
   load "warmup-baseline$tag" "$bport" "$bpid" -z 2s -c "$CONCURRENCY" --connections="$CONNECTIONS"
@@ -176,7 +169,7 @@ throughput_round() {  # TAG PRELOAD
       # added latency is the durable group commit on this machine's disk.
       local shm
       shm=$(mktemp -d /dev/shm/idgate-bench.XXXX)
-      start_server gateway-tmpfs "" "$IDGATE" --config="$ROOT/bench/configs/gateway-zero.json" \
+      start_server gateway-tmpfs "$IDGATE" --config="$ROOT/bench/configs/gateway-zero.json" \
         --state_dir="$shm" --listen=127.0.0.1:0 --metrics_listen=127.0.0.1:0
       local tpid=$SERVER_PID tport=$SERVER_PORT
       load warmup-gateway-tmpfs "$tport" "$tpid" -z 2s -c "$CONCURRENCY" --connections="$CONNECTIONS"
@@ -217,9 +210,9 @@ h2load_round() {  # BASELINE_PORT GATEWAY_PORT GATEWAY_METRICS_PORT
   done
 }
 
-concurrency_round() {  # TAG PRELOAD
-  local tag=$1 preload=$2
-  start_gateway "gateway-1s$tag" bench/configs/gateway-1s.json "$preload"
+concurrency_round() {  # TAG GATEWAY_BINARY
+  local tag=$1 gateway=$2
+  start_gateway "gateway-1s$tag" bench/configs/gateway-1s.json "$gateway"
   local gpid=$SERVER_PID gport=$SERVER_PORT
   sample_process "gateway-1s$tag" "$gpid" &
   local sampler=$!
@@ -257,14 +250,12 @@ PY
 
 machine start
 disk_probe
-throughput_round "" ""
-concurrency_round "" ""
-if [[ $WHATIF_JEMALLOC == 1 ]]; then
-  log "what-if: jemalloc preloaded into both servers"
-  TRIALS_SAVED=$TRIALS
-  throughput_round "-jemalloc" "$JEMALLOC"
-  TRIALS=$TRIALS_SAVED
-  concurrency_round "-jemalloc" "$JEMALLOC"
+throughput_round "" "$IDGATE"
+concurrency_round "" "$IDGATE"
+if [[ -n ${COMPARE_IDGATE:-} ]]; then
+  log "the same with the gateway $COMPARE_IDGATE"
+  throughput_round "-compare" "$COMPARE_IDGATE"
+  concurrency_round "-compare" "$COMPARE_IDGATE"
 fi
 machine end
 
