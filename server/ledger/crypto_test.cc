@@ -36,7 +36,8 @@ TEST(HmacSha256Test, EmptyKeyRefused) {
 }
 
 // A prepared key gives the same MACs, reused many times from many threads
-// (RFC 4231 test cases 2 and 1 alternating: nothing carries over).
+// (RFC 4231 test case 2 and another message alternating: nothing carries
+// over from one MAC to the next).
 TEST(HmacSha256Test, PreparedKeyIsReusableAcrossThreads) {
   absl::StatusOr<HmacSha256Key> key = HmacSha256Key::Create("Jefe");
   ASSERT_TRUE(key.ok()) << key.status();
