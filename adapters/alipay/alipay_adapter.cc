@@ -22,10 +22,6 @@ using ::idgate::v1::PII_FIELD_ID_NUMBER;
 using ::idgate::v1::PII_FIELD_NAME;
 using ::idgate::v1::PII_FORM_PLAIN;
 
-// Alipay timestamps are Beijing time; China has had no DST since 1991, so a
-// fixed offset avoids depending on tzdata in the container.
-absl::TimeZone Beijing() { return absl::FixedTimeZone(8 * 60 * 60); }
-
 
 class AlipayAdapter : public Adapter {
  public:
@@ -55,17 +51,16 @@ class AlipayAdapter : public Adapter {
     if (context.check != ::idgate::config::v1::CHECK_FACE_VERIFICATION) {
       return absl::InternalError("alipay: unsupported check");
     }
-    if (auto found = RequiredValues(subject, RequiredFields(context.check), "alipay");
-        !found.ok()) {
-      return found.status();
-    }
+    auto found = RequiredValues(subject, RequiredFields(context.check), "alipay");
+    if (!found.ok()) return found.status();
+    const std::vector<absl::string_view>& values = *found;
     CertifyFaceRequest request;
     request.set_app_id(config_.app_id());
     request.set_method(kMethod);
     request.set_charset("utf-8");
     request.set_sign_type("RSA2");
     request.set_timestamp(
-        absl::FormatTime("%Y-%m-%d %H:%M:%S", now_(), Beijing()));
+        absl::FormatTime("%Y-%m-%d %H:%M:%S", now_(), ChinaStandardTime()));
     request.set_version("1.0");
     auto* biz = request.mutable_biz_content();
     biz->set_outer_order_no(context.disclosure_id);
@@ -74,12 +69,9 @@ class AlipayAdapter : public Adapter {
     auto* identity = biz->mutable_identity_param();
     identity->set_identity_type("CERT_INFO");
     identity->set_cert_type("IDENTITY_CARD");
-    identity->set_cert_name(
-        std::string(*subject.Get(PII_FIELD_NAME, PII_FORM_PLAIN)));
-    identity->set_cert_no(
-        std::string(*subject.Get(PII_FIELD_ID_NUMBER, PII_FORM_PLAIN)));
-    biz->set_face_image(
-        std::string(*subject.Get(PII_FIELD_FACE_IMAGE, PII_FORM_PLAIN)));
+    identity->set_cert_name(std::string(values[0]));
+    identity->set_cert_no(std::string(values[1]));
+    biz->set_face_image(std::string(values[2]));
     absl::StatusOr<std::string> sign =
         signing::SignRequest(*signer_, request, "sign");
     if (!sign.ok()) {

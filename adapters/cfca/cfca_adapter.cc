@@ -24,10 +24,6 @@ using ::idgate::v1::PII_FORM_PLAIN;
 
 constexpr char kSignAlg[] = "SHA256withRSA";
 
-// CFCA timestamps are Beijing time; China has had no DST since 1991, so a
-// fixed offset avoids depending on tzdata in the container.
-absl::TimeZone Beijing() { return absl::FixedTimeZone(8 * 60 * 60); }
-
 
 class CfcaAdapter : public Adapter {
  public:
@@ -57,20 +53,17 @@ class CfcaAdapter : public Adapter {
     if (context.check != ::idgate::config::v1::CHECK_FACE_VERIFICATION) {
       return absl::InternalError("cfca: unsupported check");
     }
-    if (auto found = RequiredValues(subject, RequiredFields(context.check), "cfca");
-        !found.ok()) {
-      return found.status();
-    }
+    auto found = RequiredValues(subject, RequiredFields(context.check), "cfca");
+    if (!found.ok()) return found.status();
+    const std::vector<absl::string_view>& values = *found;
     CompareFaceRequest request;
     request.set_institution_id(config_.institution_id());
     request.set_tx_code(config_.tx_code());
     request.set_tx_sn(context.disclosure_id);
-    request.set_timestamp(absl::FormatTime("%Y%m%d%H%M%S", now_(), Beijing()));
-    request.set_name(std::string(*subject.Get(PII_FIELD_NAME, PII_FORM_PLAIN)));
-    request.set_id_number(
-        std::string(*subject.Get(PII_FIELD_ID_NUMBER, PII_FORM_PLAIN)));
-    request.set_face_image(
-        std::string(*subject.Get(PII_FIELD_FACE_IMAGE, PII_FORM_PLAIN)));
+    request.set_timestamp(absl::FormatTime("%Y%m%d%H%M%S", now_(), ChinaStandardTime()));
+    request.set_name(std::string(values[0]));
+    request.set_id_number(std::string(values[1]));
+    request.set_face_image(std::string(values[2]));
     // Optional: only when the caller supplied it and the policy allows it.
     if (auto video = subject.Get(PII_FIELD_LIVENESS_VIDEO, PII_FORM_PLAIN);
         video.has_value() && !video->empty()) {
