@@ -29,6 +29,7 @@
 #include <random>
 #include <set>
 #include <thread>
+#include <utility>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -94,6 +95,21 @@ void AddIfSet(const std::string& value, v1::PiiField field,
   if (!value.empty()) out->insert({field, v1::PII_FORM_PLAIN});
 }
 
+// Answers the caller with the mock's answer to the same request; `call`
+// starts it, e.g. stub->async()->CheckThreeFactor(client, request, response, done).
+template <typename Request, typename Response, typename Call>
+grpc::ServerUnaryReactor* Forward(grpc::CallbackServerContext* context,
+                                  const Request* request, Response* response, Call call) {
+  auto* reactor = context->DefaultReactor();
+  auto* client = new grpc::ClientContext();
+  client->set_deadline(context->deadline());
+  call(client, request, response, [reactor, client](grpc::Status st) {
+    reactor->Finish(st);
+    delete client;
+  });
+  return reactor;
+}
+
 // Records, then forwards the call to the mock (in-process channel).
 class CarrierFront final : public pv1::CarrierService::CallbackService {
  public:
@@ -109,15 +125,9 @@ class CarrierFront final : public pv1::CarrierService::CallbackService {
     AddIfSet(request->id_number(), v1::PII_FIELD_ID_NUMBER, &r.fields);
     AddIfSet(request->mobile(), v1::PII_FIELD_MOBILE, &r.fields);
     recorder_->Record(std::move(r));
-    auto* reactor = context->DefaultReactor();
-    auto* client = new grpc::ClientContext();
-    client->set_deadline(context->deadline());
-    stub_->async()->CheckThreeFactor(client, request, response,
-                                     [reactor, client](grpc::Status st) {
-                                       reactor->Finish(st);
-                                       delete client;
-                                     });
-    return reactor;
+    return Forward(context, request, response, [this](auto&&... args) {
+      stub_->async()->CheckThreeFactor(std::forward<decltype(args)>(args)...);
+    });
   }
 
  private:
@@ -140,15 +150,9 @@ class BankFront final : public pv1::BankService::CallbackService {
     AddIfSet(request->card_number(), v1::PII_FIELD_BANK_CARD_NUMBER, &r.fields);
     AddIfSet(request->mobile(), v1::PII_FIELD_MOBILE, &r.fields);
     recorder_->Record(std::move(r));
-    auto* reactor = context->DefaultReactor();
-    auto* client = new grpc::ClientContext();
-    client->set_deadline(context->deadline());
-    stub_->async()->CheckFourFactor(client, request, response,
-                                    [reactor, client](grpc::Status st) {
-                                      reactor->Finish(st);
-                                      delete client;
-                                    });
-    return reactor;
+    return Forward(context, request, response, [this](auto&&... args) {
+      stub_->async()->CheckFourFactor(std::forward<decltype(args)>(args)...);
+    });
   }
 
  private:
