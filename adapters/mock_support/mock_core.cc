@@ -5,7 +5,6 @@
 #include <utility>
 
 #include "absl/time/civil_time.h"
-#include "grpcpp/alarm.h"
 #include "server/policy/pii_fields.h"
 
 namespace idgate {
@@ -17,10 +16,10 @@ absl::Duration MockDuration(const google::protobuf::Duration& duration) {
 }
 
 // One delayed or hung call (MockCore::Serve answers an immediate one
-// itself). Owned by two references: gRPC's (released in OnDone)
-// and the alarm's while it is set (released when its callback runs, which
-// always happens, with fired=false after Cancel). Finish runs exactly once,
-// from whichever of alarm and cancellation comes first.
+// itself). Owned by two references: gRPC's (released in OnDone) and the
+// delay queue's while the answer is scheduled (released when its callback
+// has run, or by OnCancel when it takes the callback back). Finish runs
+// exactly once, from whichever of the delay and cancellation comes first.
 class MockCore::Call final : public grpc::ServerUnaryReactor {
  public:
   Call(MockCore* core, grpc::CallbackServerContext* context, Plan plan,
@@ -37,18 +36,15 @@ class MockCore::Call final : public grpc::ServerUnaryReactor {
     // cancellation or the server's shutdown.
     if (plan_.hang) return;
     refs_.fetch_add(1, std::memory_order_relaxed);
-    // Made only when needed (a hung call has none): an Alarm costs a
-    // grpc_init/grpc_shutdown pair and an allocation.
-    alarm_ = std::make_unique<grpc::Alarm>();
-    alarm_->Set(absl::ToChronoTime(absl::Now() + plan_.latency),
-                [this](bool fired) {
-                  if (fired) Complete();
-                  Unref();
-                });
+    scheduled_ = true;
+    key_ = core_->delays_.Schedule(absl::Now() + plan_.latency, [this] {
+      Complete();
+      Unref();
+    });
   }
 
   void OnCancel() override {
-    if (alarm_ != nullptr) alarm_->Cancel();
+    if (scheduled_ && core_->delays_.Cancel(key_)) Unref();
     if (Claim()) Finish(grpc::Status::CANCELLED);
   }
 
@@ -87,7 +83,9 @@ class MockCore::Call final : public grpc::ServerUnaryReactor {
   const Plan plan_;
   const Answer answer_;
   std::atomic<int> refs_{1};
-  std::unique_ptr<grpc::Alarm> alarm_;  // set only by Start, before any OnCancel
+  // Set only by Start, before any OnCancel.
+  bool scheduled_ = false;
+  DelayQueue::Key key_;
   absl::Mutex mu_;
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
 };

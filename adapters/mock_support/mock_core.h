@@ -12,6 +12,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "adapters/mock.h"
+#include "adapters/mock_support/delay_queue.h"
 #include "adapters/mock_support/identity_book.h"
 #include "google/protobuf/message.h"
 #include "grpcpp/grpcpp.h"
@@ -27,16 +28,16 @@ enum class MockDisposition {
 
 // The shared engine of every mock provider: MockBehaviour (latency, error
 // and busy rates, daily limit per subject, hang), request statistics, and
-// the reactor that delays the answer with a grpc::Alarm so that no thread
-// ever sleeps: tens of thousands of pending calls cost only memory.
+// the reactor that delays the answer on a DelayQueue so that no thread
+// sleeps per call: tens of thousands of pending calls cost only memory.
 //
 // Thread-safe. Must outlive the gRPC server that serves its calls (destroy
 // the server first, as with any service).
 class MockCore {
  public:
   // Fills the response for `disposition` and returns whether the provider
-  // bills it. Runs on a gRPC thread once the latency has elapsed, only if
-  // the call was not cancelled meanwhile.
+  // bills it. Runs on a gRPC thread, or on the delay queue's thread once
+  // the latency has elapsed, only if the call was not cancelled meanwhile.
   using Answer = std::function<bool(MockDisposition disposition)>;
 
   // Subjects tracked per day for the daily limit; beyond it new subjects
@@ -83,6 +84,8 @@ class MockCore {
   // providers reset their limits at Beijing midnight).
   int64_t day_ ABSL_GUARDED_BY(mu_) = -1;
   absl::flat_hash_map<std::string, uint32_t> calls_today_ ABSL_GUARDED_BY(mu_);
+  // Last: its thread stops before the rest goes.
+  DelayQueue delays_;
 };
 
 // Duration from a google.protobuf.Duration; negative values count as zero.
