@@ -244,20 +244,25 @@ absl::Status FileLedger::Recover() {
       return absl::Status(result.status().code(),
                           absl::StrCat("ledger: ", result.status().message()));
     }
+    const bool last = k + 1 == indices.size();
     if (result->tail == SegmentTail::kTorn) {
       // Only the last write can be interrupted: a sealed segment was synced
       // before the next one was created. The cut bytes were never synced,
       // so no callback was told OK for them and no provider was called.
-      if (k + 1 != indices.size()) {
+      if (!last) {
         return absl::DataLossError(
             absl::StrCat("ledger: ", name, ": ", result->tail_reason,
                          " in a segment that is not the last"));
       }
-      absl::Status truncated = sink_->Truncate(name, result->valid_bytes);
-      if (!truncated.ok()) return truncated;
       report_.torn_tail_bytes = result->size - result->valid_bytes;
       report_.torn_tail_segment = name;
       report_.torn_tail_reason = result->tail_reason;
+    }
+    // Appending resumes at the file's end: cut a torn write and the zeros
+    // preallocated before the crash (the writer grows the file again).
+    if (last && result->size > result->valid_bytes) {
+      absl::Status truncated = sink_->Truncate(name, result->valid_bytes);
+      if (!truncated.ok()) return truncated;
     }
     last_segment_bytes = result->valid_bytes;
   }
@@ -385,7 +390,15 @@ void FileLedger::WriterLoop() {
       }
       batch.clear();
     }
-    if (closing_now) return;
+    if (closing_now) {
+      // A ledger closed cleanly leaves no preallocated zeros behind.
+      absl::Status sealed = segment_->Seal();
+      if (!sealed.ok()) {
+        std::lock_guard<std::mutex> lock(mu_);
+        failure_ = sealed;
+      }
+      return;
+    }
   }
 }
 
@@ -409,7 +422,9 @@ absl::Status FileLedger::Commit(std::vector<Pending>& batch, bool checkpoint) {
   }
   if (segment_bytes_ > 0 &&
       segment_bytes_ + buffer_.size() > options_.segment_max_bytes) {
-    absl::Status status = StartSegment(segment_index_ + 1, /*create=*/true);
+    // Sealed first, so that only the last segment can end in zeros.
+    absl::Status status = segment_->Seal();
+    if (status.ok()) status = StartSegment(segment_index_ + 1, /*create=*/true);
     if (!status.ok()) return status;
   }
   const absl::Time write_start = absl::Now();

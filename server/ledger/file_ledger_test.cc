@@ -576,6 +576,59 @@ TEST(FileLedgerTest, TornTailIsReportedAndCutOff) {
   EXPECT_EQ((*all)[2].sequence(), 3u);
 }
 
+// The writer grows a segment in zeros ahead of its records; a crash leaves
+// them behind, a clean close does not.
+TEST(FileLedgerTest, PreallocatedZerosAreFreeSpaceAndATornWriteInThemIsCut) {
+  TempDir dir;
+  FileLedgerOptions options = DirOptions(dir);
+  std::string crashed;  // the segment as a crash right now would leave it
+  {
+    std::unique_ptr<FileLedger> ledger = OpenOrDie(options);
+    ASSERT_NE(ledger, nullptr);
+    AppendAll(*ledger, {MakeIntent("p1"), MakeOutcome("p1"), MakeIntent("p2")});
+    crashed = testing::ReadFileOrDie(SegmentPath(options, 1));
+    ASSERT_TRUE(ledger->Close().ok());
+  }
+  const FrameScan scan = ScanFrames(crashed);
+  ASSERT_EQ(scan.frames.size(), 3u);
+  EXPECT_EQ(scan.tail, SegmentTail::kClean);
+  EXPECT_GT(crashed.size(), scan.valid_bytes) << "no zeros grown ahead";
+  EXPECT_EQ(testing::ReadFileOrDie(SegmentPath(options, 1)),
+            crashed.substr(0, scan.valid_bytes))
+      << "Close must cut the zeros";
+
+  for (const bool torn : {false, true}) {
+    SCOPED_TRACE(torn ? "torn write in the zeros" : "zeros only");
+    TempDir other;
+    FileLedgerOptions copy = DirOptions(other);
+    ASSERT_EQ(::mkdir(copy.dir.c_str(), 0750), 0);
+    std::string image = crashed;
+    const uint64_t record3 = scan.frames[2].offset;
+    if (torn) {
+      // Record 3 was never synced: only its first 40 bytes reached the disk.
+      std::fill(image.begin() + record3 + 40, image.end(), '\0');
+    }
+    testing::WriteFileOrDie(SegmentPath(copy, 1), image);
+
+    std::unique_ptr<FileLedger> ledger = OpenOrDie(copy);
+    ASSERT_NE(ledger, nullptr);
+    const RecoveryReport& report = ledger->recovery_report();
+    EXPECT_EQ(report.last_sequence, torn ? 2u : 3u);
+    EXPECT_EQ(report.torn_tail_bytes, torn ? crashed.size() - record3 : 0u);
+    if (torn) {
+      EXPECT_THAT(report.torn_tail_reason, HasSubstr("cut short"));
+    }
+    AppendAll(*ledger, {MakeIntent("p3")});
+    ASSERT_TRUE(ledger->Close().ok());
+    absl::StatusOr<std::vector<LedgerRecord>> all = ReadVerifiedLedger(copy.dir);
+    ASSERT_TRUE(all.ok()) << all.status();
+    ASSERT_EQ(all->size(), torn ? 3u : 4u);
+    EXPECT_EQ(all->back().disclosure_id(), "p3");
+    EXPECT_EQ(ScanFrames(testing::ReadFileOrDie(SegmentPath(copy, 1))).valid_bytes,
+              testing::ReadFileOrDie(SegmentPath(copy, 1)).size());
+  }
+}
+
 TEST(FileLedgerTest, DamageOtherThanATornTailFailsClosed) {
   TempDir dir;
   FileLedgerOptions options = DirOptions(dir);

@@ -141,23 +141,26 @@ absl::Status VerifyCheckpointSignature(const LedgerRecord& checkpoint,
 FrameScan ScanFrames(absl::string_view segment) {
   FrameScan scan;
   size_t pos = 0;
+  auto torn = [&](std::string reason) {
+    scan.tail = SegmentTail::kTorn;
+    scan.tail_reason = std::move(reason);
+  };
   while (pos < segment.size()) {
     absl::string_view rest = segment.substr(pos);
+    // Preallocated space that no record has reached yet.
+    if (AllZero(rest)) break;
     if (rest.size() < kFrameHeaderBytes) {
-      scan.tail = SegmentTail::kTorn;
-      scan.tail_reason =
-          absl::StrCat("segment ends inside a record header (", rest.size(),
-                       " of ", kFrameHeaderBytes, " bytes)");
+      torn(absl::StrCat("segment ends inside a record header (", rest.size(),
+                        " of ", kFrameHeaderBytes, " bytes)"));
       break;
     }
     const uint32_t length = GetFixed32(rest.data());
     const uint32_t check = GetFixed32(rest.data() + 4);
     if (check != ~length || length <= kHashFieldBytes ||
         length > kMaxRecordBytes) {
-      if (AllZero(rest)) {
-        scan.tail = SegmentTail::kTorn;
-        scan.tail_reason =
-            absl::StrCat("segment ends in ", rest.size(), " zero bytes");
+      // A header whose write stopped part-way, in preallocated space.
+      if (AllZero(rest.substr(kFrameHeaderBytes))) {
+        torn("record header cut short");
       } else {
         scan.tail = SegmentTail::kCorrupt;
         scan.tail_reason = "damaged record header";
@@ -165,15 +168,20 @@ FrameScan ScanFrames(absl::string_view segment) {
       break;
     }
     if (rest.size() - kFrameHeaderBytes < length) {
-      scan.tail = SegmentTail::kTorn;
-      scan.tail_reason = absl::StrCat("segment ends inside a record (",
-                                      rest.size() - kFrameHeaderBytes, " of ",
-                                      length, " bytes)");
+      torn(absl::StrCat("segment ends inside a record (",
+                        rest.size() - kFrameHeaderBytes, " of ", length,
+                        " bytes)"));
       break;
     }
-    scan.frames.push_back(
-        SegmentFrame{pos, rest.substr(kFrameHeaderBytes, length)});
-    pos += kFrameHeaderBytes + length;
+    const size_t end = kFrameHeaderBytes + length;
+    // A payload ends with its hash in hex, never with a zero byte: this
+    // record's write stopped part-way, in preallocated space.
+    if (rest[end - 1] == '\0' && AllZero(rest.substr(end))) {
+      torn("record cut short");
+      break;
+    }
+    scan.frames.push_back(SegmentFrame{pos, rest.substr(kFrameHeaderBytes, length)});
+    pos += end;
   }
   scan.valid_bytes = pos;
   return scan;

@@ -16,9 +16,12 @@
 // segments. The hash covers the bytes as written, so verification needs no
 // re-serialization and no byte of S can change unnoticed.
 //
-// The header check word lets a damaged length be told apart from a torn
-// write: a crash can only leave a prefix of the last write, or zeros where
-// the file size was extended but the data never reached the disk.
+// The writer preallocates segments with zeros (so that fdatasync need not
+// write the inode's new size with every batch): zeros after the last frame
+// are free space. The header check word lets a damaged length be told
+// apart from a torn write: a crash can only leave a prefix of the last
+// write followed by zeros (or by the end of the file), and a payload never
+// ends with a zero byte (it ends with its hash in hex).
 
 #include <cstdint>
 #include <functional>
@@ -72,14 +75,15 @@ struct SegmentFrame {
 };
 
 enum class SegmentTail {
-  kClean,    // the segment ends after a whole frame
-  kTorn,     // it ends inside a frame, or in zeros: an interrupted write
+  kClean,    // the segment ends after a whole frame (zeros may follow)
+  kTorn,     // it ends inside a frame: an interrupted write
   kCorrupt,  // a frame header is damaged
 };
 
 struct FrameScan {
   std::vector<SegmentFrame> frames;  // the whole frames before any bad one
-  uint64_t valid_bytes = 0;          // end of the last whole frame
+  uint64_t valid_bytes = 0;  // end of the last whole frame; zeros or a torn
+                             // write may follow
   SegmentTail tail = SegmentTail::kClean;
   std::string tail_reason;  // for kTorn and kCorrupt
 };

@@ -98,11 +98,29 @@ TEST(ScanFramesTest, TellsTornFromCorrupt) {
     EXPECT_EQ(scan.valid_bytes, first_end);
   }
 
-  // The file size reached the disk, the data did not.
-  FrameScan zeros =
-      ScanFrames(segment.substr(0, first_end) + std::string(100, '\0'));
-  EXPECT_EQ(zeros.tail, SegmentTail::kTorn);
-  EXPECT_EQ(zeros.valid_bytes, first_end);
+  // The same cuts in a preallocated segment: the write stopped, zeros follow.
+  const std::string zeros(600, '\0');
+  for (size_t cut : {first_end + 3, first_end + kFrameHeaderBytes + 10,
+                     segment.size() - 1}) {
+    FrameScan scan = ScanFrames(segment.substr(0, cut) + zeros);
+    EXPECT_EQ(scan.tail, SegmentTail::kTorn) << cut;
+    EXPECT_EQ(scan.frames.size(), 1u) << cut;
+    EXPECT_EQ(scan.valid_bytes, first_end) << cut;
+  }
+
+  // Zeros after whole records are preallocated space, not damage.
+  FrameScan free_space = ScanFrames(segment + zeros);
+  EXPECT_EQ(free_space.tail, SegmentTail::kClean);
+  EXPECT_EQ(free_space.frames.size(), 2u);
+  EXPECT_EQ(free_space.valid_bytes, segment.size());
+  FrameScan only_zeros = ScanFrames(zeros);
+  EXPECT_EQ(only_zeros.tail, SegmentTail::kClean);
+  EXPECT_EQ(only_zeros.valid_bytes, 0u);
+
+  // A record cut short but followed by data is not a torn write.
+  std::string hole = segment.substr(0, segment.size() - 1) + std::string(1, '\0') + zeros;
+  hole.back() = 'x';
+  EXPECT_EQ(ScanFrames(hole).tail, SegmentTail::kCorrupt);
 
   // A damaged length is corruption, even in the last record.
   for (size_t byte = 0; byte < kFrameHeaderBytes; ++byte) {

@@ -19,14 +19,18 @@ class SegmentFile {
  public:
   virtual ~SegmentFile() = default;
 
-  // Writes all of `data` at the end of the file: one write(2), more only if
-  // the kernel accepts less.
+  // Writes all of `data` after what was appended before (at first, after
+  // the file's size when opened). The file may grow ahead in zeros.
   virtual absl::Status Append(absl::string_view data) = 0;
 
   // fdatasync(2). After a failure the durable state of the file is unknown
   // (the kernel may have dropped the dirty pages and cleared the error), so
   // callers must treat it as fatal and never retry.
   virtual absl::Status Sync() = 0;
+
+  // Cuts the zeros grown ahead, if any, and makes the size durable: for a
+  // segment that will get no more records.
+  virtual absl::Status Seal() { return absl::OkStatus(); }
 };
 
 // A directory of segment files.

@@ -210,9 +210,9 @@ struct Options {
   int max_uptime_ms = 1000;
   int clients = 8;
   bool retry_failed = true;
-  // After every n-th kill, append an interrupted write to the last segment
-  // (what a power cut leaves: a frame prefix, or zeros where the size grew
-  // but the data never reached the disk). 0 = never.
+  // After every n-th kill, leave an interrupted write after the last
+  // record (what a power cut leaves: a frame prefix, or only zeros where
+  // the segment was preallocated). 0 = never.
   int torn_tail_every = 3;
 };
 
@@ -381,7 +381,9 @@ class CrashRig {
   }
 
  private:
-  // Appends a torn write to the last segment; 1 if it did.
+  // Writes what a power cut leaves in the last segment after its last
+  // record: a prefix of a record, then the zeros the writer preallocated
+  // (1 if it did), or zeros only, which are free space, not a torn write.
   int InjectTornTail(const std::string& ledger_dir) {
     std::string last;
     for (uint64_t index = 1;; ++index) {
@@ -393,15 +395,17 @@ class CrashRig {
     const std::string bytes = ReadFileOrEmpty(last);
     const FrameScan scan = ScanFrames(bytes);
     std::string tail;
-    if (!scan.frames.empty() && rng_() % 2 == 0) {
+    const bool torn = !scan.frames.empty() && rng_() % 2 == 0;
+    if (torn) {
       const uint64_t begin = scan.frames.back().offset;
       const std::string frame = bytes.substr(begin, scan.valid_bytes - begin);
       tail = frame.substr(0, 1 + rng_() % (frame.size() - 1));
-    } else {
-      tail = std::string(1 + rng_() % 64, '\0');
     }
-    WriteFile(last, bytes + tail);
-    return 1;
+    tail.append(1 + rng_() % 64, '\0');
+    std::string damaged = bytes.substr(0, scan.valid_bytes) + tail;
+    if (damaged.size() < bytes.size()) damaged.resize(bytes.size(), '\0');
+    WriteFile(last, damaged);
+    return torn ? 1 : 0;
   }
 
   void SetChannel(std::shared_ptr<grpc::Channel> channel) {

@@ -417,10 +417,11 @@ TEST_F(BinaryLedgerFault, FileSystemFullByFileSizeLimit) {
   ASSERT_TRUE(
       VerifyOn(gw.channel(), CarrierRequest(AdultMatch(), NextRequestId()), &r)
           .ok());
-  // The kernel now refuses to grow any file of the gateway past ~3 KiB more
-  // than the segment holds: writes fail with EFBIG, as on a full disk.
+  // The kernel now refuses any write of the gateway past ~3 KiB more than
+  // the segment's records (preallocated zeros included): writes fail with
+  // EFBIG, as on a full disk.
   const std::string segment = dir_.Join("state/ledger/" + SegmentFileName(1));
-  const auto size = std::filesystem::file_size(segment);
+  const uint64_t size = ScanFrames(ReadFileOrEmpty(segment)).valid_bytes;
   ASSERT_TRUE(SetFileSizeLimit(gw.pid(), static_cast<int64_t>(size) + 3000));
   EXPECT_GT(CallUntilUnavailable(gw, 50), 0);
   ExpectFailedClosed(gw);
