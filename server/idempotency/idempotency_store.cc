@@ -22,18 +22,18 @@ IdempotencyStore::Claim InMemoryIdempotencyStore::Begin(const std::string& calle
                                                         Waiter waiter, VerifyResult* replay) {
   const std::string key = Key(caller, request_id);
   absl::MutexLock lock(&mu_);
-  auto it = entries_.find(key);
-  if (it != entries_.end() && it->second.done && it->second.expires <= now_()) {
+  // One lookup: most request ids are new.
+  auto [it, fresh] = entries_.try_emplace(key);
+  if (!fresh && it->second.done && it->second.expires <= now_()) {
     lru_.erase(it->second.lru);
-    entries_.erase(it);
-    it = entries_.end();
+    it->second = Entry();
+    fresh = true;
   }
-  if (it == entries_.end()) {
-    Entry& entry = entries_[key];
+  Entry& entry = it->second;
+  if (fresh) {
     entry.fingerprint = fingerprint;
     return Claim::kNew;
   }
-  Entry& entry = it->second;
   if (!entry.fingerprint.empty() && entry.fingerprint != fingerprint) return Claim::kConflict;
   if (entry.done) {
     lru_.splice(lru_.end(), lru_, entry.lru);  // most recently used

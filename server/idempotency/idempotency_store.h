@@ -4,9 +4,9 @@
 #include <functional>
 #include <list>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -70,7 +70,7 @@ class InMemoryIdempotencyStore : public IdempotencyStore {
   struct Entry {
     std::string fingerprint;  // empty: matches every request (Remember)
     bool done = false;
-    VerifyResult result = absl::UnknownError("pending");
+    VerifyResult result;  // valid when done
     absl::Time expires;
     std::vector<Waiter> waiters;
     std::list<std::string>::iterator lru;  // valid when done
@@ -83,7 +83,7 @@ class InMemoryIdempotencyStore : public IdempotencyStore {
   const size_t max_waiters_;
   const std::function<absl::Time()> now_;
   mutable absl::Mutex mu_;
-  std::unordered_map<std::string, Entry> entries_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, Entry> entries_ ABSL_GUARDED_BY(mu_);
   std::list<std::string> lru_ ABSL_GUARDED_BY(mu_);  // finished keys, oldest first
 };
 
