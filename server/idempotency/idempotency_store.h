@@ -4,9 +4,9 @@
 #include <functional>
 #include <list>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -83,7 +83,10 @@ class InMemoryIdempotencyStore : public IdempotencyStore {
   const size_t max_waiters_;
   const std::function<absl::Time()> now_;
   mutable absl::Mutex mu_;
-  absl::flat_hash_map<std::string, Entry> entries_ ABSL_GUARDED_BY(mu_);
+  // Node-based on purpose: an open-addressing map under this churn (one
+  // insert and one eviction per call at capacity) rehashes its tombstones
+  // now and then, all entries at once, with every gRPC thread waiting on mu_.
+  std::unordered_map<std::string, Entry> entries_ ABSL_GUARDED_BY(mu_);
   std::list<std::string> lru_ ABSL_GUARDED_BY(mu_);  // finished keys, oldest first
 };
 
