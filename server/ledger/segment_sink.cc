@@ -57,11 +57,10 @@ class PosixSegmentFile : public SegmentFile {
       const uint64_t target =
           (end_ + data.size() + kPreallocateBytes - 1) / kPreallocateBytes *
           kPreallocateBytes;
-      static const std::string* const zeros =
-          new std::string(64 << 10, '\0');
+      static constexpr char kZeros[64 << 10] = {};
       while (allocated_ < target) {
-        const size_t n = std::min<uint64_t>(zeros->size(), target - allocated_);
-        absl::Status status = WriteAt(allocated_, absl::string_view(*zeros).substr(0, n));
+        const size_t n = std::min<uint64_t>(sizeof(kZeros), target - allocated_);
+        absl::Status status = WriteAt(allocated_, absl::string_view(kZeros, n));
         if (!status.ok()) return status;
         allocated_ += n;
       }
