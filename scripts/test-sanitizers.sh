@@ -117,7 +117,7 @@ fi
 select=()
 if [[ $mode == thread && $all == 0 ]]; then
   # Tests of components synchronized only by std::mutex / std::thread.
-  select=(-R '^(DelayQueue|FileLedgerTest|FakeSinkLedgerTest|ChainVerifierTest|CheckpointSignatureTest|RecordFrameTest|ScanFramesTest|SegmentFileNameTest|Ed25519Test|HmacSha256Test|Sha256Test|SubjectKeyringTest|CatTest|VerifyTest|SharingTableTest|SubjectTest|ConfigLoader|fuzz_replay_)')
+  select=(-R '^(AsyncLineWriter|DelayQueue|FileLedgerTest|FakeSinkLedgerTest|ChainVerifierTest|CheckpointSignatureTest|RecordFrameTest|ScanFramesTest|SegmentFileNameTest|Ed25519Test|HmacSha256Test|Sha256Test|SubjectKeyringTest|CatTest|VerifyTest|SharingTableTest|SubjectTest|ConfigLoader|fuzz_replay_)')
 fi
 
 status=0

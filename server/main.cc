@@ -32,10 +32,14 @@ std::atomic<const idgate::JsonLog*> grpc_core_log{nullptr};
 void LogGrpcCore(gpr_log_func_args* args) {
   const idgate::JsonLog* log = grpc_core_log.load();
   if (log == nullptr) return;
-  auto line = args->severity == GPR_LOG_SEVERITY_ERROR  ? log->Warning("grpc_core")
-              : args->severity == GPR_LOG_SEVERITY_INFO ? log->Info("grpc_core")
-                                                        : log->Debug("grpc_core");
-  line.Str("file", args->file != nullptr ? args->file : "").Int("line", args->line);
+  const bool error = args->severity == GPR_LOG_SEVERITY_ERROR;
+  (error                                       ? log->Warning("grpc_core")
+   : args->severity == GPR_LOG_SEVERITY_INFO ? log->Info("grpc_core")
+                                             : log->Debug("grpc_core"))
+      .Str("file", args->file != nullptr ? args->file : "")
+      .Int("line", args->line);
+  // gRPC's failed assertions log an error, then abort().
+  if (error) log->Flush();
 }
 
 }  // namespace

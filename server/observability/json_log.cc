@@ -1,5 +1,7 @@
 #include "server/observability/json_log.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
@@ -7,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "server/observability/async_line_writer.h"
 
 namespace idgate {
 
@@ -88,21 +91,36 @@ std::string JsonQuote(absl::string_view text) {
   return out;
 }
 
+// Bytes of log lines that may wait for stderr before lines are dropped.
+constexpr size_t kMaxPendingLogBytes = 8 << 20;
+
 JsonLog::JsonLog(LogLevel min_level, Sink sink, std::function<absl::Time()> now)
-    : min_level_(min_level), sink_(std::move(sink)), now_(std::move(now)) {}
+    : min_level_(min_level), sink_(std::move(sink)), now_(std::move(now)) {
+  if (sink_) return;
+  stderr_ = std::make_unique<AsyncLineWriter>(
+      STDERR_FILENO, kMaxPendingLogBytes, [this](uint64_t dropped) {
+        std::string line = "{\"time\":\"";
+        AppendTime(&line, now_());
+        absl::StrAppend(&line, "\",\"level\":\"warning\",\"event\":\"log_lines_dropped\",\"lines\":",
+                        dropped, "}\n");
+        return line;
+      });
+}
+
+JsonLog::~JsonLog() = default;
 
 void JsonLog::Write(const std::string& line) const {
+  if (stderr_ != nullptr) return stderr_->Push(line);
   absl::MutexLock lock(&mu_);
-  if (sink_) {
-    sink_(line);
-  } else {
-    std::fwrite(line.data(), 1, line.size(), stderr);
-    std::fflush(stderr);
-  }
+  sink_(line);
+}
+
+void JsonLog::Flush() const {
+  if (stderr_ != nullptr) stderr_->Flush(absl::Seconds(1));
 }
 
 JsonLog::Line::Line(const JsonLog* log, LogLevel level, absl::string_view event)
-    : log_(level >= log->min_level_ ? log : nullptr) {
+    : log_(level >= log->min_level_ ? log : nullptr), flush_(level >= LogLevel::kError) {
   if (log_ == nullptr) return;
   static constexpr const char* kNames[] = {"debug", "info", "warning", "error"};
   text_.reserve(384);
@@ -112,7 +130,8 @@ JsonLog::Line::Line(const JsonLog* log, LogLevel level, absl::string_view event)
   AppendQuoted(&text_, event);
 }
 
-JsonLog::Line::Line(Line&& other) noexcept : log_(other.log_), text_(std::move(other.text_)) {
+JsonLog::Line::Line(Line&& other) noexcept
+    : log_(other.log_), flush_(other.flush_), text_(std::move(other.text_)) {
   other.log_ = nullptr;
 }
 
@@ -120,6 +139,7 @@ JsonLog::Line::~Line() {
   if (log_ == nullptr) return;
   text_ += "}\n";
   log_->Write(text_);
+  if (flush_) log_->Flush();
 }
 
 void JsonLog::Line::Key(absl::string_view key) {

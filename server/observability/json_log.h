@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -10,6 +11,8 @@
 #include "absl/time/time.h"
 
 namespace idgate {
+
+class AsyncLineWriter;
 
 enum class LogLevel { kDebug = 0, kInfo = 1, kWarning = 2, kError = 3 };
 
@@ -24,8 +27,12 @@ class JsonLog {
  public:
   using Sink = std::function<void(const std::string&)>;
 
+  // Without a sink, lines go to stderr from a thread of the log's own
+  // (AsyncLineWriter): logging never blocks, and the destructor writes
+  // what is still pending.
   explicit JsonLog(LogLevel min_level, Sink sink = nullptr,
                    std::function<absl::Time()> now = [] { return absl::Now(); });
+  ~JsonLog();
 
   // A line under construction; written when it goes out of scope.
   class Line {
@@ -43,6 +50,7 @@ class JsonLog {
     Line(const JsonLog* log, LogLevel level, absl::string_view event);
     void Key(absl::string_view key);
     const JsonLog* log_;  // null: level below the minimum, nothing written
+    bool flush_ = false;
     std::string text_;
   };
 
@@ -51,13 +59,18 @@ class JsonLog {
   Line Warning(absl::string_view event) const { return Line(this, LogLevel::kWarning, event); }
   Line Error(absl::string_view event) const { return Line(this, LogLevel::kError, event); }
 
+  // Waits (at most 1 s) until the lines logged so far are on stderr. Error
+  // lines do it themselves: an abort() may follow them.
+  void Flush() const;
+
  private:
   void Write(const std::string& line) const;
 
   const LogLevel min_level_;
   const Sink sink_;
   const std::function<absl::Time()> now_;
-  mutable absl::Mutex mu_;
+  mutable absl::Mutex mu_;  // serializes calls of sink_
+  std::unique_ptr<AsyncLineWriter> stderr_;  // when there is no sink
 };
 
 // JSON string escaping (quotes included).
