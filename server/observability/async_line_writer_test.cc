@@ -64,18 +64,22 @@ class Pipe {
 
 std::string Dropped(uint64_t n) { return absl::StrCat("dropped ", n, "\n"); }
 
+// Pushes "line 0" .. "line n-1"; returns what they should add up to.
+std::string PushLines(AsyncLineWriter& writer, int n) {
+  std::string expected;
+  for (int i = 0; i < n; ++i) {
+    const std::string line = absl::StrCat("line ", i, "\n");
+    writer.Push(line);
+    expected += line;
+  }
+  return expected;
+}
+
 TEST(AsyncLineWriter, WritesEveryLineWholeAndInOrder) {
   Pipe pipe;
-  std::string expected;
-  {
-    AsyncLineWriter writer(pipe.write_fd(), 1 << 20, Dropped);
-    for (int i = 0; i < 1000; ++i) {
-      const std::string line = absl::StrCat("line ", i, "\n");
-      writer.Push(line);
-      expected += line;
-    }
-    EXPECT_EQ(pipe.Read(expected.size()), expected);
-  }
+  AsyncLineWriter writer(pipe.write_fd(), 1 << 20, Dropped);
+  const std::string expected = PushLines(writer, 1000);
+  EXPECT_EQ(pipe.Read(expected.size()), expected);
 }
 
 TEST(AsyncLineWriter, DestructionWritesWhatIsPending) {
@@ -83,11 +87,7 @@ TEST(AsyncLineWriter, DestructionWritesWhatIsPending) {
   std::string expected;
   {
     AsyncLineWriter writer(pipe.write_fd(), 1 << 20, Dropped);
-    for (int i = 0; i < 100; ++i) {
-      const std::string line = absl::StrCat("line ", i, "\n");
-      writer.Push(line);
-      expected += line;
-    }
+    expected = PushLines(writer, 100);
   }
   EXPECT_EQ(pipe.Read(expected.size()), expected);
 }
@@ -95,12 +95,7 @@ TEST(AsyncLineWriter, DestructionWritesWhatIsPending) {
 TEST(AsyncLineWriter, FlushReturnsOnceTheLinesAreWritten) {
   Pipe pipe;
   AsyncLineWriter writer(pipe.write_fd(), 1 << 20, Dropped);
-  std::string expected;
-  for (int i = 0; i < 200; ++i) {
-    const std::string line = absl::StrCat("line ", i, "\n");
-    writer.Push(line);
-    expected += line;
-  }
+  const std::string expected = PushLines(writer, 200);
   ASSERT_TRUE(writer.Flush(absl::Seconds(10)));
   // Already in the pipe: a non-blocking read gets all of it at once.
   ASSERT_EQ(::fcntl(pipe.read_fd(), F_SETFL, O_NONBLOCK), 0);
