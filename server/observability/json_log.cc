@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <cstdio>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
@@ -82,6 +81,16 @@ void AppendTime(std::string* out, absl::Time t) {
   out->append(tail, 8);
 }
 
+// The start of every line: time, level and event, up to the closing brace.
+void AppendLineStart(std::string* out, absl::Time time, LogLevel level,
+                     absl::string_view event) {
+  static constexpr const char* kNames[] = {"debug", "info", "warning", "error"};
+  out->append("{\"time\":\"");
+  AppendTime(out, time);
+  absl::StrAppend(out, "\",\"level\":\"", kNames[static_cast<int>(level)], "\",\"event\":");
+  AppendQuoted(out, event);
+}
+
 }  // namespace
 
 std::string JsonQuote(absl::string_view text) {
@@ -99,10 +108,9 @@ JsonLog::JsonLog(LogLevel min_level, Sink sink, std::function<absl::Time()> now)
   if (sink_) return;
   stderr_ = std::make_unique<AsyncLineWriter>(
       STDERR_FILENO, kMaxPendingLogBytes, [this](uint64_t dropped) {
-        std::string line = "{\"time\":\"";
-        AppendTime(&line, now_());
-        absl::StrAppend(&line, "\",\"level\":\"warning\",\"event\":\"log_lines_dropped\",\"lines\":",
-                        dropped, "}\n");
+        std::string line;
+        AppendLineStart(&line, now_(), LogLevel::kWarning, "log_lines_dropped");
+        absl::StrAppend(&line, ",\"lines\":", dropped, "}\n");
         return line;
       });
 }
@@ -122,12 +130,8 @@ void JsonLog::Flush() const {
 JsonLog::Line::Line(const JsonLog* log, LogLevel level, absl::string_view event)
     : log_(level >= log->min_level_ ? log : nullptr), flush_(level >= LogLevel::kError) {
   if (log_ == nullptr) return;
-  static constexpr const char* kNames[] = {"debug", "info", "warning", "error"};
   text_.reserve(384);
-  text_.append("{\"time\":\"");
-  AppendTime(&text_, log->now_());
-  absl::StrAppend(&text_, "\",\"level\":\"", kNames[static_cast<int>(level)], "\",\"event\":");
-  AppendQuoted(&text_, event);
+  AppendLineStart(&text_, log->now_(), level, event);
 }
 
 JsonLog::Line::Line(Line&& other) noexcept
