@@ -116,6 +116,11 @@ class VerificationServiceImpl::Reactor final : public grpc::ServerUnaryReactor {
     delete this;
   }
 
+  // OnCancel and OnDone only take short locks and never wait, so gRPC may
+  // run them on the thread that completes the call instead of handing each
+  // call's OnDone to its executor thread (a wake-up and a switch per call).
+  bool InternalInlineable() override { return true; }
+
  private:
   void Done(VerifyResult result) {
     if (result.ok()) {
