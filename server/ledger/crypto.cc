@@ -113,6 +113,7 @@ absl::StatusOr<HmacSha256Key> HmacSha256Key::Create(absl::string_view key) {
   EVP_MAC* hmac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
   if (hmac == nullptr) return OpenSslError("EVP_MAC_fetch(HMAC)");
   HmacSha256Key result;
+  result.pool_ = std::make_unique<Pool>();
   result.keyed_.reset(EVP_MAC_CTX_new(hmac));
   EVP_MAC_free(hmac);  // the context holds its own reference
   if (result.keyed_ == nullptr) return OpenSslError("EVP_MAC_CTX_new");
@@ -128,14 +129,32 @@ absl::StatusOr<HmacSha256Key> HmacSha256Key::Create(absl::string_view key) {
 }
 
 absl::StatusOr<std::string> HmacSha256Key::Mac(absl::string_view data) const {
-  std::unique_ptr<EVP_MAC_CTX, internal::EvpMacCtxDeleter> ctx(EVP_MAC_CTX_dup(keyed_.get()));
+  MacCtxPtr ctx;
+  {
+    absl::MutexLock lock(&pool_->mu);
+    if (!pool_->idle.empty()) {
+      ctx = std::move(pool_->idle.back());
+      pool_->idle.pop_back();
+    }
+  }
+  bool ready;
+  if (ctx != nullptr) {
+    ready = EVP_MAC_init(ctx.get(), nullptr, 0, nullptr) == 1;  // restarts with its key
+  } else {
+    ctx.reset(EVP_MAC_CTX_dup(keyed_.get()));
+    ready = ctx != nullptr;
+  }
   unsigned char mac[EVP_MAX_MD_SIZE];
   size_t length = 0;
-  if (ctx == nullptr ||
+  if (!ready ||
       EVP_MAC_update(ctx.get(), reinterpret_cast<const unsigned char*>(data.data()),
                      data.size()) != 1 ||
       EVP_MAC_final(ctx.get(), mac, &length, sizeof(mac)) != 1) {
     return OpenSslError("HMAC-SHA256");
+  }
+  {
+    absl::MutexLock lock(&pool_->mu);
+    pool_->idle.push_back(std::move(ctx));
   }
   return std::string(reinterpret_cast<char*>(mac), length);
 }
