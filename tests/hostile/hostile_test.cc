@@ -372,6 +372,38 @@ TEST(Deadlines, ExpiredDeadlinesNeverReachTheProvider) {
   ExpectUpAndClean(*gw, "");
 }
 
+// The gateway runs no deadline timer per call (gateway_app.cc): the flow
+// itself ends a call at the caller's deadline, even for a caller that never
+// cancels (this raw client does not), here with a provider that never answers.
+TEST(Deadlines, ACallerThatNeverCancelsIsAnsweredAtItsDeadline) {
+  auto gw = Gateway([](cfg::GatewayConfig& c) {
+    FindProvider(c, "carrier_mock")->mutable_embedded_mock()->set_hang(true);
+  });
+  ASSERT_TRUE(gw->start_status().ok()) << gw->start_status();
+  RawH2 h2(gw->app().port());
+  ASSERT_TRUE(h2.connected());
+  const std::string request_id = "never-cancels-1";
+  const absl::Time start = absl::Now();
+  ASSERT_TRUE(h2.SendHeaders(
+      1,
+      RawH2::GrpcHeaders(kVerifyPath, {{"x-idgate-caller", "esign-platform"},
+                                       {"grpc-timeout", "800m"}}),
+      false));
+  ASSERT_TRUE(h2.SendData(
+      1, RawH2::GrpcFrame(CarrierRequest(AdultMatch(), request_id).SerializeAsString()),
+      true));
+  auto ends = h2.Await({1}, absl::Seconds(20));
+  const absl::Duration took = absl::Now() - start;
+  EXPECT_TRUE(ends[1].ended);
+  EXPECT_FALSE(ends[1].reset) << "answered with trailers, not reset";
+  // Ended by the caller's 800 ms, not by the provider's own 2 s timeout.
+  EXPECT_LT(took, absl::Milliseconds(1800));
+  absl::SleepFor(absl::Milliseconds(200));
+  EXPECT_EQ(LoggedCode(gw->logs(), request_id), "DEADLINE_EXCEEDED");
+  EXPECT_EQ(gw->app().mock("carrier_mock")->stats().requests, 1u);
+  EXPECT_EQ(HealthOf(gw->channel()), "SERVING");
+}
+
 // --- Many streams on one connection.
 
 TEST(Streams, ThreeThousandHalfOpenStreamsOnOneConnection) {
