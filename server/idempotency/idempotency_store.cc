@@ -16,59 +16,93 @@ std::string InMemoryIdempotencyStore::Key(const std::string& caller,
   return absl::StrCat(caller, "\n", request_id);
 }
 
+InMemoryIdempotencyStore::Answer InMemoryIdempotencyStore::Keep(const VerifyResult& result) {
+  Answer answer{result.status(), ""};
+  if (result.ok()) result->SerializeToString(&answer.response);
+  return answer;
+}
+
+VerifyResult InMemoryIdempotencyStore::Replay(const Answer& answer) {
+  if (!answer.status.ok()) return answer.status;
+  ::idgate::v1::VerifyResponse response;
+  // Bytes this process serialized itself; failing to parse them is a bug.
+  if (!response.ParseFromString(answer.response)) {
+    return absl::InternalError("stored answer for this request_id is unreadable");
+  }
+  return response;
+}
+
 IdempotencyStore::Claim InMemoryIdempotencyStore::Begin(const std::string& caller,
                                                         const std::string& request_id,
                                                         const std::string& fingerprint,
                                                         Waiter waiter, VerifyResult* replay) {
   const std::string key = Key(caller, request_id);
-  absl::MutexLock lock(&mu_);
-  // One lookup: most request ids are new.
-  auto [it, fresh] = entries_.try_emplace(key);
-  if (!fresh && it->second.done && it->second.expires <= now_()) {
-    lru_.erase(it->second.lru);
-    it->second = Entry();
-    fresh = true;
-  }
-  Entry& entry = it->second;
-  if (fresh) {
-    entry.fingerprint = fingerprint;
-    return Claim::kNew;
-  }
-  if (!entry.fingerprint.empty() && entry.fingerprint != fingerprint) return Claim::kConflict;
-  if (entry.done) {
+  Answer answer;
+  {
+    absl::MutexLock lock(&mu_);
+    // One lookup: most request ids are new.
+    auto [it, fresh] = entries_.try_emplace(key);
+    if (!fresh && it->second.done && it->second.expires <= now_()) {
+      lru_.erase(it->second.lru);
+      it->second = Entry();
+      fresh = true;
+    }
+    Entry& entry = it->second;
+    if (fresh) {
+      entry.fingerprint = fingerprint;
+      return Claim::kNew;
+    }
+    if (!entry.fingerprint.empty() && entry.fingerprint != fingerprint) return Claim::kConflict;
+    if (!entry.done) {
+      if (entry.waiters.size() >= max_waiters_) {
+        *replay = absl::AbortedError("too many concurrent retries of this request_id");
+        return Claim::kReplay;
+      }
+      entry.waiters.push_back(std::move(waiter));
+      return Claim::kWaiting;
+    }
     lru_.splice(lru_.end(), lru_, entry.lru);  // most recently used
-    *replay = entry.result;
-    return Claim::kReplay;
+    answer = entry.answer;
   }
-  if (entry.waiters.size() >= max_waiters_) {
-    *replay = absl::AbortedError("too many concurrent retries of this request_id");
-    return Claim::kReplay;
+  *replay = Replay(answer);  // parsed outside the lock
+  return Claim::kReplay;
+}
+
+std::vector<InMemoryIdempotencyStore::Entries::node_type> InMemoryIdempotencyStore::FinishLocked(
+    Entries::iterator it, Answer answer, absl::Time expires) {
+  it->second.done = true;
+  it->second.answer = std::move(answer);
+  it->second.expires = expires;
+  it->second.lru = lru_.insert(lru_.end(), &it->first);
+  std::vector<Entries::node_type> evicted;
+  while (lru_.size() > max_entries_) {
+    evicted.push_back(entries_.extract(*lru_.front()));
+    lru_.pop_front();
   }
-  entry.waiters.push_back(std::move(waiter));
-  return Claim::kWaiting;
+  return evicted;
 }
 
 void InMemoryIdempotencyStore::Complete(const std::string& caller,
                                         const std::string& request_id,
                                         const VerifyResult& result, bool remember) {
+  const std::string key = Key(caller, request_id);
+  // Built before locking: only the moves happen under mu_.
+  Answer answer = remember ? Keep(result) : Answer{};
   std::vector<Waiter> waiters;
+  std::vector<Entries::node_type> evicted;
   {
-    const std::string key = Key(caller, request_id);
     absl::MutexLock lock(&mu_);
     auto it = entries_.find(key);
     if (it == entries_.end() || it->second.done) return;
     waiters.swap(it->second.waiters);
     if (remember) {
-      it->second.done = true;
-      it->second.result = result;
-      it->second.expires = now_() + ttl_;
-      it->second.lru = lru_.insert(lru_.end(), key);
-      EvictLocked();
+      evicted = FinishLocked(it, std::move(answer), now_() + ttl_);
     } else {
       entries_.erase(it);
     }
   }
-  // Outside the lock: waiters finish their own gRPC calls.
+  // Outside the lock: waiters finish their own gRPC calls, and evicted
+  // entries are freed.
   for (auto& waiter : waiters) waiter(result);
 }
 
@@ -77,21 +111,13 @@ void InMemoryIdempotencyStore::Remember(const std::string& caller,
                                         const VerifyResult& result, absl::Time answered_at) {
   const absl::Time expires = answered_at + ttl_;
   const std::string key = Key(caller, request_id);
+  Answer answer = Keep(result);
+  std::vector<Entries::node_type> evicted;  // declared first: freed after unlocking
   absl::MutexLock lock(&mu_);
-  if (expires <= now_() || entries_.count(key) > 0) return;
-  Entry& entry = entries_[key];
-  entry.done = true;
-  entry.result = result;
-  entry.expires = expires;
-  entry.lru = lru_.insert(lru_.end(), key);
-  EvictLocked();
-}
-
-void InMemoryIdempotencyStore::EvictLocked() {
-  while (lru_.size() > max_entries_) {
-    entries_.erase(lru_.front());
-    lru_.pop_front();
-  }
+  if (expires <= now_()) return;
+  auto [it, fresh] = entries_.try_emplace(key);
+  if (!fresh) return;
+  evicted = FinishLocked(it, std::move(answer), expires);
 }
 
 size_t InMemoryIdempotencyStore::size() const {

@@ -67,16 +67,30 @@ class InMemoryIdempotencyStore : public IdempotencyStore {
   size_t size() const;
 
  private:
+  // A finished answer: its status, and the response serialized when OK (one
+  // allocation to keep and to evict, where a copied message took a dozen).
+  struct Answer {
+    absl::Status status;
+    std::string response;
+  };
   struct Entry {
     std::string fingerprint;  // empty: matches every request (Remember)
     bool done = false;
-    VerifyResult result;  // valid when done
+    Answer answer;  // valid when done
     absl::Time expires;
     std::vector<Waiter> waiters;
-    std::list<std::string>::iterator lru;  // valid when done
+    std::list<const std::string*>::iterator lru;  // valid when done
   };
+  using Entries = std::unordered_map<std::string, Entry>;
+
+  static Answer Keep(const VerifyResult& result);
+  static VerifyResult Replay(const Answer& answer);
   static std::string Key(const std::string& caller, const std::string& request_id);
-  void EvictLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Marks `it` done with `answer` and evicts beyond max_entries_; the
+  // evicted entries are returned, to be freed outside the lock.
+  std::vector<Entries::node_type> FinishLocked(Entries::iterator it, Answer answer,
+                                               absl::Time expires)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const absl::Duration ttl_;
   const size_t max_entries_;
@@ -86,8 +100,9 @@ class InMemoryIdempotencyStore : public IdempotencyStore {
   // Node-based on purpose: an open-addressing map under this churn (one
   // insert and one eviction per call at capacity) rehashes its tombstones
   // now and then, all entries at once, with every gRPC thread waiting on mu_.
-  std::unordered_map<std::string, Entry> entries_ ABSL_GUARDED_BY(mu_);
-  std::list<std::string> lru_ ABSL_GUARDED_BY(mu_);  // finished keys, oldest first
+  Entries entries_ ABSL_GUARDED_BY(mu_);
+  // Finished keys, oldest first: the map's own keys (stable in its nodes).
+  std::list<const std::string*> lru_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace idgate

@@ -31,6 +31,29 @@ TEST(IdempotencyStore, ReplaysTheStoredAnswer) {
   EXPECT_EQ(f.store.Begin("other", "r1", "fp", nullptr, &replay), Claim::kNew);
 }
 
+TEST(IdempotencyStore, ReplaysAStoredErrorAndAWholeResponse) {
+  Fixture f;
+  VerifyResult replay;
+  // An error after a disclosure is remembered like an answer.
+  ASSERT_EQ(f.store.Begin("c", "failed", "fp", nullptr, &replay), Claim::kNew);
+  f.store.Complete("c", "failed", absl::DeadlineExceededError("provider timed out"), true);
+  ASSERT_EQ(f.store.Begin("c", "failed", "fp", nullptr, &replay), Claim::kReplay);
+  EXPECT_EQ(replay.status(), absl::DeadlineExceededError("provider timed out"));
+
+  ::idgate::v1::VerifyResponse full = Response("bank");
+  full.set_request_id("r2");
+  full.set_billed(true);
+  auto* receipt = full.add_disclosures();
+  receipt->set_disclosure_id("d-1");
+  receipt->set_recipient("Bank Co.");
+  receipt->add_fields(::idgate::v1::PII_FIELD_NAME);
+  ASSERT_EQ(f.store.Begin("c", "r2", "fp", nullptr, &replay), Claim::kNew);
+  f.store.Complete("c", "r2", full, true);
+  ASSERT_EQ(f.store.Begin("c", "r2", "fp", nullptr, &replay), Claim::kReplay);
+  ASSERT_TRUE(replay.ok());
+  EXPECT_EQ(replay->SerializeAsString(), full.SerializeAsString());
+}
+
 TEST(IdempotencyStore, SameKeyDifferentRequestConflicts) {
   Fixture f;
   VerifyResult replay;
