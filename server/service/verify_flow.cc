@@ -369,7 +369,7 @@ void VerifyFlow::OnOutcome(ProviderOutcome outcome) {
       response_.set_face_similarity(outcome.face_similarity);
       response_.set_liveness_passed(outcome.liveness_passed);
     }
-    return Finish(response_);
+    return Finish(std::move(response_));  // the flow is done with it
   }
   if (cancelled) return Finish(absl::CancelledError("the caller cancelled"));
   // Failover only when nothing was billed and another provider may answer,
