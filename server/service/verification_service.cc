@@ -119,6 +119,8 @@ class VerificationServiceImpl::Reactor final : public grpc::ServerUnaryReactor {
   // OnCancel and OnDone only take short locks and never wait, so gRPC may
   // run them on the thread that completes the call instead of handing each
   // call's OnDone to its executor thread (a wake-up and a switch per call).
+  // gRPC calls this hook internal; it is a public virtual in 1.51, and
+  // `override` turns its removal in a later gRPC into a build error.
   bool InternalInlineable() override { return true; }
 
  private:
