@@ -131,7 +131,7 @@ absl::StatusOr<HmacSha256Key> HmacSha256Key::Create(absl::string_view key) {
 absl::StatusOr<std::string> HmacSha256Key::Mac(absl::string_view data) const {
   MacCtxPtr ctx;
   {
-    absl::MutexLock lock(&pool_->mu);
+    std::lock_guard<std::mutex> lock(pool_->mu);
     if (!pool_->idle.empty()) {
       ctx = std::move(pool_->idle.back());
       pool_->idle.pop_back();
@@ -153,7 +153,7 @@ absl::StatusOr<std::string> HmacSha256Key::Mac(absl::string_view data) const {
     return OpenSslError("HMAC-SHA256");
   }
   {
-    absl::MutexLock lock(&pool_->mu);
+    std::lock_guard<std::mutex> lock(pool_->mu);
     pool_->idle.push_back(std::move(ctx));
   }
   return std::string(reinterpret_cast<char*>(mac), length);

@@ -4,13 +4,13 @@
 // low-level SHA256_/HMAC_ functions are deprecated in OpenSSL 3).
 
 #include <memory>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "absl/synchronization/mutex.h"
 #include "adapters/digest.h"  // Sha256Hex: one hex digest for the whole tree
 
 typedef struct evp_pkey_st EVP_PKEY;
@@ -48,9 +48,11 @@ class HmacSha256Key {
  private:
   using MacCtxPtr = std::unique_ptr<EVP_MAC_CTX, internal::EvpMacCtxDeleter>;
   // Contexts not in use; at most one per thread that ran Mac() at once.
+  // std::mutex rather than absl::Mutex: Debian's prebuilt Abseil is not
+  // instrumented, so ThreadSanitizer cannot see absl::Mutex synchronize.
   struct Pool {
-    absl::Mutex mu;
-    std::vector<MacCtxPtr> idle ABSL_GUARDED_BY(mu);
+    std::mutex mu;
+    std::vector<MacCtxPtr> idle;  // guarded by mu
   };
 
   MacCtxPtr keyed_;
