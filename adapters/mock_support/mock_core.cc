@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <utility>
 
 #include "absl/time/civil_time.h"
@@ -36,7 +37,6 @@ class MockCore::Call final : public grpc::ServerUnaryReactor {
     // cancellation or the server's shutdown.
     if (plan_.hang) return;
     refs_.fetch_add(1, std::memory_order_relaxed);
-    scheduled_ = true;
     key_ = core_->delays_.Schedule(absl::Now() + plan_.latency, [this] {
       Complete();
       Unref();
@@ -44,7 +44,7 @@ class MockCore::Call final : public grpc::ServerUnaryReactor {
   }
 
   void OnCancel() override {
-    if (scheduled_ && core_->delays_.Cancel(key_)) Unref();
+    if (key_.has_value() && core_->delays_.Cancel(*key_)) Unref();
     if (Claim()) Finish(grpc::Status::CANCELLED);
   }
 
@@ -87,9 +87,8 @@ class MockCore::Call final : public grpc::ServerUnaryReactor {
   const Plan plan_;
   const Answer answer_;
   std::atomic<int> refs_{1};
-  // Set only by Start, before any OnCancel.
-  bool scheduled_ = false;
-  DelayQueue::Key key_;
+  // The scheduled answer; set only by Start, before any OnCancel.
+  std::optional<DelayQueue::Key> key_;
   absl::Mutex mu_;
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
 };
