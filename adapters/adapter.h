@@ -82,11 +82,15 @@ class Adapter {
       const MinimizedSubject& subject, const CallContext& context) const = 0;
 };
 
+class ProviderCallQueue;  // provider_call.h
+
 // What an adapter gets at creation, besides its typed config.
 struct AdapterEnv {
   const ::idgate::config::v1::Provider* provider = nullptr;
   // The channel to the provider: in-process for an embedded mock.
   std::shared_ptr<grpc::Channel> channel;
+  // Where the adapter's calls complete; outlives the adapter and its calls.
+  ProviderCallQueue* call_queue = nullptr;
   // Resolves a path from the config (relative to the config file).
   std::function<std::string(const std::string&)> resolve_path;
 };

@@ -1,8 +1,27 @@
 #include "adapters/provider_call.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 
 namespace idgate {
+
+ProviderCallQueue::ProviderCallQueue() {
+  const unsigned threads = std::clamp(std::thread::hardware_concurrency() / 2, 2u, 16u);
+  for (unsigned i = 0; i < threads; ++i) {
+    threads_.emplace_back([this] {
+      void* tag = nullptr;
+      bool ok = false;
+      while (cq_.Next(&tag, &ok)) static_cast<Tag*>(tag)->Complete(ok);
+    });
+  }
+}
+
+ProviderCallQueue::~ProviderCallQueue() {
+  // Next returns false only once every call on the queue has ended.
+  cq_.Shutdown();
+  for (std::thread& thread : threads_) thread.join();
+}
 
 ProviderOutcome TransportFailure(absl::string_view provider_kind, const grpc::Status& status) {
   ProviderOutcome outcome;

@@ -3,6 +3,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -34,21 +35,62 @@ absl::StatusOr<std::vector<absl::string_view>> RequiredValues(
     const MinimizedSubject& subject, const std::vector<FieldForm>& required,
     absl::string_view provider_kind);
 
-// The shape every adapter's call shares: one unary RPC through a generated
-// stub's callback API, with a deadline, cancellation, and nothing sent once
-// the deadline has passed. `Map` turns the RPC's status and answer into the
-// normalized outcome.
-template <typename Request, typename Response>
-class UnaryProviderCall final : public PreparedCall {
+// The completion queue every provider call ends on, and the threads that
+// run the calls' callbacks (as many as gRPC gives its callback API:
+// half the cores, 2 to 16).
+//
+// Why not gRPC's callback API: it puts the pending operations of every call
+// in the process -- the gateway's server calls, the embedded mocks' and
+// these -- on one shared queue, and Debian's libgrpc (built without NDEBUG)
+// scans that queue's list of pending operations, under its lock, at every
+// completion. With 10,000 checks in flight, that list was 40,000 long (two
+// per provider call); on a queue of their own, provider calls are one
+// operation each, and the shared list is 20,000 long.
+//
+// Must outlive every adapter and call that uses it. The destructor shuts
+// the queue down and waits until every call on it has ended.
+class ProviderCallQueue {
  public:
-  // Starts the RPC, e.g. stub->async()->CheckThreeFactor(ctx, req, resp, cb).
-  using Start = std::function<void(grpc::ClientContext*, const Request*, Response*,
-                                   std::function<void(grpc::Status)>)>;
+  // Something waiting on the queue; Complete runs on a queue thread.
+  class Tag {
+   public:
+    virtual void Complete(bool ok) = 0;
+
+   protected:
+    ~Tag() = default;
+  };
+
+  ProviderCallQueue();
+  ProviderCallQueue(const ProviderCallQueue&) = delete;
+  ProviderCallQueue& operator=(const ProviderCallQueue&) = delete;
+  ~ProviderCallQueue();
+
+  grpc::CompletionQueue* cq() { return &cq_; }
+
+ private:
+  grpc::CompletionQueue cq_;
+  std::vector<std::thread> threads_;
+};
+
+// The shape every adapter's call shares: one unary RPC through a generated
+// stub's asynchronous API on a ProviderCallQueue, with a deadline,
+// cancellation, and nothing sent once the deadline has passed. `Map` turns
+// the RPC's status and answer into the normalized outcome.
+template <typename Request, typename Response>
+class UnaryProviderCall final : public PreparedCall, private ProviderCallQueue::Tag {
+ public:
+  // Prepares the RPC, e.g. stub->PrepareAsyncCheckThreeFactor(ctx, req, cq).
+  using Prepare = std::function<std::unique_ptr<grpc::ClientAsyncResponseReader<Response>>(
+      grpc::ClientContext*, const Request&, grpc::CompletionQueue*)>;
   using Map = ProviderOutcome (*)(const grpc::Status&, const Response&);
 
-  UnaryProviderCall(Request request, Start start, Map map,
+  UnaryProviderCall(Request request, Prepare prepare, Map map, ProviderCallQueue* queue,
                     std::function<absl::Time()> now = [] { return absl::Now(); })
-      : request_(std::move(request)), start_(std::move(start)), map_(map), now_(std::move(now)) {}
+      : request_(std::move(request)),
+        prepare_(std::move(prepare)),
+        map_(map),
+        queue_(queue),
+        now_(std::move(now)) {}
 
   const google::protobuf::Message& request() const override { return request_; }
 
@@ -63,22 +105,34 @@ class UnaryProviderCall final : public PreparedCall {
       return;
     }
     context_.set_deadline(absl::ToChronoTime(deadline));
-    start_(&context_, &request_, &response_, [this, done = std::move(done)](grpc::Status status) {
-      // `done` may destroy this call: the outcome is computed first.
-      done(map_(status, response_));
-    });
+    done_ = std::move(done);
+    reader_ = prepare_(&context_, request_, queue_->cq());
+    reader_->StartCall();
+    reader_->Finish(&response_, &status_, static_cast<ProviderCallQueue::Tag*>(this));
   }
 
   // Thread-safe; before Send it makes the call end as CANCELLED at once.
   void Cancel() override { context_.TryCancel(); }
 
  private:
+  // A client's Finish always completes with ok; status_ says how it ended.
+  void Complete(bool /*ok*/) override {
+    // `done` may destroy this call: it and the outcome are taken first.
+    ProviderOutcome outcome = map_(status_, response_);
+    OutcomeCallback done = std::move(done_);
+    done(std::move(outcome));
+  }
+
   const Request request_;
-  const Start start_;
+  const Prepare prepare_;
   const Map map_;
+  ProviderCallQueue* const queue_;
   const std::function<absl::Time()> now_;
   grpc::ClientContext context_;
+  std::unique_ptr<grpc::ClientAsyncResponseReader<Response>> reader_;
+  OutcomeCallback done_;
   Response response_;
+  grpc::Status status_;
 };
 
 }  // namespace idgate

@@ -28,10 +28,12 @@ class AlipayAdapter : public Adapter {
   AlipayAdapter(AlipayAdapterConfig config,
                 std::unique_ptr<signing::RsaSigner> signer,
                 std::shared_ptr<AlipayFaceService::Stub> stub,
+                ProviderCallQueue* call_queue,
                 std::function<absl::Time()> now)
       : config_(std::move(config)),
         signer_(std::move(signer)),
         stub_(std::move(stub)),
+        call_queue_(call_queue),
         now_(std::move(now)) {}
 
   std::vector<Check> checks() const override {
@@ -82,17 +84,17 @@ class AlipayAdapter : public Adapter {
     auto stub = stub_;
     return std::unique_ptr<PreparedCall>(new UnaryProviderCall<CertifyFaceRequest, CertifyFaceResponse>(
         std::move(request),
-        [stub](grpc::ClientContext* context, const CertifyFaceRequest* req, CertifyFaceResponse* resp,
-               std::function<void(grpc::Status)> done) {
-          stub->async()->CertifyFace(context, req, resp, std::move(done));
+        [stub](grpc::ClientContext* context, const CertifyFaceRequest& req, grpc::CompletionQueue* cq) {
+          return stub->PrepareAsyncCertifyFace(context, req, cq);
         },
-        &MapResult, now_));
+        &MapResult, call_queue_, now_));
   }
 
  private:
   const AlipayAdapterConfig config_;
   const std::unique_ptr<signing::RsaSigner> signer_;
   const std::shared_ptr<AlipayFaceService::Stub> stub_;
+  ProviderCallQueue* const call_queue_;
   const std::function<absl::Time()> now_;
 };
 
@@ -116,8 +118,8 @@ absl::StatusOr<std::unique_ptr<Adapter>> AlipayAdapterFactory::Create(
     return absl::InvalidArgumentError(
         absl::StrCat(path, ".adapter.app_id: required"));
   }
-  if (env.channel == nullptr) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": no channel"));
+  if (env.channel == nullptr || env.call_queue == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": no channel or call queue"));
   }
   const std::string key_path = env.resolve_path
                                    ? env.resolve_path(config.signing_key_file())
@@ -130,7 +132,7 @@ absl::StatusOr<std::unique_ptr<Adapter>> AlipayAdapterFactory::Create(
       new AlipayAdapter(std::move(config), *std::move(signer),
                         std::shared_ptr<AlipayFaceService::Stub>(
                             AlipayFaceService::NewStub(env.channel)),
-                        now_));
+                        env.call_queue, now_));
 }
 
 }  // namespace alipay

@@ -13,6 +13,7 @@
 #include "adapters/alipay/alipay_adapter.h"
 #include "adapters/alipay/alipay_mock.h"
 #include "adapters/mock_support/identity_book.h"
+#include "adapters/provider_call.h"
 #include "adapters/signing/signing.h"
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
@@ -105,6 +106,7 @@ class AlipayTest : public ::testing::Test {
     AdapterEnv adapter_env;
     adapter_env.provider = &provider_;
     adapter_env.channel = channel_;
+    adapter_env.call_queue = &call_queue_;
     adapter_env.resolve_path = [](const std::string& path) {
       return "config/dev-secrets/" + path;
     };
@@ -188,6 +190,7 @@ class AlipayTest : public ::testing::Test {
     request.set_sign(*sign);
   }
 
+  ProviderCallQueue call_queue_;  // first: it outlives the adapter's calls
   std::unique_ptr<IdentityBook> book_;
   std::string public_key_;
   ::idgate::config::v1::Provider provider_;
@@ -566,10 +569,12 @@ TEST_F(AlipayTest, CanaryMockMessagesNeverEchoPersonalValues) {
 TEST(AlipayFactoryTest, ConfigErrorsNameTheField) {
   ::idgate::config::v1::Provider provider;
   provider.set_id("alipay_main");
+  ProviderCallQueue call_queue;
   AdapterEnv env;
   env.provider = &provider;
   env.channel =
       grpc::CreateChannel("localhost:1", grpc::InsecureChannelCredentials());
+  env.call_queue = &call_queue;
   AlipayAdapterConfig config;
   config.set_app_id("2021");
   config.set_signing_key_file("/nonexistent/alipay.key");
@@ -592,6 +597,10 @@ TEST(AlipayFactoryTest, ConfigErrorsNameTheField) {
   EXPECT_TRUE(AlipayAdapterFactory().Create(env).ok());
 
   env.channel = nullptr;
+  EXPECT_FALSE(AlipayAdapterFactory().Create(env).ok());
+  env.channel =
+      grpc::CreateChannel("localhost:1", grpc::InsecureChannelCredentials());
+  env.call_queue = nullptr;
   EXPECT_FALSE(AlipayAdapterFactory().Create(env).ok());
 }
 

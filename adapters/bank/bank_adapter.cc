@@ -104,20 +104,22 @@ ProviderOutcome MapBankResult(const grpc::Status& status,
 }
 
 absl::StatusOr<std::unique_ptr<BankAdapter>> BankAdapter::Create(
-    const BankAdapterConfig& config, std::shared_ptr<grpc::Channel> channel) {
+    const BankAdapterConfig& config, std::shared_ptr<grpc::Channel> channel,
+    ProviderCallQueue* call_queue) {
   if (config.merchant_id().empty()) {
     return absl::InvalidArgumentError(
         "BankAdapterConfig.merchant_id: must be set");
   }
-  if (channel == nullptr) {
-    return absl::InvalidArgumentError("bank adapter: no channel");
+  if (channel == nullptr || call_queue == nullptr) {
+    return absl::InvalidArgumentError("bank adapter: no channel or call queue");
   }
-  return std::unique_ptr<BankAdapter>(
-      new BankAdapter(config, std::make_shared<Stub>(std::move(channel))));
+  return std::unique_ptr<BankAdapter>(new BankAdapter(
+      config, std::make_shared<Stub>(std::move(channel)), call_queue));
 }
 
-BankAdapter::BankAdapter(BankAdapterConfig config, std::shared_ptr<Stub> stub)
-    : config_(std::move(config)), stub_(std::move(stub)) {}
+BankAdapter::BankAdapter(BankAdapterConfig config, std::shared_ptr<Stub> stub,
+                         ProviderCallQueue* call_queue)
+    : config_(std::move(config)), stub_(std::move(stub)), call_queue_(call_queue) {}
 
 std::vector<Check> BankAdapter::checks() const {
   return {::idgate::config::v1::CHECK_BANK_FOUR_FACTOR};
@@ -155,11 +157,11 @@ absl::StatusOr<std::unique_ptr<PreparedCall>> BankAdapter::Prepare(
   return std::unique_ptr<PreparedCall>(
       new UnaryProviderCall<CheckFourFactorRequest, CheckFourFactorResponse>(
           std::move(request),
-          [stub](grpc::ClientContext* context, const CheckFourFactorRequest* req,
-                 CheckFourFactorResponse* resp, std::function<void(grpc::Status)> done) {
-            stub->async()->CheckFourFactor(context, req, resp, std::move(done));
+          [stub](grpc::ClientContext* context, const CheckFourFactorRequest& req,
+                 grpc::CompletionQueue* cq) {
+            return stub->PrepareAsyncCheckFourFactor(context, req, cq);
           },
-          &MapBankResult));
+          &MapBankResult, call_queue_));
 }
 
 std::string BankAdapterFactory::config_type() const {
@@ -173,7 +175,7 @@ absl::StatusOr<std::unique_ptr<Adapter>> BankAdapterFactory::Create(
     return absl::InvalidArgumentError(
         "bank adapter: adapter is not a BankAdapterConfig");
   }
-  auto adapter = BankAdapter::Create(config, env.channel);
+  auto adapter = BankAdapter::Create(config, env.channel, env.call_queue);
   if (!adapter.ok()) {
     return absl::Status(
         adapter.status().code(),

@@ -5,6 +5,7 @@
 
 #include "absl/status/statusor.h"
 #include "adapters/adapter.h"
+#include "adapters/provider_call.h"
 #include "grpcpp/grpcpp.h"
 #include "idgate/config/v1/config.pb.h"
 #include "idgate/provider/v1/bank.grpc.pb.h"
@@ -19,7 +20,7 @@ class BankAdapter final : public Adapter {
 
   static absl::StatusOr<std::unique_ptr<BankAdapter>> Create(
       const ::idgate::config::v1::BankAdapterConfig& config,
-      std::shared_ptr<grpc::Channel> channel);
+      std::shared_ptr<grpc::Channel> channel, ProviderCallQueue* call_queue);
 
   std::vector<Check> checks() const override;
   std::vector<FieldForm> RequiredFields(Check check) const override;
@@ -29,11 +30,12 @@ class BankAdapter final : public Adapter {
 
  private:
   BankAdapter(::idgate::config::v1::BankAdapterConfig config,
-              std::shared_ptr<Stub> stub);
+              std::shared_ptr<Stub> stub, ProviderCallQueue* call_queue);
 
   const ::idgate::config::v1::BankAdapterConfig config_;
   // Shared with calls in flight, which may outlive a reconfigured adapter.
   const std::shared_ptr<Stub> stub_;
+  ProviderCallQueue* const call_queue_;
 };
 
 // The outcome of a finished call: the transport status, then the raw code

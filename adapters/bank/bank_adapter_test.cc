@@ -149,7 +149,7 @@ class BankTest : public ::testing::Test {
     host_ = std::move(*host);
     BankAdapterConfig config;
     config.set_merchant_id("test-merchant");
-    auto adapter = BankAdapter::Create(config, host_->InProcessChannel());
+    auto adapter = BankAdapter::Create(config, host_->InProcessChannel(), &call_queue_);
     ASSERT_TRUE(adapter.ok()) << adapter.status();
     adapter_ = std::move(*adapter);
   }
@@ -202,6 +202,7 @@ class BankTest : public ::testing::Test {
 
   MockStats Stats() { return host_->mock(0).stats(); }
 
+  ProviderCallQueue call_queue_;  // first: it outlives the adapter's calls
   std::unique_ptr<IdentityBook> book_;
   std::unique_ptr<MockHost> host_;
   std::unique_ptr<BankAdapter> adapter_;
@@ -396,7 +397,8 @@ TEST(BankFactoryTest, ValidatesConfig) {
       grpc::CreateChannel("localhost:1", grpc::InsecureChannelCredentials());
   ::idgate::config::v1::Provider provider;
   provider.set_id("bank_a");
-  AdapterEnv env{&provider, channel, nullptr};
+  ProviderCallQueue call_queue;
+  AdapterEnv env{&provider, channel, &call_queue, nullptr};
   EXPECT_FALSE(factory.Create(env).ok());  // no adapter config at all
   BankAdapterConfig config;
   provider.mutable_adapter()->PackFrom(config);
@@ -407,6 +409,8 @@ TEST(BankFactoryTest, ValidatesConfig) {
   config.set_merchant_id("m");
   provider.mutable_adapter()->PackFrom(config);
   EXPECT_TRUE(factory.Create(env).ok());
+  env.call_queue = nullptr;
+  EXPECT_FALSE(factory.Create(env).ok());
 }
 
 }  // namespace

@@ -123,8 +123,8 @@ ProviderOutcome MapCarrierResult(const grpc::Status& status,
 }
 
 absl::StatusOr<std::unique_ptr<CarrierAdapter>> CarrierAdapter::Create(
-    const CarrierAdapterConfig& config,
-    std::shared_ptr<grpc::Channel> channel) {
+    const CarrierAdapterConfig& config, std::shared_ptr<grpc::Channel> channel,
+    ProviderCallQueue* call_queue) {
   if (FormOf(config.mode()) == ::idgate::v1::PII_FORM_UNSPECIFIED) {
     return absl::InvalidArgumentError(
         "CarrierAdapterConfig.mode: must be PLAIN, SHA256 or SM3");
@@ -133,18 +133,20 @@ absl::StatusOr<std::unique_ptr<CarrierAdapter>> CarrierAdapter::Create(
     return absl::InvalidArgumentError(
         "CarrierAdapterConfig.app_id: must be set");
   }
-  if (channel == nullptr) {
-    return absl::InvalidArgumentError("carrier adapter: no channel");
+  if (channel == nullptr || call_queue == nullptr) {
+    return absl::InvalidArgumentError("carrier adapter: no channel or call queue");
   }
-  return std::unique_ptr<CarrierAdapter>(
-      new CarrierAdapter(config, std::make_shared<Stub>(std::move(channel))));
+  return std::unique_ptr<CarrierAdapter>(new CarrierAdapter(
+      config, std::make_shared<Stub>(std::move(channel)), call_queue));
 }
 
 CarrierAdapter::CarrierAdapter(CarrierAdapterConfig config,
-                               std::shared_ptr<Stub> stub)
+                               std::shared_ptr<Stub> stub,
+                               ProviderCallQueue* call_queue)
     : config_(std::move(config)),
       form_(FormOf(config_.mode())),
-      stub_(std::move(stub)) {}
+      stub_(std::move(stub)),
+      call_queue_(call_queue) {}
 
 std::vector<Check> CarrierAdapter::checks() const {
   return {::idgate::config::v1::CHECK_CARRIER_THREE_FACTOR};
@@ -196,11 +198,11 @@ absl::StatusOr<std::unique_ptr<PreparedCall>> CarrierAdapter::Prepare(
   return std::unique_ptr<PreparedCall>(
       new UnaryProviderCall<CheckThreeFactorRequest, CheckThreeFactorResponse>(
           std::move(request),
-          [stub](grpc::ClientContext* context, const CheckThreeFactorRequest* req,
-                 CheckThreeFactorResponse* resp, std::function<void(grpc::Status)> done) {
-            stub->async()->CheckThreeFactor(context, req, resp, std::move(done));
+          [stub](grpc::ClientContext* context, const CheckThreeFactorRequest& req,
+                 grpc::CompletionQueue* cq) {
+            return stub->PrepareAsyncCheckThreeFactor(context, req, cq);
           },
-          &MapCarrierResult));
+          &MapCarrierResult, call_queue_));
 }
 
 std::string CarrierAdapterFactory::config_type() const {
@@ -214,7 +216,7 @@ absl::StatusOr<std::unique_ptr<Adapter>> CarrierAdapterFactory::Create(
     return absl::InvalidArgumentError(
         "carrier adapter: adapter is not a CarrierAdapterConfig");
   }
-  auto adapter = CarrierAdapter::Create(config, env.channel);
+  auto adapter = CarrierAdapter::Create(config, env.channel, env.call_queue);
   if (!adapter.ok()) {
     return absl::Status(
         adapter.status().code(),

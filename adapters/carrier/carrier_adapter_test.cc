@@ -1,5 +1,6 @@
 #include "adapters/carrier/carrier_adapter.h"
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
@@ -163,7 +164,7 @@ class CarrierTest : public ::testing::Test {
     CarrierAdapterConfig config;
     config.set_mode(mode);
     config.set_app_id("test-app");
-    auto adapter = CarrierAdapter::Create(config, host_->InProcessChannel());
+    auto adapter = CarrierAdapter::Create(config, host_->InProcessChannel(), &call_queue_);
     ASSERT_TRUE(adapter.ok()) << adapter.status();
     adapter_ = std::move(*adapter);
     form_ = mode == ::idgate::config::v1::CARRIER_MODE_SHA256 ? kSha256
@@ -213,6 +214,7 @@ class CarrierTest : public ::testing::Test {
 
   MockStats Stats() { return host_->mock(0).stats(); }
 
+  ProviderCallQueue call_queue_;  // first: it outlives the adapter's calls
   std::unique_ptr<IdentityBook> book_;
   std::unique_ptr<MockHost> host_;
   std::unique_ptr<CarrierAdapter> adapter_;
@@ -468,6 +470,35 @@ TEST_F(CarrierTest, CancelEndsAHungCall) {
   ExpectError(result, absl::StatusCode::kCancelled, "", false);
 }
 
+// The gateway destroys its call queue after its adapters: the destructor
+// must not return while a call on the queue has yet to end, or the call's
+// callback would run against freed state.
+TEST_F(CarrierTest, DestroyingTheCallQueueWaitsForItsCalls) {
+  ::idgate::config::v1::MockBehaviour hang;
+  hang.set_hang(true);
+  Start(hang);
+  auto queue = std::make_unique<ProviderCallQueue>();
+  CarrierAdapterConfig config;
+  config.set_mode(::idgate::config::v1::CARRIER_MODE_PLAIN);
+  config.set_app_id("test-app");
+  auto adapter = CarrierAdapter::Create(config, host_->InProcessChannel(), queue.get());
+  ASSERT_TRUE(adapter.ok()) << adapter.status();
+  const auto& adult = Person("adult-match");
+  auto prepared = (*adapter)->Prepare(
+      Subject(adult.name(), adult.id_number(), adult.mobiles(0).number()),
+      CallContext{::idgate::config::v1::CHECK_CARRIER_THREE_FACTOR, "d-1"});
+  ASSERT_TRUE(prepared.ok());
+  std::atomic<bool> ended{false};
+  absl::StatusCode code = absl::StatusCode::kOk;
+  (*prepared)->Send(absl::Now() + absl::Milliseconds(300), [&](ProviderOutcome outcome) {
+    code = outcome.status.code();
+    ended = true;
+  });
+  queue.reset();
+  EXPECT_TRUE(ended);
+  EXPECT_EQ(code, absl::StatusCode::kDeadlineExceeded);
+}
+
 TEST_F(CarrierTest, NoTimeLeftMeansNothingSent) {
   Start();
   const auto& adult = Person("adult-match");
@@ -549,7 +580,8 @@ TEST(CarrierFactoryTest, ValidatesConfig) {
       grpc::CreateChannel("localhost:1", grpc::InsecureChannelCredentials());
   ::idgate::config::v1::Provider provider;
   provider.set_id("carrier_a");
-  AdapterEnv env{&provider, channel, nullptr};
+  ProviderCallQueue call_queue;
+  AdapterEnv env{&provider, channel, &call_queue, nullptr};
 
   ::idgate::config::v1::BankAdapterConfig wrong;
   provider.mutable_adapter()->PackFrom(wrong);
@@ -575,6 +607,9 @@ TEST(CarrierFactoryTest, ValidatesConfig) {
   EXPECT_EQ((*adapter)->RequiredFields(
                 ::idgate::config::v1::CHECK_CARRIER_THREE_FACTOR)[0],
             FieldForm(kName, kSm3));
+
+  env.call_queue = nullptr;
+  EXPECT_FALSE(factory.Create(env).ok());
 }
 
 }  // namespace

@@ -30,10 +30,12 @@ class CfcaAdapter : public Adapter {
   CfcaAdapter(CfcaAdapterConfig config,
               std::unique_ptr<signing::RsaSigner> signer,
               std::shared_ptr<CfcaFaceService::Stub> stub,
+              ProviderCallQueue* call_queue,
               std::function<absl::Time()> now)
       : config_(std::move(config)),
         signer_(std::move(signer)),
         stub_(std::move(stub)),
+        call_queue_(call_queue),
         now_(std::move(now)) {}
 
   std::vector<Check> checks() const override {
@@ -80,17 +82,17 @@ class CfcaAdapter : public Adapter {
     auto stub = stub_;
     return std::unique_ptr<PreparedCall>(new UnaryProviderCall<CompareFaceRequest, CompareFaceResponse>(
         std::move(request),
-        [stub](grpc::ClientContext* context, const CompareFaceRequest* req, CompareFaceResponse* resp,
-               std::function<void(grpc::Status)> done) {
-          stub->async()->CompareFace(context, req, resp, std::move(done));
+        [stub](grpc::ClientContext* context, const CompareFaceRequest& req, grpc::CompletionQueue* cq) {
+          return stub->PrepareAsyncCompareFace(context, req, cq);
         },
-        &MapResult, now_));
+        &MapResult, call_queue_, now_));
   }
 
  private:
   const CfcaAdapterConfig config_;
   const std::unique_ptr<signing::RsaSigner> signer_;
   const std::shared_ptr<CfcaFaceService::Stub> stub_;
+  ProviderCallQueue* const call_queue_;
   const std::function<absl::Time()> now_;
 };
 
@@ -123,8 +125,8 @@ absl::StatusOr<std::unique_ptr<Adapter>> CfcaAdapterFactory::Create(
     return absl::InvalidArgumentError(
         absl::StrCat(path, ".adapter.tx_code: required"));
   }
-  if (env.channel == nullptr) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": no channel"));
+  if (env.channel == nullptr || env.call_queue == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": no channel or call queue"));
   }
   const std::string key_path = env.resolve_path
                                    ? env.resolve_path(config.signing_key_file())
@@ -137,7 +139,7 @@ absl::StatusOr<std::unique_ptr<Adapter>> CfcaAdapterFactory::Create(
       new CfcaAdapter(std::move(config), *std::move(signer),
                       std::shared_ptr<CfcaFaceService::Stub>(
                           CfcaFaceService::NewStub(env.channel)),
-                      now_));
+                      env.call_queue, now_));
 }
 
 }  // namespace cfca

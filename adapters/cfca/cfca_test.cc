@@ -13,6 +13,7 @@
 #include "adapters/cfca/cfca_adapter.h"
 #include "adapters/cfca/cfca_mock.h"
 #include "adapters/mock_support/identity_book.h"
+#include "adapters/provider_call.h"
 #include "adapters/signing/signing.h"
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
@@ -104,6 +105,7 @@ class CfcaTest : public ::testing::Test {
     AdapterEnv adapter_env;
     adapter_env.provider = &provider_;
     adapter_env.channel = channel_;
+    adapter_env.call_queue = &call_queue_;
     adapter_env.resolve_path = [](const std::string& path) {
       return "config/dev-secrets/" + path;
     };
@@ -178,6 +180,7 @@ class CfcaTest : public ::testing::Test {
     return request;
   }
 
+  ProviderCallQueue call_queue_;  // first: it outlives the adapter's calls
   std::unique_ptr<IdentityBook> book_;
   std::string public_key_;
   ::idgate::config::v1::Provider provider_;
@@ -582,10 +585,12 @@ TEST_F(CfcaTest, CanaryMockMessagesNeverEchoPersonalValues) {
 TEST(CfcaFactoryTest, ConfigErrorsNameTheField) {
   ::idgate::config::v1::Provider provider;
   provider.set_id("cfca_main");
+  ProviderCallQueue call_queue;
   AdapterEnv env;
   env.provider = &provider;
   env.channel =
       grpc::CreateChannel("localhost:1", grpc::InsecureChannelCredentials());
+  env.call_queue = &call_queue;
   CfcaAdapterConfig config;
   config.set_institution_id("INST");
   config.set_tx_code("2301");

@@ -113,6 +113,7 @@ absl::Status GatewayApp::Build(AppOptions options) {
   }
   const std::string base_dir = loaded_.base_dir;
   auto resolve = [base_dir](const std::string& path) { return ResolvePath(base_dir, path); };
+  provider_calls_ = std::make_unique<ProviderCallQueue>();
   for (int i = 0; i < c.providers_size(); ++i) {
     const cfg::Provider& p = c.providers(i);
     const std::string where = absl::StrCat("config: providers[", i, "] (", p.id(), ")");
@@ -150,7 +151,7 @@ absl::Status GatewayApp::Build(AppOptions options) {
     } else {
       channel = grpc::CreateChannel(p.address(), grpc::InsecureChannelCredentials());
     }
-    AdapterEnv env{&p, channel, resolve};
+    AdapterEnv env{&p, channel, provider_calls_.get(), resolve};
     auto adapter = kind->second->adapter->Create(env);
     if (!adapter.ok()) {
       return absl::Status(adapter.status().code(),

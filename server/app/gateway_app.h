@@ -7,6 +7,7 @@
 
 #include "absl/status/statusor.h"
 #include "adapters/mock.h"
+#include "adapters/provider_call.h"
 #include "adapters/registry.h"
 #include "grpcpp/grpcpp.h"
 #include "server/auth/caller_auth.h"
@@ -76,6 +77,9 @@ class GatewayApp {
   JsonLog* log_ = nullptr;
   std::vector<ProviderKind> kinds_;
   std::unique_ptr<IdentityBook> book_;
+  // Before the providers, so that it is destroyed after them: its
+  // destructor waits for their calls.
+  std::unique_ptr<ProviderCallQueue> provider_calls_;
   std::map<std::string, std::unique_ptr<MockProvider>> mocks_;
   std::vector<std::unique_ptr<grpc::Server>> mock_servers_;
   std::map<std::string, std::unique_ptr<ProviderRuntime>> providers_;
