@@ -630,6 +630,12 @@ TEST(CfcaFactoryTest, ConfigErrorsNameTheField) {
   ASSERT_FALSE(adapter.ok());
   EXPECT_THAT(std::string(adapter.status().message()),
               HasSubstr("providers[cfca_main].adapter"));
+  config.set_institution_id("INST");
+  provider.mutable_adapter()->PackFrom(config);
+  env.call_queue = nullptr;
+  adapter = CfcaAdapterFactory().Create(env);
+  ASSERT_FALSE(adapter.ok());
+  EXPECT_EQ(adapter.status().message(), "providers[cfca_main]: no channel or call queue");
 }
 
 }  // namespace
