@@ -5,7 +5,6 @@
 
 #include "absl/status/statusor.h"
 #include "adapters/adapter.h"
-#include "adapters/provider_call.h"
 #include "grpcpp/grpcpp.h"
 #include "idgate/config/v1/config.pb.h"
 #include "idgate/provider/v1/bank.grpc.pb.h"

@@ -9,6 +9,7 @@
 #include "adapters/bank/bank_mock.h"
 #include "adapters/mock_support/identity_book.h"
 #include "adapters/mock_support/mock_host.h"
+#include "adapters/provider_call.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/policy/pii_fields.h"

@@ -11,6 +11,7 @@
 #include "adapters/digest.h"
 #include "adapters/mock_support/identity_book.h"
 #include "adapters/mock_support/mock_host.h"
+#include "adapters/provider_call.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/policy/pii_fields.h"
