@@ -76,7 +76,8 @@ absl::StatusOr<std::unique_ptr<FileLedger>> FileLedger::Open(
     options.max_pending_records = FileLedgerOptions::kDefaultMaxPendingRecords;
   }
   if (options.checkpoint_interval < absl::ZeroDuration() ||
-      options.recovery_intent_window < absl::ZeroDuration()) {
+      options.recovery_intent_window < absl::ZeroDuration() ||
+      options.unawaited_delay < absl::ZeroDuration()) {
     return absl::InvalidArgumentError("ledger: negative duration");
   }
   if (!options.now) return absl::InvalidArgumentError("ledger: no clock");
@@ -331,8 +332,17 @@ void FileLedger::Append(LedgerRecord record,
     } else if (queue_.size() >= options_.max_pending_records) {
       refusal = absl::UnavailableError("ledger queue full");
     } else {
-      // The writer only waits on an empty queue.
-      if (queue_.empty()) work_cv_.notify_one();
+      if (queue_.empty()) oldest_queued_ = absl::Now();
+      // The writer wakes for the first awaited record or a full batch. An
+      // unawaited record waits for those, or for the writer's alarm if it
+      // rings soon enough.
+      const bool awaited = static_cast<bool>(done);
+      if ((awaited && awaited_queued_ == 0) ||
+          queue_.size() + 1 == options_.max_batch_records ||
+          writer_alarm_ > oldest_queued_ + options_.unawaited_delay) {
+        work_cv_.notify_one();
+      }
+      awaited_queued_ += awaited ? 1 : 0;
       queue_.push_back(Pending{std::move(record), std::move(done)});
       return;
     }
@@ -354,15 +364,31 @@ void FileLedger::WriterLoop() {
     bool closing_now;
     {
       std::unique_lock<std::mutex> lock(mu_);
-      // A spurious or timed wake-up just goes round the loop once more.
-      if (queue_.empty() && !closing_) {
-        if (wait == absl::InfiniteDuration()) {
+      const absl::Time checkpoint_due = absl::Now() + wait;
+      while (!closing_ && awaited_queued_ == 0 &&
+             queue_.size() < options_.max_batch_records) {
+        // Unawaited records do not wake the writer: it wakes for the
+        // oldest's due time or, with none queued, one delay after its last
+        // write, so that under load Append never has to wake it for them.
+        const absl::Time now = absl::Now();
+        const absl::Time unawaited_due =
+            (queue_.empty() ? last_write_ : oldest_queued_) +
+            options_.unawaited_delay;
+        absl::Time alarm = checkpoint_due;
+        if (!queue_.empty() || unawaited_due > now) {
+          alarm = std::min(alarm, unawaited_due);
+        }
+        if (alarm <= now) break;
+        writer_alarm_ = alarm;
+        if (alarm == absl::InfiniteFuture()) {
           work_cv_.wait(lock);
         } else {
-          work_cv_.wait_for(lock, absl::ToChronoNanoseconds(wait));
+          work_cv_.wait_for(lock, absl::ToChronoNanoseconds(alarm - now));
         }
+        writer_alarm_ = absl::InfinitePast();
       }
       while (!queue_.empty() && batch.size() < options_.max_batch_records) {
+        awaited_queued_ -= queue_.front().done ? 1 : 0;
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
@@ -389,6 +415,7 @@ void FileLedger::WriterLoop() {
         if (pending.done) pending.done(absl::OkStatus());
       }
       batch.clear();
+      last_write_ = absl::Now();
     }
     if (closing_now) {
       // A ledger closed cleanly leaves no preallocated zeros behind.
@@ -473,6 +500,7 @@ void FileLedger::Fail(const absl::Status& cause, std::vector<Pending>& batch) {
     // Before any callback runs, so that callbacks see the failure.
     healthy_.store(false, std::memory_order_release);
     queued.swap(queue_);
+    awaited_queued_ = 0;
   }
   for (Pending& pending : batch) {
     if (pending.done) pending.done(unavailable);

@@ -43,6 +43,12 @@ struct FileLedgerOptions {
   // At start-up, INTENTs without OUTCOME are looked for at least this far
   // back from the last record. Must exceed the longest provider call.
   absl::Duration recovery_intent_window = absl::Minutes(10);
+  // Records appended without a callback (nobody waits for them: outcomes)
+  // need not wake the writer: they go with the next awaited record's batch,
+  // or once the oldest has waited this long. Fewer fdatasyncs and wake-ups,
+  // at the price of losing up to this window of them if the process dies
+  // (Close writes them).
+  absl::Duration unawaited_delay = absl::Milliseconds(10);
   // Clock for record times and checkpoint intervals.
   std::function<absl::Time()> now = [] { return absl::Now(); };
   // Optional, for metrics: runs on the writer thread after each durable
@@ -102,7 +108,9 @@ struct RecoveryReport {
 // A Ledger in a directory of append-only segment files (format in
 // segment_format.h) with group commit: Append only enqueues; one writer
 // thread takes up to max_batch_records, chains and writes them with one
-// write(), fdatasyncs, and only then runs their callbacks with OK.
+// write(), fdatasyncs, and only then runs their callbacks with OK. It
+// wakes for a record with a callback, a full batch, a checkpoint or Close;
+// records without one wait for those, or for unawaited_delay.
 //
 // A write, sync, segment creation or signing error is fatal: the batch and
 // every later Append get UNAVAILABLE and healthy() turns false. Nothing is
@@ -191,6 +199,7 @@ class FileLedger final : public Ledger {
   uint64_t records_since_checkpoint_ = 0;
   absl::Time last_checkpoint_time_;
   std::string buffer_;
+  absl::Time last_write_ = absl::InfinitePast();
 
   std::atomic<bool> healthy_{true};
   std::atomic<uint64_t> stat_records_{0};
@@ -203,6 +212,12 @@ class FileLedger final : public Ledger {
   mutable std::mutex mu_;
   std::condition_variable work_cv_;
   std::deque<Pending> queue_;  // guarded by mu_
+  // Queued records with a callback.
+  size_t awaited_queued_ = 0;  // guarded by mu_
+  // When the oldest queued record came (or earlier).
+  absl::Time oldest_queued_;  // guarded by mu_
+  // When the waiting writer wakes by itself; InfinitePast while it is awake.
+  absl::Time writer_alarm_ = absl::InfinitePast();  // guarded by mu_
   bool closing_ = false;       // guarded by mu_
   bool failed_ = false;        // guarded by mu_
   absl::Status failure_;       // guarded by mu_

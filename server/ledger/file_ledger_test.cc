@@ -438,6 +438,47 @@ TEST_F(FakeSinkLedgerTest, AppendFromACallback) {
   ASSERT_TRUE(ledger->Close().ok());
 }
 
+// Records nobody waits for (outcomes) do not wake the writer: they ride on
+// the next awaited record's write and sync instead of costing their own.
+TEST_F(FakeSinkLedgerTest, UnawaitedRecordsGoWithTheNextAwaitedOne) {
+  FileLedgerOptions options;
+  options.unawaited_delay = absl::Hours(1);
+  std::unique_ptr<FileLedger> ledger = OpenLedger(options);
+  ASSERT_NE(ledger, nullptr);
+  ledger->Append(MakeOutcome("o1"), nullptr);
+  ledger->Append(MakeOutcome("o2"), nullptr);
+  ASSERT_TRUE(AppendAndWait(*ledger, Intent("i1")).ok());
+  EXPECT_THAT(Events(),
+              ElementsAre("create ledger-000001.log", "syncdir",
+                          "write ledger-000001.log req-o1,req-o2,req-i1",
+                          "sync"));
+  // Close writes what is still queued.
+  ledger->Append(MakeOutcome("o3"), nullptr);
+  ASSERT_TRUE(ledger->Close().ok());
+  EXPECT_THAT(Events(), ElementsAre("create ledger-000001.log", "syncdir",
+                                    "write ledger-000001.log req-o1,req-o2,req-i1",
+                                    "sync", "write ledger-000001.log req-o3",
+                                    "sync"));
+  // Refused once closed, with no callback to tell.
+  ledger->Append(MakeOutcome("late"), nullptr);
+}
+
+TEST_F(FakeSinkLedgerTest, UnawaitedRecordAloneIsWrittenAfterTheDelay) {
+  FileLedgerOptions options;
+  options.unawaited_delay = absl::Milliseconds(20);
+  std::unique_ptr<FileLedger> ledger = OpenLedger(options);
+  ASSERT_NE(ledger, nullptr);
+  ledger->Append(MakeOutcome("o1"), nullptr);
+  // Nothing else comes: the writer's own alarm writes and syncs it.
+  const absl::Time give_up = absl::Now() + absl::Seconds(30);
+  while (Events().size() < 4 && absl::Now() < give_up) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  EXPECT_THAT(Events(), ElementsAre("create ledger-000001.log", "syncdir",
+                                    "write ledger-000001.log req-o1", "sync"));
+  EXPECT_EQ(ledger->stats().records, 1u);
+}
+
 TEST_F(FakeSinkLedgerTest, ZeroSettingsMeanDefaultsAndBatchesAreObserved) {
   FileLedgerOptions options;
   // As an unset proto3 LedgerSettings gives them.

@@ -18,7 +18,9 @@ class Ledger {
   // exactly once: on the ledger's writer thread after the record is durable
   // (OK) or when it cannot be (UNAVAILABLE); or, when the append is refused
   // at once (queue full, ledger failed or closed), on the calling thread
-  // before Append returns. Never blocks the caller.
+  // before Append returns. Never blocks the caller. An empty `done` says
+  // nobody waits: the ledger may then delay making the record durable
+  // (FileLedgerOptions::unawaited_delay).
   virtual void Append(LedgerRecord record,
                       std::function<void(absl::Status)> done) = 0;
 

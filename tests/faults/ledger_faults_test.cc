@@ -110,11 +110,14 @@ class RecordingLedger final : public Ledger {
       : inner_(std::move(inner)) {}
   void Append(LedgerRecord record,
               std::function<void(absl::Status)> done) override {
-    const bool intent = record.kind() == RECORD_KIND_INTENT;
+    // Outcomes go through as they came, unawaited.
+    if (record.kind() != RECORD_KIND_INTENT) {
+      inner_->Append(std::move(record), std::move(done));
+      return;
+    }
     inner_->Append(std::move(record),
-                   [this, intent, done = std::move(done)](absl::Status st) {
-                     if (intent && st.ok()) ++durable_intents_;
-                     if (intent && !st.ok()) ++failed_intents_;
+                   [this, done = std::move(done)](absl::Status st) {
+                     ++(st.ok() ? durable_intents_ : failed_intents_);
                      if (done) done(std::move(st));
                    });
   }
