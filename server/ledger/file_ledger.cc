@@ -52,6 +52,7 @@ absl::Status ValidateForAppend(const LedgerRecord& record) {
 FileLedger::FileLedger(FileLedgerOptions options,
                        std::unique_ptr<SegmentSink> sink)
     : options_(std::move(options)),
+      unawaited_batch_(std::min(kUnawaitedBatch, options_.max_batch_records)),
       sink_(std::move(sink)),
       head_hash_(kGenesisHash) {}
 
@@ -333,12 +334,12 @@ void FileLedger::Append(LedgerRecord record,
       refusal = absl::UnavailableError("ledger queue full");
     } else {
       if (queue_.empty()) oldest_queued_ = absl::Now();
-      // The writer wakes for the first awaited record or a full batch. An
-      // unawaited record waits for those, or for the writer's alarm if it
-      // rings soon enough.
+      // The writer wakes for the first awaited record or unawaited_batch_
+      // records. An unawaited record waits for those, or for the writer's
+      // alarm if it rings soon enough.
       const bool awaited = static_cast<bool>(done);
       if ((awaited && awaited_queued_ == 0) ||
-          queue_.size() + 1 == options_.max_batch_records ||
+          queue_.size() + 1 == unawaited_batch_ ||
           writer_alarm_ > oldest_queued_ + options_.unawaited_delay) {
         work_cv_.notify_one();
       }
@@ -366,7 +367,7 @@ void FileLedger::WriterLoop() {
       std::unique_lock<std::mutex> lock(mu_);
       const absl::Time checkpoint_due = absl::Now() + wait;
       while (!closing_ && awaited_queued_ == 0 &&
-             queue_.size() < options_.max_batch_records) {
+             queue_.size() < unawaited_batch_) {
         // Unawaited records do not wake the writer: it wakes for the
         // oldest's due time or, with none queued, one delay after its last
         // write, so that under load Append never has to wake it for them.

@@ -45,9 +45,9 @@ struct FileLedgerOptions {
   absl::Duration recovery_intent_window = absl::Minutes(10);
   // Records appended without a callback (nobody waits for them: outcomes)
   // need not wake the writer: they go with the next awaited record's batch,
-  // or once the oldest has waited this long. Fewer fdatasyncs and wake-ups,
-  // at the price of losing up to this window of them if the process dies
-  // (Close writes them).
+  // once FileLedger::kUnawaitedBatch are queued, or once the oldest has
+  // waited this long. Fewer fdatasyncs and wake-ups, at the price of losing
+  // up to this window of them if the process dies (Close writes them).
   absl::Duration unawaited_delay = absl::Milliseconds(10);
   // Clock for record times and checkpoint intervals.
   std::function<absl::Time()> now = [] { return absl::Now(); };
@@ -122,6 +122,10 @@ struct RecoveryReport {
 // on the calling thread before Append returns.
 class FileLedger final : public Ledger {
  public:
+  // Unawaited records queued that wake the writer: a burst of them (a wave
+  // of answers) goes out in steady batches, not one large one per delay.
+  static constexpr size_t kUnawaitedBatch = 64;
+
   struct Stats {
     uint64_t records = 0;  // durable, checkpoints included
     uint64_t batches = 0;  // write + fdatasync rounds
@@ -182,6 +186,7 @@ class FileLedger final : public Ledger {
   void Fail(const absl::Status& cause, std::vector<Pending>& batch);
 
   const FileLedgerOptions options_;
+  const size_t unawaited_batch_;  // kUnawaitedBatch, at most a full batch
   const std::unique_ptr<SegmentSink> sink_;
   RecoveryReport report_;
 

@@ -463,6 +463,26 @@ TEST_F(FakeSinkLedgerTest, UnawaitedRecordsGoWithTheNextAwaitedOne) {
   ledger->Append(MakeOutcome("late"), nullptr);
 }
 
+TEST_F(FakeSinkLedgerTest, ABatchOfUnawaitedRecordsWakesTheWriter) {
+  FileLedgerOptions options;
+  options.unawaited_delay = absl::Hours(1);
+  std::unique_ptr<FileLedger> ledger = OpenLedger(options);
+  ASSERT_NE(ledger, nullptr);
+  std::vector<std::string> ids;
+  for (size_t i = 0; i < FileLedger::kUnawaitedBatch; ++i) {
+    ledger->Append(MakeOutcome(absl::StrCat("o", i)), nullptr);
+    ids.push_back(Req(absl::StrCat("o", i)));
+  }
+  const absl::Time give_up = absl::Now() + absl::Seconds(30);
+  while (Events().size() < 4 && absl::Now() < give_up) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  EXPECT_THAT(Events(), ElementsAre("create ledger-000001.log", "syncdir",
+                                    "write ledger-000001.log " +
+                                        absl::StrJoin(ids, ","),
+                                    "sync"));
+}
+
 TEST_F(FakeSinkLedgerTest, UnawaitedRecordAloneIsWrittenAfterTheDelay) {
   FileLedgerOptions options;
   options.unawaited_delay = absl::Milliseconds(20);
