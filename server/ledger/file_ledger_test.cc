@@ -226,6 +226,22 @@ class FakeSinkLedgerTest : public ::testing::Test {
     return shared_->events;
   }
 
+  // Events once there are `n` of them (or after 30 s, for the test to fail
+  // on): for what the writer does on its own.
+  std::vector<std::string> EventsOnceThereAre(size_t n) {
+    const absl::Time give_up = absl::Now() + absl::Seconds(30);
+    while (Events().size() < n && absl::Now() < give_up) {
+      absl::SleepFor(absl::Milliseconds(5));
+    }
+    return Events();
+  }
+
+  std::unique_ptr<FileLedger> OpenWithUnawaitedDelay(absl::Duration delay) {
+    FileLedgerOptions options;
+    options.unawaited_delay = delay;
+    return OpenLedger(options);
+  }
+
   // Blocks write number `n` until the returned release gate opens, and
   // waits until the writer is inside it.
   void BlockWrite(int n) {
@@ -441,9 +457,7 @@ TEST_F(FakeSinkLedgerTest, AppendFromACallback) {
 // Records nobody waits for (outcomes) do not wake the writer: they ride on
 // the next awaited record's write and sync instead of costing their own.
 TEST_F(FakeSinkLedgerTest, UnawaitedRecordsGoWithTheNextAwaitedOne) {
-  FileLedgerOptions options;
-  options.unawaited_delay = absl::Hours(1);
-  std::unique_ptr<FileLedger> ledger = OpenLedger(options);
+  std::unique_ptr<FileLedger> ledger = OpenWithUnawaitedDelay(absl::Hours(1));
   ASSERT_NE(ledger, nullptr);
   ledger->Append(MakeOutcome("o1"), nullptr);
   ledger->Append(MakeOutcome("o2"), nullptr);
@@ -464,38 +478,28 @@ TEST_F(FakeSinkLedgerTest, UnawaitedRecordsGoWithTheNextAwaitedOne) {
 }
 
 TEST_F(FakeSinkLedgerTest, ABatchOfUnawaitedRecordsWakesTheWriter) {
-  FileLedgerOptions options;
-  options.unawaited_delay = absl::Hours(1);
-  std::unique_ptr<FileLedger> ledger = OpenLedger(options);
+  std::unique_ptr<FileLedger> ledger = OpenWithUnawaitedDelay(absl::Hours(1));
   ASSERT_NE(ledger, nullptr);
   std::vector<std::string> ids;
   for (size_t i = 0; i < FileLedger::kUnawaitedBatch; ++i) {
     ledger->Append(MakeOutcome(absl::StrCat("o", i)), nullptr);
     ids.push_back(Req(absl::StrCat("o", i)));
   }
-  const absl::Time give_up = absl::Now() + absl::Seconds(30);
-  while (Events().size() < 4 && absl::Now() < give_up) {
-    absl::SleepFor(absl::Milliseconds(5));
-  }
-  EXPECT_THAT(Events(), ElementsAre("create ledger-000001.log", "syncdir",
-                                    "write ledger-000001.log " +
-                                        absl::StrJoin(ids, ","),
-                                    "sync"));
+  EXPECT_THAT(EventsOnceThereAre(4),
+              ElementsAre("create ledger-000001.log", "syncdir",
+                          "write ledger-000001.log " + absl::StrJoin(ids, ","),
+                          "sync"));
 }
 
 TEST_F(FakeSinkLedgerTest, UnawaitedRecordAloneIsWrittenAfterTheDelay) {
-  FileLedgerOptions options;
-  options.unawaited_delay = absl::Milliseconds(20);
-  std::unique_ptr<FileLedger> ledger = OpenLedger(options);
+  std::unique_ptr<FileLedger> ledger =
+      OpenWithUnawaitedDelay(absl::Milliseconds(20));
   ASSERT_NE(ledger, nullptr);
   ledger->Append(MakeOutcome("o1"), nullptr);
   // Nothing else comes: the writer's own alarm writes and syncs it.
-  const absl::Time give_up = absl::Now() + absl::Seconds(30);
-  while (Events().size() < 4 && absl::Now() < give_up) {
-    absl::SleepFor(absl::Milliseconds(5));
-  }
-  EXPECT_THAT(Events(), ElementsAre("create ledger-000001.log", "syncdir",
-                                    "write ledger-000001.log req-o1", "sync"));
+  EXPECT_THAT(EventsOnceThereAre(4),
+              ElementsAre("create ledger-000001.log", "syncdir",
+                          "write ledger-000001.log req-o1", "sync"));
   EXPECT_EQ(ledger->stats().records, 1u);
 }
 
