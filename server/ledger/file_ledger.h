@@ -109,8 +109,9 @@ struct RecoveryReport {
 // segment_format.h) with group commit: Append only enqueues; one writer
 // thread takes up to max_batch_records, chains and writes them with one
 // write(), fdatasyncs, and only then runs their callbacks with OK. It
-// wakes for a record with a callback, a full batch, a checkpoint or Close;
-// records without one wait for those, or for unawaited_delay.
+// wakes for a record with a callback, kUnawaitedBatch records without one,
+// a checkpoint or Close; records without one wait for those, or for
+// unawaited_delay.
 //
 // A write, sync, segment creation or signing error is fatal: the batch and
 // every later Append get UNAVAILABLE and healthy() turns false. Nothing is
