@@ -30,6 +30,19 @@ def cpu_per_call(raw, name, report):
     return int(ticks) / int(hz) * 1e6 / report["count"]
 
 
+def read_run(raw, name):
+    """A load run's report, with the server's CPU per call when it was recorded."""
+    r = read_json(raw, name)
+    if r is not None:
+        r["server_cpu_us_per_call"] = cpu_per_call(raw, name, r)
+    return r
+
+
+def cpu(r):
+    c = r.get("server_cpu_us_per_call")
+    return "–" if c is None else f"{c:.1f}"
+
+
 def ms(ns):
     return ns / 1e6
 
@@ -148,17 +161,17 @@ def summary(raw, n):
     s["machine"] = open(os.path.join(raw, "machine.txt")).read().strip() \
         if os.path.exists(os.path.join(raw, "machine.txt")) else ""
     s["throughput"] = throughput(raw, n)
-    s["half"] = {"gateway": read_json(raw, "half-gateway"), "baseline": read_json(raw, "half-baseline"),
-                 "gateway_tmpfs": read_json(raw, "half-gateway-tmpfs")}
+    s["half"] = {"gateway": read_run(raw, "half-gateway"), "baseline": read_run(raw, "half-baseline"),
+                 "gateway_tmpfs": read_run(raw, "half-gateway-tmpfs")}
     s["h2load"] = {"baseline": parse_h2load(raw, "baseline"), "gateway": parse_h2load(raw, "gateway"),
                    "gateway_metrics": gateway_h2load_metrics(raw)}
-    s["c10k"] = {"wave": read_json(raw, "c10k-wave"), "sustained": read_json(raw, "c10k-sustained"),
+    s["c10k"] = {"wave": read_run(raw, "c10k-wave"), "sustained": read_run(raw, "c10k-sustained"),
                  "process": process(raw, "")}
     if read_json(raw, "max-gateway-compare-1") is not None:
         s["compare"] = {
             "throughput": throughput(raw, n, "-compare"),
-            "c10k": {"wave": read_json(raw, "c10k-wave-compare"),
-                     "sustained": read_json(raw, "c10k-sustained-compare"),
+            "c10k": {"wave": read_run(raw, "c10k-wave-compare"),
+                     "sustained": read_run(raw, "c10k-sustained-compare"),
                      "process": process(raw, "-compare")},
         }
     return s
@@ -195,14 +208,14 @@ def tables(raw, n):
         g, b = h["gateway"], h["baseline"]
         w(f"### Latency at half of the gateway's maximum ({g['options']['rps']:.0f} calls/s, paced)")
         w("")
-        w("| server | achieved calls/s | p50 ms | p90 ms | p99 ms | max ms | failures |")
-        w("|---|---:|---:|---:|---:|---:|---:|")
+        w("| server | achieved calls/s | p50 ms | p90 ms | p99 ms | max ms | server CPU µs/call | failures |")
+        w("|---|---:|---:|---:|---:|---:|---:|---:|")
         for label, r in (("gateway (mock latency 0)", g), ("baseline, same rate", b),
                          ("diagnostic: gateway with its ledger on tmpfs (fdatasync free, not durable)",
                           h.get("gateway_tmpfs"))):
             if r:
                 w(f"| {label} | {r['rps']:.0f} | {pct(r, 'p50'):.3f} | {pct(r, 'p90'):.3f} | "
-                  f"{pct(r, 'p99'):.3f} | {pct(r, 'max'):.3f} | {failures(r)} |")
+                  f"{pct(r, 'p99'):.3f} | {pct(r, 'max'):.3f} | {cpu(r)} | {failures(r)} |")
         w("")
         w(f"Added latency over the mock's own (0 ms): p50 **{pct(g, 'p50'):.3f} ms** (target ≤ 1 ms), "
           f"p99 **{pct(g, 'p99'):.3f} ms** (target ≤ 5 ms)"
@@ -255,8 +268,8 @@ def tables(raw, n):
 
 
 def c10k_table(w, rows):
-    w("| gateway | run | calls | OK | failures | most in flight | p50 ms | p90 ms | p99 ms | max ms | peak RSS (VmHWM) MiB | peak threads |")
-    w("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    w("| gateway | run | calls | OK | failures | most in flight | p50 ms | p90 ms | p99 ms | max ms | server CPU µs/call | peak RSS (VmHWM) MiB | peak threads |")
+    w("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for label, c in rows:
         p = c["process"]
         hwm = p.get("status_VmHWM")
@@ -267,7 +280,7 @@ def c10k_table(w, rows):
             ok = r["statusCodeDistribution"].get("OK", 0)
             w(f"| {label} | {run} | {r['count']} | {ok} | {failures(r)} | {r['maxInFlight']} | "
               f"{pct(r, 'p50'):.0f} | {pct(r, 'p90'):.0f} | {pct(r, 'p99'):.0f} | {pct(r, 'max'):.0f} | "
-              f"{hwm / 1024:.0f} | {p.get('peak_threads')} |")
+              f"{cpu(r)} | {hwm / 1024:.0f} | {p.get('peak_threads')} |")
     w("")
     w("Targets: all succeed, p99 ≤ 1300 ms, peak RSS ≤ 1024 MiB, threads ≤ 64. "
       "Peak RSS is the gateway's VmHWM after both runs; threads are sampled every 100 ms.")
