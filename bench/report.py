@@ -48,19 +48,14 @@ def ms(ns):
 
 
 def trials(raw, server, tag, n):
-    out = []
-    for t in range(1, n + 1):
-        name = f"max-{server}{tag}-{t}"
-        r = read_json(raw, name)
-        if r is not None:
-            out.append((r, cpu_per_call(raw, name, r)))
-    return out
+    runs = (read_run(raw, f"max-{server}{tag}-{t}") for t in range(1, n + 1))
+    return [r for r in runs if r is not None]
 
 
 def median_trial(ts):
     """The trial with the median throughput (the lower middle one)."""
-    ordered = sorted(ts, key=lambda x: x[0]["rps"])
-    return ordered[(len(ordered) - 1) // 2] if ordered else (None, None)
+    ordered = sorted(ts, key=lambda r: r["rps"])
+    return ordered[(len(ordered) - 1) // 2] if ordered else None
 
 
 def throughput(raw, n, tag=""):
@@ -68,13 +63,12 @@ def throughput(raw, n, tag=""):
     g = trials(raw, "gateway", tag, n)
     if not b or not g:
         return None
-    bm, bc = median_trial(b)
-    gm, gc = median_trial(g)
+    bm, gm = median_trial(b), median_trial(g)
     return {
-        "baseline": {"median": bm, "cpu_us_per_call": bc, "rps_all": [x[0]["rps"] for x in b],
-                     "cpu_all": [x[1] for x in b]},
-        "gateway": {"median": gm, "cpu_us_per_call": gc, "rps_all": [x[0]["rps"] for x in g],
-                    "cpu_all": [x[1] for x in g]},
+        "baseline": {"median": bm, "cpu_us_per_call": bm["server_cpu_us_per_call"],
+                     "rps_all": [r["rps"] for r in b], "cpu_all": [r["server_cpu_us_per_call"] for r in b]},
+        "gateway": {"median": gm, "cpu_us_per_call": gm["server_cpu_us_per_call"],
+                    "rps_all": [r["rps"] for r in g], "cpu_all": [r["server_cpu_us_per_call"] for r in g]},
         "ratio": gm["rps"] / bm["rps"],
     }
 
@@ -201,7 +195,7 @@ def tables(raw, n):
             ratio = "1.00" if name == "baseline" else f"**{t['ratio']:.2f}**"
             w(f"| {label} | {r['rps']:.0f} | {', '.join(f'{v:.0f}' for v in x['rps_all'])} | {ratio} | "
               f"{pct(r, 'p50'):.2f} | {pct(r, 'p90'):.2f} | {pct(r, 'p99'):.2f} | {pct(r, 'max'):.2f} | "
-              f"{x['cpu_us_per_call']:.1f} | {failures(r)} |")
+              f"{cpu(r)} | {failures(r)} |")
         w("")
     h = s["half"]
     if h["gateway"]:
@@ -262,7 +256,7 @@ def tables(raw, n):
             r = x["median"]
             ratio = "1.00" if name == "baseline" else f"**{t['ratio']:.2f}**"
             w(f"| {name} | {r['rps']:.0f} | {', '.join(f'{v:.0f}' for v in x['rps_all'])} | {ratio} | "
-              f"{pct(r, 'p50'):.2f} | {pct(r, 'p99'):.2f} | {x['cpu_us_per_call']:.1f} |")
+              f"{pct(r, 'p50'):.2f} | {pct(r, 'p99'):.2f} | {cpu(r)} |")
         w("")
     return "\n".join(out) + "\n"
 
