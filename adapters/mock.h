@@ -36,8 +36,8 @@ struct MockEnv {
 };
 
 // A realistic simulator of one provider, served over gRPC (in-process for an
-// embedded mock, or by idgate-mock-providers). Latency is simulated with
-// grpc::Alarm, never by sleeping a thread.
+// embedded mock, or by idgate-mock-providers). Latency is simulated on a
+// DelayQueue, never by sleeping a thread per call.
 class MockProvider {
  public:
   virtual ~MockProvider() = default;

@@ -121,7 +121,7 @@ class MockCoreTest : public ::testing::Test {
   absl::Time now_ = absl::FromUnixSeconds(1767225600);  // 2026-01-01 08:00+8
 };
 
-// 2000 calls pending at once, each delayed 200 ms: with Alarm callbacks they
+// 2000 calls pending at once, each delayed 200 ms: on the DelayQueue they
 // all finish in about 200 ms on a handful of threads. A functional check with
 // generous bounds (the machine is shared), not a benchmark.
 TEST_F(MockCoreTest, LatencyIsSimulatedWithoutAThreadPerCall) {
