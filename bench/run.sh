@@ -6,7 +6,8 @@
 #      group commit) under the same idgate-load settings, TRIALS interleaved
 #      runs each; the ratio of the medians, latency percentiles, server CPU
 #      per call;
-#   2. added latency at half of the gateway's maximum load (paced rps);
+#   2. added latency at half of the gateway's maximum load (paced rps),
+#      TRIALS interleaved runs each; the medians of their p50 and p99;
 #   3. high concurrency: 10,000 calls in flight with the mock at 1 s:
 #      completion, latency percentiles, peak RSS (VmHWM) and peak threads;
 #   4. the same throughput with h2load as an independent load generator;
@@ -160,9 +161,11 @@ throughput_round() {  # TAG GATEWAY_BINARY
   if [[ -z $tag ]]; then
     local rate
     rate=$(python3 "$ROOT/bench/report.py" half-rate "$RAW" "$TRIALS")
-    log "half of the gateway's maximum: $rate calls/s, paced, gateway then baseline"
-    load half-gateway "$gport" "$gpid" -z "${DURATION}s" -r "$rate" -c "$CONCURRENCY" --connections="$CONNECTIONS" --expect-verdict=VERDICT_MATCH
-    load half-baseline "$bport" "$bpid" -z "${DURATION}s" -r "$rate" -c "$CONCURRENCY" --connections="$CONNECTIONS" --expect-verdict=VERDICT_MATCH
+    for t in $(seq 1 "$TRIALS"); do
+      log "half of the gateway's maximum, trial $t/$TRIALS: $rate calls/s, paced, gateway then baseline"
+      load "half-gateway-$t" "$gport" "$gpid" -z "${DURATION}s" -r "$rate" -c "$CONCURRENCY" --connections="$CONNECTIONS" --expect-verdict=VERDICT_MATCH
+      load "half-baseline-$t" "$bport" "$bpid" -z "${DURATION}s" -r "$rate" -c "$CONCURRENCY" --connections="$CONNECTIONS" --expect-verdict=VERDICT_MATCH
+    done
     if [[ -d /dev/shm ]]; then
       # Diagnostic, not a product setting: the same gateway with its ledger
       # on tmpfs, where fdatasync costs nothing, to show how much of the
