@@ -53,9 +53,9 @@ def trials(raw, prefix, n):
     return [r for r in runs if r is not None]
 
 
-def median_trial(ts):
-    """The trial with the median throughput (the lower middle one)."""
-    ordered = sorted(ts, key=lambda r: r["rps"])
+def median_trial(ts, key=lambda r: r["rps"]):
+    """The trial with the median `key`, throughput by default (the lower middle one)."""
+    ordered = sorted(ts, key=key)
     return ordered[(len(ordered) - 1) // 2] if ordered else None
 
 
@@ -83,7 +83,7 @@ def half_load(raw, server, n):
     return {"trials": ts,
             "p50_ms": statistics.median(pct(r, "p50") for r in ts),
             "p99_ms": statistics.median(pct(r, "p99") for r in ts),
-            "median_p50_trial": sorted(ts, key=lambda r: pct(r, "p50"))[(len(ts) - 1) // 2]}
+            "median_p50_trial": median_trial(ts, key=lambda r: pct(r, "p50"))}
 
 
 def failures(r):
