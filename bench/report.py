@@ -64,14 +64,12 @@ def throughput(raw, n, tag=""):
     g = trials(raw, f"max-gateway{tag}", n)
     if not b or not g:
         return None
-    bm, gm = median_trial(b), median_trial(g)
-    return {
-        "baseline": {"median": bm, "cpu_us_per_call": bm["server_cpu_us_per_call"],
-                     "rps_all": [r["rps"] for r in b], "cpu_all": [r["server_cpu_us_per_call"] for r in b]},
-        "gateway": {"median": gm, "cpu_us_per_call": gm["server_cpu_us_per_call"],
-                    "rps_all": [r["rps"] for r in g], "cpu_all": [r["server_cpu_us_per_call"] for r in g]},
-        "ratio": gm["rps"] / bm["rps"],
-    }
+    def of(ts):
+        return {"median": median_trial(ts), "rps_all": [r["rps"] for r in ts],
+                "cpu_all": [r["server_cpu_us_per_call"] for r in ts]}
+    out = {"baseline": of(b), "gateway": of(g)}
+    out["ratio"] = out["gateway"]["median"]["rps"] / out["baseline"]["median"]["rps"]
+    return out
 
 
 def half_load(raw, server, n):
