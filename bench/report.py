@@ -2,7 +2,7 @@
 """Turns the raw reports of bench/run.sh into BENCHMARKS.md tables, a JSON
 summary and gnuplot data.
 
-  report.py half-rate RAW TRIALS       calls/s at half the gateway's median maximum
+  report.py rate RAW TRIALS FRACTION   calls/s at FRACTION of the gateway's median maximum
   report.py tables RAW TRIALS          Markdown
   report.py json RAW TRIALS            JSON summary
   report.py plot-data RAW TRIALS DIR   latency spectra for bench/plot/latency.gp
@@ -30,17 +30,33 @@ def cpu_per_call(raw, name, report):
     return int(ticks) / int(hz) * 1e6 / report["count"]
 
 
+def machine_busy(raw, name):
+    """The share of the machine's CPU time (all cores) that was busy during the run."""
+    path = os.path.join(raw, name + ".machine")
+    if not os.path.exists(path):
+        return None
+    busy0, total0, busy1, total1 = (int(v) for v in open(path).read().split())
+    return (busy1 - busy0) / (total1 - total0) if total1 > total0 else None
+
+
 def read_run(raw, name):
-    """A load run's report, with the server's CPU per call when it was recorded."""
+    """A load run's report, with the server's CPU per call and how busy the
+    machine was, when they were recorded."""
     r = read_json(raw, name)
     if r is not None:
         r["server_cpu_us_per_call"] = cpu_per_call(raw, name, r)
+        r["machine_busy"] = machine_busy(raw, name)
     return r
 
 
 def cpu(r):
     c = r.get("server_cpu_us_per_call")
     return "–" if c is None else f"{c:.1f}"
+
+
+def busy(r):
+    b = r.get("machine_busy") if r else None
+    return "–" if b is None else f"{100 * b:.0f} %"
 
 
 def ms(ns):
@@ -82,6 +98,28 @@ def half_load(raw, server, n):
             "p50_ms": statistics.median(pct(r, "p50") for r in ts),
             "p99_ms": statistics.median(pct(r, "p99") for r in ts),
             "median_p50_trial": median_trial(ts, key=lambda r: pct(r, "p50"))}
+
+
+def sweep(raw, n, half):
+    """Latency against load: one paced run of each server at each fraction
+    of the gateway's maximum in sweep.txt, and the half-load trials (their
+    median p50 and p99, and the trial with the median p50 for the rest)."""
+    path = os.path.join(raw, "sweep.txt")
+    fractions = open(path).read().split() if os.path.exists(path) else []
+    rows = []
+    for f in fractions:  # as run.sh named the runs
+        g, b = read_run(raw, f"sweep-gateway-{f}"), read_run(raw, f"sweep-baseline-{f}")
+        if g:
+            rows.append({"fraction": float(f), "gateway": g, "baseline": b,
+                         "p50_ms": {name: r and pct(r, "p50") for name, r in (("gateway", g), ("baseline", b))},
+                         "p99_ms": {name: r and pct(r, "p99") for name, r in (("gateway", g), ("baseline", b))}})
+    if half["gateway"]:
+        hb = half["baseline"] or {}
+        rows.append({"fraction": 0.5, "gateway": half["gateway"]["median_p50_trial"],
+                     "baseline": hb.get("median_p50_trial"),
+                     "p50_ms": {"gateway": half["gateway"]["p50_ms"], "baseline": hb.get("p50_ms")},
+                     "p99_ms": {"gateway": half["gateway"]["p99_ms"], "baseline": hb.get("p99_ms")}})
+    return sorted(rows, key=lambda row: row["fraction"])
 
 
 def failures(r):
@@ -168,6 +206,7 @@ def summary(raw, n):
     s["throughput"] = throughput(raw, n)
     s["half"] = {"gateway": half_load(raw, "gateway", n), "baseline": half_load(raw, "baseline", n),
                  "gateway_tmpfs": read_run(raw, "half-gateway-tmpfs")}
+    s["sweep"] = sweep(raw, n, s["half"])
     s["h2load"] = {"baseline": parse_h2load(raw, "baseline"), "gateway": parse_h2load(raw, "gateway"),
                    "gateway_metrics": gateway_h2load_metrics(raw)}
     s["c10k"] = {"wave": read_run(raw, "c10k-wave"), "sustained": read_run(raw, "c10k-sustained"),
@@ -214,8 +253,8 @@ def tables(raw, n):
         rate = g["trials"][0]["options"]["rps"]
         w(f"### Latency at half of the gateway's maximum ({rate:.0f} calls/s, paced)")
         w("")
-        w("| server | run | achieved calls/s | p50 ms | p90 ms | p99 ms | max ms | server CPU µs/call | failures |")
-        w("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+        w("| server | run | achieved calls/s | p50 ms | p90 ms | p99 ms | max ms | server CPU µs/call | cores busy | failures |")
+        w("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
         rows = [("gateway (mock latency 0)", f"trial {i}", r) for i, r in enumerate(g["trials"], 1)]
         rows += [("baseline, same rate", f"trial {i}", r) for i, r in enumerate(b["trials"], 1)] if b else []
         rows.append(("diagnostic: gateway with its ledger on tmpfs (fdatasync free, not durable)", "one run",
@@ -223,13 +262,15 @@ def tables(raw, n):
         for label, run, r in rows:
             if r:
                 w(f"| {label} | {run} | {r['rps']:.0f} | {pct(r, 'p50'):.3f} | {pct(r, 'p90'):.3f} | "
-                  f"{pct(r, 'p99'):.3f} | {pct(r, 'max'):.3f} | {cpu(r)} | {failures(r)} |")
+                  f"{pct(r, 'p99'):.3f} | {pct(r, 'max'):.3f} | {cpu(r)} | {busy(r)} | {failures(r)} |")
         w("")
         w(f"Added latency over the mock's own (0 ms), median of {len(g['trials'])} trials: "
           f"p50 **{g['p50_ms']:.3f} ms** (target ≤ 1 ms), p99 **{g['p99_ms']:.3f} ms** (target ≤ 5 ms)"
           + (f"; over the bare baseline at the same rate: p50 {g['p50_ms'] - b['p50_ms']:+.3f} ms, "
              f"p99 {g['p99_ms'] - b['p99_ms']:+.3f} ms." if b else "."))
         w("")
+    if len(s["sweep"]) > 1:
+        sweep_table(w, s["sweep"], s["throughput"])
     c = s["c10k"]
     if c["wave"]:
         w("### 10,000 calls in flight, mock provider at 1 s latency")
@@ -275,6 +316,34 @@ def tables(raw, n):
     return "\n".join(out) + "\n"
 
 
+def sweep_table(w, rows, t):
+    w("### Latency against load (paced, fractions of the gateway's maximum)")
+    w("")
+    w("| fraction of the gateway's maximum | calls/s | gateway p50 ms | gateway p90 ms | gateway p99 ms | "
+      "gateway CPU µs/call | cores busy (gateway run) | baseline p50 ms | baseline p99 ms | "
+      "baseline CPU µs/call | failures |")
+    w("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for row in rows:
+        g, b = row["gateway"], row["baseline"]
+        p50, p99 = row["p50_ms"], row["p99_ms"]
+        base = f"{p50['baseline']:.3f} | {p99['baseline']:.3f} | {cpu(b)}" if b else "– | – | –"
+        w(f"| {row['fraction']:g}{' (median of trials)' if row['fraction'] == 0.5 else ''} | "
+          f"{g['rps']:.0f} | {p50['gateway']:.3f} | {pct(g, 'p90'):.3f} | {p99['gateway']:.3f} | "
+          f"{cpu(g)} | {busy(g)} | {base} | {failures(g) + (failures(b) if b else 0)} |")
+    w("")
+    within = [row for row in rows if row["p50_ms"]["gateway"] <= 1.0 and row["p99_ms"]["gateway"] <= 5.0]
+    peak = t["gateway"]["median"]["rps"] if t else None
+    if within and peak:
+        top = max(within, key=lambda row: row["fraction"])
+        w(f"The highest measured load at which the gateway's added latency held both targets "
+          f"(p50 ≤ 1 ms, p99 ≤ 5 ms): {top['gateway']['rps']:.0f} calls/s, "
+          f"{top['fraction']:g} of its maximum ({peak:.0f} calls/s).")
+    else:
+        w("At none of the measured loads did the gateway's added latency hold both targets "
+          "(p50 ≤ 1 ms, p99 ≤ 5 ms).")
+    w("")
+
+
 def c10k_table(w, rows):
     w("| gateway | run | calls | OK | failures | most in flight | p50 ms | p90 ms | p99 ms | max ms | server CPU µs/call | peak RSS (VmHWM) MiB | peak threads |")
     w("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
@@ -317,9 +386,9 @@ def plot_data(raw, n, out_dir):
 
 def main():
     mode, raw, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    if mode == "half-rate":
+    if mode == "rate":
         t = throughput(raw, n)
-        print(max(1, int(round(t["gateway"]["median"]["rps"] / 2))))
+        print(max(1, int(round(t["gateway"]["median"]["rps"] * float(sys.argv[4])))))
     elif mode == "tables":
         sys.stdout.write(tables(raw, n))
     elif mode == "json":

@@ -8,6 +8,9 @@
 #      per call;
 #   2. added latency at half of the gateway's maximum load (paced rps),
 #      TRIALS interleaved runs each; the medians of their p50 and p99;
+#      then one paced run of each server at the other fractions of that
+#      maximum in SWEEP: latency against load, with how busy the two
+#      cores were during each run;
 #   3. high concurrency: 10,000 calls in flight with the mock at 1 s:
 #      completion, latency percentiles, peak RSS (VmHWM) and peak threads;
 #   4. the same throughput with h2load as an independent load generator;
@@ -22,8 +25,9 @@
 # Environment: BUILD_DIR (build/release), OUT_DIR (bench/results), JOBS (2),
 # DURATION seconds per run (10), TRIALS (3), CONNECTIONS (4),
 # CONCURRENCY (128), WARMUP_CALLS for the gateway (100000, its idempotency
-# store's size, so runs measure the steady state), SKIP_BUILD=1,
-# COMPARE_IDGATE.
+# store's size, so runs measure the steady state), SWEEP (fractions of the
+# gateway's maximum besides one half, "0.1 0.25 0.75"; empty skips them),
+# SKIP_BUILD=1, COMPARE_IDGATE.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -36,6 +40,7 @@ TRIALS=${TRIALS:-3}
 CONNECTIONS=${CONNECTIONS:-4}
 CONCURRENCY=${CONCURRENCY:-128}
 WARMUP_CALLS=${WARMUP_CALLS:-100000}
+SWEEP=${SWEEP-0.1 0.25 0.75}
 LOAD_CONFIG=$ROOT/loadtest/carrier.json
 
 log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
@@ -106,18 +111,24 @@ stop_server() {
 }
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# The machine's busy and total ticks so far, all cores (idle and iowait
+# are not busy).
+machine_ticks() { awk '/^cpu /{t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6, t}' /proc/stat; }
 
 # load NAME PORT SERVER_PID ARGS...: one idgate-load run -> $RAW/NAME.json,
-# plus the server's CPU ticks over the run in $RAW/NAME.cpu.
+# plus the server's CPU ticks over the run in $RAW/NAME.cpu and the
+# machine's busy and total ticks before and after it in $RAW/NAME.machine.
 load() {
   local name=$1 port=$2 pid=$3
   shift 3
-  local c0 c1
+  local c0 c1 m0
   c0=$(cpu_ticks "$pid")
+  m0=$(machine_ticks)
   timeout 300 "$LOAD" --config="$LOAD_CONFIG" --protoset="$PROTOSET" --host="127.0.0.1:$port" \
     --duration-stop=wait -O json -o "$RAW/$name.json" "$@" || true
   c1=$(cpu_ticks "$pid")
   echo "$((c1 - c0)) $(getconf CLK_TCK)" >"$RAW/$name.cpu"
+  echo "$m0 $(machine_ticks)" >"$RAW/$name.machine"
   [[ -s $RAW/$name.json ]] || { echo "idgate-load $name wrote no report" >&2; exit 1; }
 }
 
@@ -160,11 +171,18 @@ throughput_round() {  # TAG GATEWAY_BINARY
   done
   if [[ -z $tag ]]; then
     local rate
-    rate=$(python3 "$ROOT/bench/report.py" half-rate "$RAW" "$TRIALS")
+    rate=$(python3 "$ROOT/bench/report.py" rate "$RAW" "$TRIALS" 0.5)
     for t in $(seq 1 "$TRIALS"); do
       log "half of the gateway's maximum, trial $t/$TRIALS: $rate calls/s, paced, gateway then baseline"
       load "half-gateway-$t" "$gport" "$gpid" -z "${DURATION}s" -r "$rate" -c "$CONCURRENCY" --connections="$CONNECTIONS" --expect-verdict=VERDICT_MATCH
       load "half-baseline-$t" "$bport" "$bpid" -z "${DURATION}s" -r "$rate" -c "$CONCURRENCY" --connections="$CONNECTIONS" --expect-verdict=VERDICT_MATCH
+    done
+    local fraction sweep_rate
+    for fraction in $SWEEP; do
+      sweep_rate=$(python3 "$ROOT/bench/report.py" rate "$RAW" "$TRIALS" "$fraction")
+      log "$fraction of the gateway's maximum: $sweep_rate calls/s, paced, gateway then baseline"
+      load "sweep-gateway-$fraction" "$gport" "$gpid" -z "${DURATION}s" -r "$sweep_rate" -c "$CONCURRENCY" --connections="$CONNECTIONS" --expect-verdict=VERDICT_MATCH
+      load "sweep-baseline-$fraction" "$bport" "$bpid" -z "${DURATION}s" -r "$sweep_rate" -c "$CONCURRENCY" --connections="$CONNECTIONS" --expect-verdict=VERDICT_MATCH
     done
     if [[ -d /dev/shm ]]; then
       # Diagnostic, not a product setting: the same gateway with its ledger
@@ -265,6 +283,7 @@ machine end
 cat >"$RAW/settings.txt" <<EOF
 duration ${DURATION}s, trials $TRIALS, connections $CONNECTIONS, concurrency $CONCURRENCY, gateway warm-up $WARMUP_CALLS calls
 EOF
+echo "$SWEEP" >"$RAW/sweep.txt"
 python3 "$ROOT/bench/report.py" tables "$RAW" "$TRIALS" >"$OUT_DIR/tables.md"
 python3 "$ROOT/bench/report.py" json "$RAW" "$TRIALS" >"$OUT_DIR/results.json"
 python3 "$ROOT/bench/report.py" plot-data "$RAW" "$TRIALS" "$WORK"
