@@ -85,6 +85,10 @@ def throughput(raw, n, tag=""):
                 "cpu_all": [r["server_cpu_us_per_call"] for r in ts]}
     out = {"baseline": of(b), "gateway": of(g)}
     out["ratio"] = out["gateway"]["median"]["rps"] / out["baseline"]["median"]["rps"]
+    f = trials(raw, f"max-floor{tag}", n)
+    if f:
+        out["floor"] = of(f)
+        out["floor_ratio"] = out["floor"]["median"]["rps"] / out["baseline"]["median"]["rps"]
     return out
 
 
@@ -100,6 +104,12 @@ def half_load(raw, server, n):
             "median_p50_trial": median_trial(ts, key=lambda r: pct(r, "p50"))}
 
 
+# The servers bench/run.sh loads: the bare gRPC baseline, the design's floor
+# (bench/floor: a durable record, then an in-process provider RPC) and the
+# gateway.
+SERVERS = ("baseline", "floor", "gateway")
+
+
 def sweep(raw, n, half):
     """Latency against load: one paced run of each server at each fraction
     of the gateway's maximum in sweep.txt, and the half-load trials (their
@@ -108,17 +118,16 @@ def sweep(raw, n, half):
     fractions = open(path).read().split() if os.path.exists(path) else []
     rows = []
     for f in fractions:  # as run.sh named the runs
-        g, b = read_run(raw, f"sweep-gateway-{f}"), read_run(raw, f"sweep-baseline-{f}")
-        if g:
-            rows.append({"fraction": float(f), "gateway": g, "baseline": b,
-                         "p50_ms": {name: r and pct(r, "p50") for name, r in (("gateway", g), ("baseline", b))},
-                         "p99_ms": {name: r and pct(r, "p99") for name, r in (("gateway", g), ("baseline", b))}})
+        runs = {name: read_run(raw, f"sweep-{name}-{f}") for name in SERVERS}
+        if runs["gateway"]:
+            rows.append({"fraction": float(f), "runs": runs,
+                         "p50_ms": {name: r and pct(r, "p50") for name, r in runs.items()},
+                         "p99_ms": {name: r and pct(r, "p99") for name, r in runs.items()}})
     if half["gateway"]:
-        hb = half["baseline"] or {}
-        rows.append({"fraction": 0.5, "gateway": half["gateway"]["median_p50_trial"],
-                     "baseline": hb.get("median_p50_trial"),
-                     "p50_ms": {"gateway": half["gateway"]["p50_ms"], "baseline": hb.get("p50_ms")},
-                     "p99_ms": {"gateway": half["gateway"]["p99_ms"], "baseline": hb.get("p99_ms")}})
+        hs = {name: half[name] or {} for name in SERVERS}
+        rows.append({"fraction": 0.5, "runs": {name: h.get("median_p50_trial") for name, h in hs.items()},
+                     "p50_ms": {name: h.get("p50_ms") for name, h in hs.items()},
+                     "p99_ms": {name: h.get("p99_ms") for name, h in hs.items()}})
     return sorted(rows, key=lambda row: row["fraction"])
 
 
@@ -204,8 +213,8 @@ def summary(raw, n):
     s["machine"] = open(os.path.join(raw, "machine.txt")).read().strip() \
         if os.path.exists(os.path.join(raw, "machine.txt")) else ""
     s["throughput"] = throughput(raw, n)
-    s["half"] = {"gateway": half_load(raw, "gateway", n), "baseline": half_load(raw, "baseline", n),
-                 "gateway_tmpfs": read_run(raw, "half-gateway-tmpfs")}
+    s["half"] = {name: half_load(raw, name, n) for name in SERVERS}
+    s["half"]["gateway_tmpfs"] = read_run(raw, "half-gateway-tmpfs")
     s["sweep"] = sweep(raw, n, s["half"])
     s["h2load"] = {"baseline": parse_h2load(raw, "baseline"), "gateway": parse_h2load(raw, "gateway"),
                    "gateway_metrics": gateway_h2load_metrics(raw)}
@@ -234,15 +243,19 @@ def tables(raw, n):
     w("")
     t = s["throughput"]
     if t:
-        w("### Throughput: bare gRPC baseline vs gateway (idgate-load, same settings)")
+        w("### Throughput: bare gRPC baseline, design floor and gateway (idgate-load, same settings)")
         w("")
         w("| server | calls/s (median of trials) | all trials | ratio | p50 ms | p90 ms | p99 ms | max ms | server CPU µs/call | failures |")
         w("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|")
         for name, label in (("baseline", "baseline (bench/baseline)"),
+                            ("floor", "design floor (bench/floor: durable record, then in-process provider RPC)"),
                             ("gateway", "gateway (carrier, mock 0 ms, durable ledger)")):
-            x = t[name]
+            x = t.get(name)
+            if not x:
+                continue
             r = x["median"]
-            ratio = "1.00" if name == "baseline" else f"**{t['ratio']:.2f}**"
+            ratio = {"baseline": "1.00", "floor": f"{t.get('floor_ratio', 0):.2f}",
+                     "gateway": f"**{t['ratio']:.2f}**"}[name]
             w(f"| {label} | {r['rps']:.0f} | {', '.join(f'{v:.0f}' for v in x['rps_all'])} | {ratio} | "
               f"{pct(r, 'p50'):.2f} | {pct(r, 'p90'):.2f} | {pct(r, 'p99'):.2f} | {pct(r, 'max'):.2f} | "
               f"{cpu(r)} | {failures(r)} |")
@@ -257,6 +270,8 @@ def tables(raw, n):
         w("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
         rows = [("gateway (mock latency 0)", f"trial {i}", r) for i, r in enumerate(g["trials"], 1)]
         rows += [("baseline, same rate", f"trial {i}", r) for i, r in enumerate(b["trials"], 1)] if b else []
+        fl = h.get("floor")
+        rows += [("design floor, same rate", f"trial {i}", r) for i, r in enumerate(fl["trials"], 1)] if fl else []
         rows.append(("diagnostic: gateway with its ledger on tmpfs (fdatasync free, not durable)", "one run",
                      h.get("gateway_tmpfs")))
         for label, run, r in rows:
@@ -267,7 +282,9 @@ def tables(raw, n):
         w(f"Added latency over the mock's own (0 ms), median of {len(g['trials'])} trials: "
           f"p50 **{g['p50_ms']:.3f} ms** (target ≤ 1 ms), p99 **{g['p99_ms']:.3f} ms** (target ≤ 5 ms)"
           + (f"; over the bare baseline at the same rate: p50 {g['p50_ms'] - b['p50_ms']:+.3f} ms, "
-             f"p99 {g['p99_ms'] - b['p99_ms']:+.3f} ms." if b else "."))
+             f"p99 {g['p99_ms'] - b['p99_ms']:+.3f} ms" if b else "")
+          + (f"; the design floor alone at this rate: p50 {fl['p50_ms']:.3f} ms, p99 {fl['p99_ms']:.3f} ms."
+             if fl else "."))
         w("")
     if len(s["sweep"]) > 1:
         sweep_table(w, s["sweep"], s["throughput"])
@@ -319,24 +336,28 @@ def tables(raw, n):
 def sweep_table(w, rows, t):
     w("### Latency against load (paced, fractions of the gateway's maximum)")
     w("")
-    w("| fraction of the gateway's maximum | calls/s | gateway p50 ms | gateway p90 ms | gateway p99 ms | "
-      "gateway CPU µs/call | cores busy (gateway run) | baseline p50 ms | baseline p99 ms | "
-      "baseline CPU µs/call | failures |")
-    w("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    w("p50 / p99 ms, server CPU µs/call, and how busy the two cores were during the run (the load "
+      "generator included).")
+    w("")
+    w("| fraction of the gateway's maximum | calls/s | gateway | design floor | bare baseline | failures |")
+    w("|---:|---:|---|---|---|---:|")
     for row in rows:
-        g, b = row["gateway"], row["baseline"]
-        p50, p99 = row["p50_ms"], row["p99_ms"]
-        base = f"{p50['baseline']:.3f} | {p99['baseline']:.3f} | {cpu(b)}" if b else "– | – | –"
+        runs = row["runs"]
+        def cell(name):
+            r = runs.get(name)
+            if not r:
+                return "–"
+            return (f"{row['p50_ms'][name]:.3f} / {row['p99_ms'][name]:.3f}; {cpu(r)} µs; {busy(r)}")
         w(f"| {row['fraction']:g}{' (median of trials)' if row['fraction'] == 0.5 else ''} | "
-          f"{g['rps']:.0f} | {p50['gateway']:.3f} | {pct(g, 'p90'):.3f} | {p99['gateway']:.3f} | "
-          f"{cpu(g)} | {busy(g)} | {base} | {failures(g) + (failures(b) if b else 0)} |")
+          f"{runs['gateway']['rps']:.0f} | {cell('gateway')} | {cell('floor')} | {cell('baseline')} | "
+          f"{sum(failures(r) for r in runs.values() if r)} |")
     w("")
     within = [row for row in rows if row["p50_ms"]["gateway"] <= 1.0 and row["p99_ms"]["gateway"] <= 5.0]
     peak = t["gateway"]["median"]["rps"] if t else None
     if within and peak:
         top = max(within, key=lambda row: row["fraction"])
         w(f"The highest measured load at which the gateway's added latency held both targets "
-          f"(p50 ≤ 1 ms, p99 ≤ 5 ms): {top['gateway']['rps']:.0f} calls/s, "
+          f"(p50 ≤ 1 ms, p99 ≤ 5 ms): {top['runs']['gateway']['rps']:.0f} calls/s, "
           f"{top['fraction']:g} of its maximum ({peak:.0f} calls/s).")
     else:
         w("At none of the measured loads did the gateway's added latency hold both targets "

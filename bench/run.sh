@@ -48,13 +48,14 @@ log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 if [[ ${SKIP_BUILD:-0} != 1 ]]; then
   log "building Release in $BUILD_DIR"
   cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-  cmake --build "$BUILD_DIR" --target idgate idgate-load baseline_server idgate_protoset -j "$JOBS" >/dev/null
+  cmake --build "$BUILD_DIR" --target idgate idgate-load baseline_server floor_server idgate_protoset -j "$JOBS" >/dev/null
 fi
 IDGATE=$ROOT/$BUILD_DIR/server/idgate
 LOAD=$ROOT/$BUILD_DIR/tools/idgate-load/idgate-load
 BASELINE=$ROOT/$BUILD_DIR/bench/baseline/baseline_server
+FLOOR=$ROOT/$BUILD_DIR/bench/floor/floor_server
 PROTOSET=$ROOT/$BUILD_DIR/idgate.protoset
-for f in "$IDGATE" "$LOAD" "$BASELINE" "$PROTOSET"; do
+for f in "$IDGATE" "$LOAD" "$BASELINE" "$FLOOR" "$PROTOSET"; do
   [[ -e $f ]] || { echo "missing $f (build first)" >&2; exit 1; }
 done
 
@@ -155,34 +156,52 @@ machine() {
   } >>"$RAW/machine.txt"
 }
 
+# each_server PREFIX SUFFIX ARGS...: one load run of every server started
+# by throughput_round, named PREFIX-<server>-SUFFIX, in the order of SERVERS.
+each_server() {
+  local prefix=$1 suffix=$2 entry name port pid
+  shift 2
+  for entry in "${SERVERS[@]}"; do
+    IFS=: read -r name port pid <<<"$entry"
+    load "$prefix-$name-$suffix" "$port" "$pid" "$@" -c "$CONCURRENCY" --connections="$CONNECTIONS" \
+      --expect-verdict=VERDICT_MATCH
+  done
+}
+
 throughput_round() {  # TAG GATEWAY_BINARY
   local tag=$1 gateway=$2
   start_server "baseline$tag" "$BASELINE" --listen=127.0.0.1:0
   local bpid=$SERVER_PID bport=$SERVER_PORT
+  SERVERS=("baseline$tag:$bport:$bpid")
+  local fpid=
+  if [[ -z $tag ]]; then
+    start_server floor "$FLOOR" --listen=127.0.0.1:0 --dir="$(mktemp -d "$WORK/floor.XXXX")"
+    fpid=$SERVER_PID
+    SERVERS+=("floor:$SERVER_PORT:$fpid")
+    load warmup-floor "$SERVER_PORT" "$fpid" -z 2s -c "$CONCURRENCY" --connections="$CONNECTIONS"
+  fi
   start_gateway "gateway$tag" bench/configs/gateway-zero.json "$gateway"
   local gpid=$SERVER_PID gport=$SERVER_PORT gmetrics=$METRICS_PORT
+  SERVERS+=("gateway$tag:$gport:$gpid")
   log "warm-up: baseline 2 s, gateway $WARMUP_CALLS calls"
   load "warmup-baseline$tag" "$bport" "$bpid" -z 2s -c "$CONCURRENCY" --connections="$CONNECTIONS"
   load "warmup-gateway$tag" "$gport" "$gpid" -n "$WARMUP_CALLS" -c "$CONCURRENCY" --connections="$CONNECTIONS"
   for t in $(seq 1 "$TRIALS"); do
-    log "trial $t/$TRIALS$tag: baseline, then gateway, ${DURATION}s each"
-    load "max-baseline$tag-$t" "$bport" "$bpid" -z "${DURATION}s" -c "$CONCURRENCY" --connections="$CONNECTIONS" --expect-verdict=VERDICT_MATCH
-    load "max-gateway$tag-$t" "$gport" "$gpid" -z "${DURATION}s" -c "$CONCURRENCY" --connections="$CONNECTIONS" --expect-verdict=VERDICT_MATCH
+    log "trial $t/$TRIALS$tag: ${SERVERS[*]%%:*}, ${DURATION}s each"
+    each_server max "$t" -z "${DURATION}s"
   done
   if [[ -z $tag ]]; then
     local rate
     rate=$(python3 "$ROOT/bench/report.py" rate "$RAW" "$TRIALS" 0.5)
     for t in $(seq 1 "$TRIALS"); do
-      log "half of the gateway's maximum, trial $t/$TRIALS: $rate calls/s, paced, gateway then baseline"
-      load "half-gateway-$t" "$gport" "$gpid" -z "${DURATION}s" -r "$rate" -c "$CONCURRENCY" --connections="$CONNECTIONS" --expect-verdict=VERDICT_MATCH
-      load "half-baseline-$t" "$bport" "$bpid" -z "${DURATION}s" -r "$rate" -c "$CONCURRENCY" --connections="$CONNECTIONS" --expect-verdict=VERDICT_MATCH
+      log "half of the gateway's maximum, trial $t/$TRIALS: $rate calls/s, paced, each server"
+      each_server half "$t" -z "${DURATION}s" -r "$rate"
     done
     local fraction sweep_rate
     for fraction in $SWEEP; do
       sweep_rate=$(python3 "$ROOT/bench/report.py" rate "$RAW" "$TRIALS" "$fraction")
-      log "$fraction of the gateway's maximum: $sweep_rate calls/s, paced, gateway then baseline"
-      load "sweep-gateway-$fraction" "$gport" "$gpid" -z "${DURATION}s" -r "$sweep_rate" -c "$CONCURRENCY" --connections="$CONNECTIONS" --expect-verdict=VERDICT_MATCH
-      load "sweep-baseline-$fraction" "$bport" "$bpid" -z "${DURATION}s" -r "$sweep_rate" -c "$CONCURRENCY" --connections="$CONNECTIONS" --expect-verdict=VERDICT_MATCH
+      log "$fraction of the gateway's maximum: $sweep_rate calls/s, paced, each server"
+      each_server sweep "$fraction" -z "${DURATION}s" -r "$sweep_rate"
     done
     if [[ -d /dev/shm ]]; then
       # Diagnostic, not a product setting: the same gateway with its ledger
@@ -201,6 +220,7 @@ throughput_round() {  # TAG GATEWAY_BINARY
     h2load_round "$bport" "$gport" "$gmetrics"
   fi
   stop_server "gateway$tag" "$gpid"
+  [[ -z $fpid ]] || stop_server floor "$fpid"
   stop_server "baseline$tag" "$bpid"
 }
 
