@@ -172,7 +172,11 @@ throughput_round() {  # TAG GATEWAY_BINARY
   local tag=$1 gateway=$2
   start_server "baseline$tag" "$BASELINE" --listen=127.0.0.1:0
   local bpid=$SERVER_PID bport=$SERVER_PORT
-  SERVERS=("baseline$tag:$bport:$bpid")
+  start_gateway "gateway$tag" bench/configs/gateway-zero.json "$gateway"
+  local gpid=$SERVER_PID gport=$SERVER_PORT gmetrics=$METRICS_PORT
+  # The gateway right after the baseline, as before the floor existed; the
+  # floor (main round only) last.
+  SERVERS=("baseline$tag:$bport:$bpid" "gateway$tag:$gport:$gpid")
   local fpid=
   if [[ -z $tag ]]; then
     start_server floor "$FLOOR" --listen=127.0.0.1:0 --dir="$(mktemp -d "$WORK/floor.XXXX")"
@@ -180,9 +184,6 @@ throughput_round() {  # TAG GATEWAY_BINARY
     SERVERS+=("floor:$SERVER_PORT:$fpid")
     load warmup-floor "$SERVER_PORT" "$fpid" -z 2s -c "$CONCURRENCY" --connections="$CONNECTIONS"
   fi
-  start_gateway "gateway$tag" bench/configs/gateway-zero.json "$gateway"
-  local gpid=$SERVER_PID gport=$SERVER_PORT gmetrics=$METRICS_PORT
-  SERVERS+=("gateway$tag:$gport:$gpid")
   log "warm-up: baseline 2 s, gateway $WARMUP_CALLS calls"
   load "warmup-baseline$tag" "$bport" "$bpid" -z 2s -c "$CONCURRENCY" --connections="$CONNECTIONS"
   load "warmup-gateway$tag" "$gport" "$gpid" -n "$WARMUP_CALLS" -c "$CONCURRENCY" --connections="$CONNECTIONS"

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Floor smoke run (ctest floor_smoke): starts floor_server with a temporary
+# directory, sends it 300 carrier checks with idgate-load, requires every
+# answer OK and VERDICT_MATCH and one 400-byte record in its log per call
+# answered, then stops it with SIGTERM and requires exit code 0. It checks
+# that bench/run.sh's floor still does the work it stands for, not its speed.
+#
+#   smoke_test.sh FLOOR_SERVER IDGATE_LOAD SOURCE_DIR PROTOSET
+set -euo pipefail
+floor=$1 load=$2 src=$3 protoset=$4
+work=$(mktemp -d)
+pid=
+cleanup() {
+  if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid"; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+fail() {
+  echo "FAIL: $*" >&2
+  tail -n 20 "$work/floor.stderr" >&2 || true
+  exit 1
+}
+
+"$floor" --listen=127.0.0.1:0 --dir="$work" 2>"$work/floor.stderr" &
+pid=$!
+port=
+for _ in $(seq 1 200); do
+  port=$(sed -n 's/.*"event":"started".*"port":\([0-9][0-9]*\).*/\1/p' "$work/floor.stderr" | head -n 1)
+  [[ -n $port ]] && break
+  kill -0 "$pid" 2>/dev/null || fail "floor_server exited during start-up"
+  sleep 0.1
+done
+[[ -n $port ]] || fail "floor_server did not start within 20 s"
+
+"$load" --config="$src/loadtest/carrier.json" --host="127.0.0.1:$port" --protoset="$protoset" -n 300 -c 16 \
+  --connections=2 -t 10s --expect-verdict=VERDICT_MATCH -O json -o "$work/report.json" ||
+  fail "idgate-load: errors or unexpected verdicts"
+grep -q '"failures":0,' "$work/report.json" || fail "the report counts failures"
+calls=$(grep -o '"count":[0-9]*' "$work/report.json" | head -n 1 | cut -d: -f2)
+[[ $calls -eq 300 ]] || fail "300 calls sent, $calls counted"
+
+kill -TERM "$pid"
+status=0
+wait "$pid" || status=$?
+pid=
+[[ $status -eq 0 ]] || fail "floor_server exited with $status after SIGTERM"
+# The log is grown with zeros ahead of the records; what is not zero is records.
+written=$(tr -d '\000' <"$work/floor.log" | wc -c)
+[[ $written -eq $((calls * 400)) ]] || fail "$calls calls answered, $written bytes of records (expected $((calls * 400)))"
+echo "floor_server: $calls calls, all OK and VERDICT_MATCH, $written bytes of records, exit 0"
