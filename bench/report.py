@@ -390,8 +390,8 @@ def plot_data(raw, n, out_dir):
     series = []
     t = s["throughput"]
     if t:
-        series += [("max-baseline", t["baseline"]["median"]), ("max-gateway", t["gateway"]["median"])]
-    for name in ("baseline", "gateway"):
+        series += [(f"max-{name}", t[name]["median"] if name in t else None) for name in SERVERS]
+    for name in SERVERS:
         h = s["half"][name]
         series.append((f"half-{name}", h and h["median_p50_trial"]))
     for name, r in series:
