@@ -1,20 +1,19 @@
 // The ceiling of gRPC on this machine for idgate's API: a bare callback
 // server implementing idgate.v1.VerificationService/Verify that answers
 // every call with one constant response (the size of a real carrier MATCH
-// answer), with no validation, ledger or provider. Same message-size limit
-// as the gateway; nothing else configured, so gRPC's defaults decide.
+// answer), with no validation, ledger or provider. It runs with the
+// gateway's server settings and process settings (bench/bench_server.h)
+// and, like it, on jemalloc; everything else is gRPC's defaults.
 //
 //   baseline_server --listen=127.0.0.1:0
 // Logs one JSON line {"event":"started","port":N} to stderr; SIGTERM or
 // SIGINT stops it (exit 0) after printing the number of calls served.
-#include <signal.h>
-
 #include <atomic>
 #include <cstdio>
 #include <cstring>
 #include <string>
 
-#include "absl/synchronization/mutex.h"
+#include "bench/bench_server.h"
 #include "grpcpp/grpcpp.h"
 #include "idgate/v1/verification.grpc.pb.h"
 
@@ -59,6 +58,7 @@ class ConstantVerify final : public v1::VerificationService::CallbackService {
 }  // namespace
 
 int main(int argc, char** argv) {
+  const sigset_t signals = idgate::bench::StartAsTheGatewayDoes();
   std::string listen = "127.0.0.1:0";
   for (int i = 1; i < argc; ++i) {
     if (std::strncmp(argv[i], "--listen=", 9) == 0) {
@@ -68,33 +68,12 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  // As the gateway does: gRPC's own locks are absl::Mutex, and Debian's
-  // absl (built without NDEBUG) checks every acquisition for lock-order
-  // cycles under one global lock unless told not to.
-  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
-
   ConstantVerify service;
-  grpc::ServerBuilder builder;
-  int port = 0;
-  builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &port);
-  builder.SetMaxReceiveMessageSize(16 << 20);
-  builder.RegisterService(&service);
-  auto server = builder.BuildAndStart();
-  if (server == nullptr || port == 0) {
-    std::fprintf(stderr, "{\"event\":\"start_failed\",\"listen\":\"%s\"}\n",
-                 listen.c_str());
-    return 1;
+  const int status =
+      idgate::bench::ServeUntilStopped(listen, &service, signals);
+  if (status == 0) {
+    std::fprintf(stderr, "{\"event\":\"stopped\",\"calls\":%llu}\n",
+                 static_cast<unsigned long long>(service.calls()));
   }
-  std::fprintf(stderr, "{\"event\":\"started\",\"port\":%d}\n", port);
-  int sig = 0;
-  sigwait(&signals, &sig);
-  server->Shutdown();
-  std::fprintf(stderr, "{\"event\":\"stopped\",\"calls\":%llu}\n",
-               static_cast<unsigned long long>(service.calls()));
-  return 0;
+  return status;
 }

@@ -19,7 +19,6 @@
 //   floor_server --listen=127.0.0.1:0 --dir=DIR
 // Logs {"event":"started","port":N} to stderr; SIGTERM or SIGINT stops it.
 #include <fcntl.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -35,7 +34,7 @@
 #include <thread>
 #include <vector>
 
-#include "absl/synchronization/mutex.h"
+#include "bench/bench_server.h"
 #include "grpcpp/grpcpp.h"
 #include "idgate/provider/v1/carrier.grpc.pb.h"
 #include "idgate/v1/verification.grpc.pb.h"
@@ -233,6 +232,7 @@ class FloorVerify final : public v1::VerificationService::CallbackService {
 }  // namespace
 
 int main(int argc, char** argv) {
+  const sigset_t signals = idgate::bench::StartAsTheGatewayDoes();
   std::string listen = "127.0.0.1:0";
   std::string dir;
   for (int i = 1; i < argc; ++i) {
@@ -241,9 +241,8 @@ int main(int argc, char** argv) {
     } else if (std::strncmp(argv[i], "--dir=", 6) == 0) {
       dir = argv[i] + 6;
     } else {
-      std::fprintf(stderr,
-                   "usage: floor_server --dir=DIR [--listen=host:port]\n");
-      return 2;
+      dir.clear();
+      break;
     }
   }
   if (dir.empty()) {
@@ -251,14 +250,6 @@ int main(int argc, char** argv) {
                  "usage: floor_server --dir=DIR [--listen=host:port]\n");
     return 2;
   }
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  // The gateway's footing (it turns Abseil's deadlock detection off too).
-  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
-
   const std::string path = dir + "/floor.log";
   const int fd =
       ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -288,29 +279,15 @@ int main(int argc, char** argv) {
     });
   }
 
+  int status;
   {
     DurableLog log(fd);
     FloorVerify service(log, *provider, cq);
-    grpc::ServerBuilder builder;
-    int port = 0;
-    builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &port);
-    builder.SetMaxReceiveMessageSize(16 << 20);
-    builder.AddChannelArgument(GRPC_ARG_ENABLE_DEADLINE_CHECKS, 0);
-    builder.RegisterService(&service);
-    auto server = builder.BuildAndStart();
-    if (server == nullptr || port == 0) {
-      std::fprintf(stderr, "{\"event\":\"start_failed\",\"listen\":\"%s\"}\n",
-                   listen.c_str());
-      return 1;
-    }
-    std::fprintf(stderr, "{\"event\":\"started\",\"port\":%d}\n", port);
-    int sig = 0;
-    sigwait(&signals, &sig);
-    server->Shutdown();
+    status = idgate::bench::ServeUntilStopped(listen, &service, signals);
   }
   provider_server->Shutdown();
   cq.Shutdown();
   for (auto& t : cq_threads) t.join();
-  std::fprintf(stderr, "{\"event\":\"stopped\"}\n");
-  return 0;
+  if (status == 0) std::fprintf(stderr, "{\"event\":\"stopped\"}\n");
+  return status;
 }
