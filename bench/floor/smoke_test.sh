@@ -8,29 +8,10 @@
 #   smoke_test.sh FLOOR_SERVER IDGATE_LOAD SOURCE_DIR PROTOSET
 set -euo pipefail
 floor=$1 load=$2 src=$3 protoset=$4
-work=$(mktemp -d)
-pid=
-cleanup() {
-  if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid"; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-fail() {
-  echo "FAIL: $*" >&2
-  tail -n 20 "$work/floor.stderr" >&2 || true
-  exit 1
-}
+# shellcheck source=scripts/lib/server_smoke.sh
+source "$src/scripts/lib/server_smoke.sh"
 
-"$floor" --listen=127.0.0.1:0 --dir="$work" 2>"$work/floor.stderr" &
-pid=$!
-port=
-for _ in $(seq 1 200); do
-  port=$(sed -n 's/.*"event":"started".*"port":\([0-9][0-9]*\).*/\1/p' "$work/floor.stderr" | head -n 1)
-  [[ -n $port ]] && break
-  kill -0 "$pid" 2>/dev/null || fail "floor_server exited during start-up"
-  sleep 0.1
-done
-[[ -n $port ]] || fail "floor_server did not start within 20 s"
+server_start "$work/floor.stderr" "$floor" --listen=127.0.0.1:0 --dir="$work"
 
 "$load" --config="$src/loadtest/carrier.json" --host="127.0.0.1:$port" --protoset="$protoset" -n 300 -c 16 \
   --connections=2 -t 10s --expect-verdict=VERDICT_MATCH -O json -o "$work/report.json" ||
@@ -39,11 +20,7 @@ grep -q '"failures":0,' "$work/report.json" || fail "the report counts failures"
 calls=$(grep -o '"count":[0-9]*' "$work/report.json" | head -n 1 | cut -d: -f2)
 [[ $calls -eq 300 ]] || fail "300 calls sent, $calls counted"
 
-kill -TERM "$pid"
-status=0
-wait "$pid" || status=$?
-pid=
-[[ $status -eq 0 ]] || fail "floor_server exited with $status after SIGTERM"
+server_stop
 # The log is grown with zeros ahead of the records; what is not zero is records.
 written=$(tr -d '\000' <"$work/floor.log" | wc -c)
 [[ $written -eq $((calls * 400)) ]] || fail "$calls calls answered, $written bytes of records (expected $((calls * 400)))"

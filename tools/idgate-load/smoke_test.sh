@@ -8,31 +8,11 @@
 #   smoke_test.sh IDGATE IDGATE_LOAD SOURCE_DIR PROTOSET
 set -euo pipefail
 idgate=$1 load=$2 src=$3 protoset=$4
-work=$(mktemp -d)
-pid=
-cleanup() {
-  if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid"; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-fail() {
-  echo "FAIL: $*" >&2
-  echo "--- gateway log (tail)" >&2
-  tail -n 20 "$work/gateway.log" >&2 || true
-  exit 1
-}
+# shellcheck source=scripts/lib/server_smoke.sh
+source "$src/scripts/lib/server_smoke.sh"
 
-"$idgate" --config="$src/loadtest/gateway.json" --state_dir="$work/state" \
-  --listen=127.0.0.1:0 --metrics_listen=127.0.0.1:0 2>"$work/gateway.log" &
-pid=$!
-port=
-for _ in $(seq 1 200); do
-  port=$(sed -n 's/.*"event":"started".*"port":\([0-9][0-9]*\).*/\1/p' "$work/gateway.log" 2>/dev/null | head -n 1 || true)
-  [[ -n $port ]] && break
-  kill -0 "$pid" 2>/dev/null || fail "the gateway exited during start-up"
-  sleep 0.1
-done
-[[ -n $port ]] || fail "the gateway did not start within 20 s"
+server_start "$work/gateway.log" "$idgate" --config="$src/loadtest/gateway.json" --state_dir="$work/state" \
+  --listen=127.0.0.1:0 --metrics_listen=127.0.0.1:0
 echo "gateway pid $pid on 127.0.0.1:$port"
 
 run() {  # config duration concurrency
@@ -52,10 +32,6 @@ run carrier 1.5s 16
 run bank 0.75s 16
 run face 0.75s 8
 
-kill -TERM "$pid"
-status=0
-wait "$pid" || status=$?
-pid=
-[[ $status -eq 0 ]] || fail "the gateway exited with $status after SIGTERM"
+server_stop
 grep -q '"event":"stopped"' "$work/gateway.log" || fail "no \"stopped\" log line"
 echo "gateway stopped with exit code 0"
