@@ -7,7 +7,6 @@
 #include <signal.h>
 
 #include <cstdio>
-#include <functional>
 #include <string>
 
 #include "absl/synchronization/mutex.h"
