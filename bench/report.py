@@ -14,6 +14,12 @@ import statistics
 import sys
 
 
+# The servers bench/run.sh loads: the bare gRPC baseline, the design's floor
+# (bench/floor: a durable record, then an in-process provider RPC) and the
+# gateway.
+SERVERS = ("baseline", "floor", "gateway")
+
+
 def read_json(raw, name):
     path = os.path.join(raw, name + ".json")
     if not os.path.exists(path):
@@ -76,19 +82,19 @@ def median_trial(ts, key=lambda r: r["rps"]):
 
 
 def throughput(raw, n, tag=""):
-    b = trials(raw, f"max-baseline{tag}", n)
-    g = trials(raw, f"max-gateway{tag}", n)
-    if not b or not g:
+    """Each server's maximum-load trials (the floor runs in the main round
+    only): the median trial, all trials' calls/s and CPU, and the ratio of
+    the median calls/s to the baseline's."""
+    out = {}
+    for name in SERVERS:
+        ts = trials(raw, f"max-{name}{tag}", n)
+        if ts:
+            out[name] = {"median": median_trial(ts), "rps_all": [r["rps"] for r in ts],
+                         "cpu_all": [r["server_cpu_us_per_call"] for r in ts]}
+    if "baseline" not in out or "gateway" not in out:
         return None
-    def of(ts):
-        return {"median": median_trial(ts), "rps_all": [r["rps"] for r in ts],
-                "cpu_all": [r["server_cpu_us_per_call"] for r in ts]}
-    out = {"baseline": of(b), "gateway": of(g)}
-    out["ratio"] = out["gateway"]["median"]["rps"] / out["baseline"]["median"]["rps"]
-    f = trials(raw, f"max-floor{tag}", n)
-    if f:
-        out["floor"] = of(f)
-        out["floor_ratio"] = out["floor"]["median"]["rps"] / out["baseline"]["median"]["rps"]
+    for x in out.values():
+        x["ratio"] = x["median"]["rps"] / out["baseline"]["median"]["rps"]
     return out
 
 
@@ -102,12 +108,6 @@ def half_load(raw, server, n):
             "p50_ms": statistics.median(pct(r, "p50") for r in ts),
             "p99_ms": statistics.median(pct(r, "p99") for r in ts),
             "median_p50_trial": median_trial(ts, key=lambda r: pct(r, "p50"))}
-
-
-# The servers bench/run.sh loads: the bare gRPC baseline, the design's floor
-# (bench/floor: a durable record, then an in-process provider RPC) and the
-# gateway.
-SERVERS = ("baseline", "floor", "gateway")
 
 
 def sweep(raw, n, half):
@@ -254,8 +254,7 @@ def tables(raw, n):
             if not x:
                 continue
             r = x["median"]
-            ratio = {"baseline": "1.00", "floor": f"{t.get('floor_ratio', 0):.2f}",
-                     "gateway": f"**{t['ratio']:.2f}**"}[name]
+            ratio = f"**{x['ratio']:.2f}**" if name == "gateway" else f"{x['ratio']:.2f}"
             w(f"| {label} | {r['rps']:.0f} | {', '.join(f'{v:.0f}' for v in x['rps_all'])} | {ratio} | "
               f"{pct(r, 'p50'):.2f} | {pct(r, 'p90'):.2f} | {pct(r, 'p99'):.2f} | {pct(r, 'max'):.2f} | "
               f"{cpu(r)} | {failures(r)} |")
@@ -326,7 +325,7 @@ def tables(raw, n):
         for name in ("baseline", "gateway"):
             x = t[name]
             r = x["median"]
-            ratio = "1.00" if name == "baseline" else f"**{t['ratio']:.2f}**"
+            ratio = f"**{x['ratio']:.2f}**" if name == "gateway" else f"{x['ratio']:.2f}"
             w(f"| {name} | {r['rps']:.0f} | {', '.join(f'{v:.0f}' for v in x['rps_all'])} | {ratio} | "
               f"{pct(r, 'p50'):.2f} | {pct(r, 'p99'):.2f} | {cpu(r)} |")
         w("")
