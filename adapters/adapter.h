@@ -99,7 +99,8 @@ struct AdapterEnv {
 class AdapterFactory {
  public:
   virtual ~AdapterFactory() = default;
-  // Full name of the config message, e.g. "idgate.config.v1.CarrierAdapterConfig".
+  // Full name of the config message, e.g.
+  // "idgate.config.v1.CarrierAdapterConfig".
   virtual std::string config_type() const = 0;
   virtual absl::StatusOr<std::unique_ptr<Adapter>> Create(
       const AdapterEnv& env) const = 0;

@@ -7,7 +7,8 @@
 namespace idgate {
 
 ProviderCallQueue::ProviderCallQueue() {
-  const unsigned threads = std::clamp(std::thread::hardware_concurrency() / 2, 2u, 16u);
+  const unsigned threads =
+      std::clamp(std::thread::hardware_concurrency() / 2, 2u, 16u);
   for (unsigned i = 0; i < threads; ++i) {
     threads_.emplace_back([this] {
       void* tag = nullptr;
@@ -23,11 +24,13 @@ ProviderCallQueue::~ProviderCallQueue() {
   for (std::thread& thread : threads_) thread.join();
 }
 
-ProviderOutcome TransportFailure(absl::string_view provider_kind, const grpc::Status& status) {
+ProviderOutcome TransportFailure(absl::string_view provider_kind,
+                                 const grpc::Status& status) {
   ProviderOutcome outcome;
   switch (status.error_code()) {
     case grpc::StatusCode::UNAVAILABLE:
-      outcome.status = absl::UnavailableError(absl::StrCat(provider_kind, ": provider unavailable"));
+      outcome.status = absl::UnavailableError(
+          absl::StrCat(provider_kind, ": provider unavailable"));
       outcome.retryable = true;
       break;
     case grpc::StatusCode::DEADLINE_EXCEEDED:
@@ -36,11 +39,13 @@ ProviderOutcome TransportFailure(absl::string_view provider_kind, const grpc::St
       outcome.retryable = true;
       break;
     case grpc::StatusCode::CANCELLED:
-      outcome.status = absl::CancelledError(absl::StrCat(provider_kind, ": call cancelled"));
+      outcome.status =
+          absl::CancelledError(absl::StrCat(provider_kind, ": call cancelled"));
       break;
     default:
-      outcome.status = absl::InternalError(absl::StrCat(
-          provider_kind, ": transport error ", static_cast<int>(status.error_code())));
+      outcome.status = absl::InternalError(
+          absl::StrCat(provider_kind, ": transport error ",
+                       static_cast<int>(status.error_code())));
       break;
   }
   return outcome;
@@ -54,9 +59,9 @@ absl::StatusOr<std::vector<absl::string_view>> RequiredValues(
   for (const auto& [field, form] : required) {
     auto value = subject.Get(field, form);
     if (!value.has_value() || value->empty()) {
-      return absl::InternalError(absl::StrCat(provider_kind, ": subject lacks ",
-                                              ::idgate::v1::PiiField_Name(field), " in ",
-                                              ::idgate::v1::PiiForm_Name(form)));
+      return absl::InternalError(absl::StrCat(
+          provider_kind, ": subject lacks ", ::idgate::v1::PiiField_Name(field),
+          " in ", ::idgate::v1::PiiForm_Name(form)));
     }
     values.push_back(*value);
   }

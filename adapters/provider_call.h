@@ -19,7 +19,9 @@ namespace idgate {
 // China Standard Time (UTC+8), the providers' clock for timestamps and
 // daily limits. China has had no DST since 1991, so a fixed offset avoids
 // depending on tzdata in the container.
-inline absl::TimeZone ChinaStandardTime() { return absl::FixedTimeZone(8 * 60 * 60); }
+inline absl::TimeZone ChinaStandardTime() {
+  return absl::FixedTimeZone(8 * 60 * 60);
+}
 
 // A call that ended without a provider answer. Nothing is billed: providers
 // bill only the answers they deliver. UNAVAILABLE is retryable (the request
@@ -27,7 +29,8 @@ inline absl::TimeZone ChinaStandardTime() { return absl::FixedTimeZone(8 * 60 * 
 // retryable too, and the gateway decides (it does not fail over after a
 // timeout of a request that was sent); CANCELLED means our caller went away.
 // The provider's own error text is never copied: it may echo input.
-ProviderOutcome TransportFailure(absl::string_view provider_kind, const grpc::Status& status);
+ProviderOutcome TransportFailure(absl::string_view provider_kind,
+                                 const grpc::Status& status);
 
 // The subject's values for `required`, in order; INTERNAL naming the first
 // missing (field, form) -- a policy/adapter mismatch start-up should catch.
@@ -77,15 +80,18 @@ class ProviderCallQueue {
 // cancellation, and nothing sent once the deadline has passed. `Map` turns
 // the RPC's status and answer into the normalized outcome.
 template <typename Request, typename Response>
-class UnaryProviderCall final : public PreparedCall, private ProviderCallQueue::Tag {
+class UnaryProviderCall final : public PreparedCall,
+                                private ProviderCallQueue::Tag {
  public:
   // Prepares the RPC, e.g. stub->PrepareAsyncCheckThreeFactor(ctx, req, cq).
-  using Prepare = std::function<std::unique_ptr<grpc::ClientAsyncResponseReader<Response>>(
-      grpc::ClientContext*, const Request&, grpc::CompletionQueue*)>;
+  using Prepare =
+      std::function<std::unique_ptr<grpc::ClientAsyncResponseReader<Response>>(
+          grpc::ClientContext*, const Request&, grpc::CompletionQueue*)>;
   using Map = ProviderOutcome (*)(const grpc::Status&, const Response&);
 
-  UnaryProviderCall(Request request, Prepare prepare, Map map, ProviderCallQueue* queue,
-                    std::function<absl::Time()> now = [] { return absl::Now(); })
+  UnaryProviderCall(
+      Request request, Prepare prepare, Map map, ProviderCallQueue* queue,
+      std::function<absl::Time()> now = [] { return absl::Now(); })
       : request_(std::move(request)),
         prepare_(std::move(prepare)),
         map_(map),
@@ -98,7 +104,8 @@ class UnaryProviderCall final : public PreparedCall, private ProviderCallQueue::
     if (deadline <= now_()) {
       // Nothing left the gateway: no disclosure, another provider may try.
       ProviderOutcome outcome;
-      outcome.status = absl::DeadlineExceededError("no time left to call the provider");
+      outcome.status =
+          absl::DeadlineExceededError("no time left to call the provider");
       outcome.retryable = true;
       outcome.sent = false;
       done(std::move(outcome));
@@ -108,7 +115,8 @@ class UnaryProviderCall final : public PreparedCall, private ProviderCallQueue::
     done_ = std::move(done);
     reader_ = prepare_(&context_, request_, queue_->cq());
     reader_->StartCall();
-    reader_->Finish(&response_, &status_, static_cast<ProviderCallQueue::Tag*>(this));
+    reader_->Finish(&response_, &status_,
+                    static_cast<ProviderCallQueue::Tag*>(this));
   }
 
   // Thread-safe; before Send it makes the call end as CANCELLED at once.

@@ -25,7 +25,8 @@ std::vector<ProviderKind> BuiltinProviderKinds() {
   kinds.push_back(Kind<CarrierAdapterFactory, CarrierMockFactory>());
   kinds.push_back(Kind<BankAdapterFactory, BankMockFactory>());
   kinds.push_back(Kind<cfca::CfcaAdapterFactory, cfca::CfcaMockFactory>());
-  kinds.push_back(Kind<alipay::AlipayAdapterFactory, alipay::AlipayMockFactory>());
+  kinds.push_back(
+      Kind<alipay::AlipayAdapterFactory, alipay::AlipayMockFactory>());
   return kinds;
 }
 

@@ -15,12 +15,17 @@
 #include "server/config/config_loader.h"
 #include "server/observability/json_log.h"
 
-ABSL_FLAG(std::string, config, "config/dev.json", "Gateway config (proto3 JSON).");
-ABSL_FLAG(std::string, listen, "", "host:port of the gRPC API; overrides the config.");
-ABSL_FLAG(std::string, metrics_listen, "", "host:port of /metrics; overrides the config.");
-ABSL_FLAG(std::string, state_dir, "var", "Runtime state: the ledger lives in <state_dir>/ledger.");
+ABSL_FLAG(std::string, config, "config/dev.json",
+          "Gateway config (proto3 JSON).");
+ABSL_FLAG(std::string, listen, "",
+          "host:port of the gRPC API; overrides the config.");
+ABSL_FLAG(std::string, metrics_listen, "",
+          "host:port of /metrics; overrides the config.");
+ABSL_FLAG(std::string, state_dir, "var",
+          "Runtime state: the ledger lives in <state_dir>/ledger.");
 ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error.");
-ABSL_FLAG(bool, check_config, false, "Only parse and check the config, then exit 0 or 1.");
+ABSL_FLAG(bool, check_config, false,
+          "Only parse and check the config, then exit 0 or 1.");
 
 namespace {
 
@@ -33,7 +38,7 @@ void LogGrpcCore(gpr_log_func_args* args) {
   const idgate::JsonLog* log = grpc_core_log.load();
   if (log == nullptr) return;
   const bool error = args->severity == GPR_LOG_SEVERITY_ERROR;
-  (error                                       ? log->Warning("grpc_core")
+  (error                                     ? log->Warning("grpc_core")
    : args->severity == GPR_LOG_SEVERITY_INFO ? log->Info("grpc_core")
                                              : log->Debug("grpc_core"))
       .Str("file", args->file != nullptr ? args->file : "")
@@ -45,12 +50,14 @@ void LogGrpcCore(gpr_log_func_args* args) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage("idgate --config=FILE [--listen=host:port] [--state_dir=DIR]");
+  absl::SetProgramUsageMessage(
+      "idgate --config=FILE [--listen=host:port] [--state_dir=DIR]");
   absl::ParseCommandLine(argc, argv);
 
   idgate::LogLevel level;
   if (!idgate::ParseLogLevel(absl::GetFlag(FLAGS_log_level), &level)) {
-    std::fprintf(stderr, "--log_level: expected debug, info, warning or error\n");
+    std::fprintf(stderr,
+                 "--log_level: expected debug, info, warning or error\n");
     return 2;
   }
   idgate::JsonLog log(level);
@@ -71,7 +78,8 @@ int main(int argc, char** argv) {
 
   auto config = idgate::LoadConfigFile(absl::GetFlag(FLAGS_config));
   if (!config.ok()) {
-    log.Error("config_invalid").Str("error", std::string(config.status().message()));
+    log.Error("config_invalid")
+        .Str("error", std::string(config.status().message()));
     return 1;
   }
   if (absl::GetFlag(FLAGS_check_config)) {

@@ -22,14 +22,12 @@ using ::idgate::v1::PII_FIELD_ID_NUMBER;
 using ::idgate::v1::PII_FIELD_NAME;
 using ::idgate::v1::PII_FORM_PLAIN;
 
-
 class AlipayAdapter : public Adapter {
  public:
   AlipayAdapter(AlipayAdapterConfig config,
                 std::unique_ptr<signing::RsaSigner> signer,
                 std::shared_ptr<AlipayFaceService::Stub> stub,
-                ProviderCallQueue* call_queue,
-                std::function<absl::Time()> now)
+                ProviderCallQueue* call_queue, std::function<absl::Time()> now)
       : config_(std::move(config)),
         signer_(std::move(signer)),
         stub_(std::move(stub)),
@@ -53,7 +51,8 @@ class AlipayAdapter : public Adapter {
     if (context.check != ::idgate::config::v1::CHECK_FACE_VERIFICATION) {
       return absl::InternalError("alipay: unsupported check");
     }
-    auto found = RequiredValues(subject, RequiredFields(context.check), "alipay");
+    auto found =
+        RequiredValues(subject, RequiredFields(context.check), "alipay");
     if (!found.ok()) return found.status();
     const std::vector<absl::string_view>& values = *found;
     CertifyFaceRequest request;
@@ -82,12 +81,14 @@ class AlipayAdapter : public Adapter {
     }
     request.set_sign(*std::move(sign));
     auto stub = stub_;
-    return std::unique_ptr<PreparedCall>(new UnaryProviderCall<CertifyFaceRequest, CertifyFaceResponse>(
-        std::move(request),
-        [stub](grpc::ClientContext* context, const CertifyFaceRequest& req, grpc::CompletionQueue* cq) {
-          return stub->PrepareAsyncCertifyFace(context, req, cq);
-        },
-        &MapResult, call_queue_, now_));
+    return std::unique_ptr<PreparedCall>(
+        new UnaryProviderCall<CertifyFaceRequest, CertifyFaceResponse>(
+            std::move(request),
+            [stub](grpc::ClientContext* context, const CertifyFaceRequest& req,
+                   grpc::CompletionQueue* cq) {
+              return stub->PrepareAsyncCertifyFace(context, req, cq);
+            },
+            &MapResult, call_queue_, now_));
   }
 
  private:
@@ -119,7 +120,8 @@ absl::StatusOr<std::unique_ptr<Adapter>> AlipayAdapterFactory::Create(
         absl::StrCat(path, ".adapter.app_id: required"));
   }
   if (env.channel == nullptr || env.call_queue == nullptr) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": no channel or call queue"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": no channel or call queue"));
   }
   const std::string key_path = env.resolve_path
                                    ? env.resolve_path(config.signing_key_file())

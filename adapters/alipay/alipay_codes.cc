@@ -115,9 +115,11 @@ ProviderOutcome MapResponse(const CertifyFaceResponse& response) {
   return Unknown(response);
 }
 
-ProviderOutcome MapResult(const grpc::Status& status,
-                          const ::idgate::provider::v1::CertifyFaceResponse& response) {
-  return status.ok() ? MapResponse(response) : TransportFailure("alipay", status);
+ProviderOutcome MapResult(
+    const grpc::Status& status,
+    const ::idgate::provider::v1::CertifyFaceResponse& response) {
+  return status.ok() ? MapResponse(response)
+                     : TransportFailure("alipay", status);
 }
 
 }  // namespace alipay

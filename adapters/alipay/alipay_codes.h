@@ -58,8 +58,9 @@ ProviderOutcome MapResponse(
 
 // Normalizes the whole call: a failed RPC through TransportFailure
 // (adapters/provider_call.h), an answer through MapResponse.
-ProviderOutcome MapResult(const grpc::Status& status,
-                          const ::idgate::provider::v1::CertifyFaceResponse& response);
+ProviderOutcome MapResult(
+    const grpc::Status& status,
+    const ::idgate::provider::v1::CertifyFaceResponse& response);
 
 }  // namespace alipay
 }  // namespace idgate

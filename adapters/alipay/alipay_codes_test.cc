@@ -2,8 +2,8 @@
 
 #include <string>
 
-#include "gtest/gtest.h"
 #include "adapters/provider_call.h"
+#include "gtest/gtest.h"
 
 namespace idgate {
 namespace alipay {
@@ -148,8 +148,8 @@ TEST(AlipayCodesTest, TransportErrors) {
       {grpc::StatusCode::PERMISSION_DENIED, absl::StatusCode::kInternal, false},
   };
   for (const Case& c : cases) {
-    const ProviderOutcome outcome =
-        TransportFailure("alipay", grpc::Status(c.grpc, "secret 11010519491231002X"));
+    const ProviderOutcome outcome = TransportFailure(
+        "alipay", grpc::Status(c.grpc, "secret 11010519491231002X"));
     EXPECT_EQ(outcome.status.code(), c.status);
     EXPECT_EQ(outcome.retryable, c.retryable);
     EXPECT_FALSE(outcome.billed);

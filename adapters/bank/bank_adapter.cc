@@ -119,7 +119,9 @@ absl::StatusOr<std::unique_ptr<BankAdapter>> BankAdapter::Create(
 
 BankAdapter::BankAdapter(BankAdapterConfig config, std::shared_ptr<Stub> stub,
                          ProviderCallQueue* call_queue)
-    : config_(std::move(config)), stub_(std::move(stub)), call_queue_(call_queue) {}
+    : config_(std::move(config)),
+      stub_(std::move(stub)),
+      call_queue_(call_queue) {}
 
 std::vector<Check> BankAdapter::checks() const {
   return {::idgate::config::v1::CHECK_BANK_FOUR_FACTOR};
@@ -142,7 +144,8 @@ absl::StatusOr<std::unique_ptr<PreparedCall>> BankAdapter::Prepare(
   if (context.disclosure_id.empty()) {
     return absl::InternalError("bank adapter: no disclosure id");
   }
-  auto found = RequiredValues(subject, RequiredFields(context.check), "bank adapter");
+  auto found =
+      RequiredValues(subject, RequiredFields(context.check), "bank adapter");
   if (!found.ok()) return found.status();
   const std::vector<absl::string_view>& values = *found;
   CheckFourFactorRequest request;
@@ -157,8 +160,8 @@ absl::StatusOr<std::unique_ptr<PreparedCall>> BankAdapter::Prepare(
   return std::unique_ptr<PreparedCall>(
       new UnaryProviderCall<CheckFourFactorRequest, CheckFourFactorResponse>(
           std::move(request),
-          [stub](grpc::ClientContext* context, const CheckFourFactorRequest& req,
-                 grpc::CompletionQueue* cq) {
+          [stub](grpc::ClientContext* context,
+                 const CheckFourFactorRequest& req, grpc::CompletionQueue* cq) {
             return stub->PrepareAsyncCheckFourFactor(context, req, cq);
           },
           &MapBankResult, call_queue_));

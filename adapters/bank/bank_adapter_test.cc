@@ -150,7 +150,8 @@ class BankTest : public ::testing::Test {
     host_ = std::move(*host);
     BankAdapterConfig config;
     config.set_merchant_id("test-merchant");
-    auto adapter = BankAdapter::Create(config, host_->InProcessChannel(), &call_queue_);
+    auto adapter =
+        BankAdapter::Create(config, host_->InProcessChannel(), &call_queue_);
     ASSERT_TRUE(adapter.ok()) << adapter.status();
     adapter_ = std::move(*adapter);
   }
@@ -365,8 +366,8 @@ TEST_F(BankTest, AdapterContract) {
   const auto& adult = Person("adult-match");
   auto incomplete = adapter_->Prepare(
       MinimizedSubject::ForTesting({{{kName, kPlain}, adult.name()},
-                                 {{kId, kPlain}, adult.id_number()},
-                                 {{kMobile, kPlain}, "13800000001"}}),
+                                    {{kId, kPlain}, adult.id_number()},
+                                    {{kMobile, kPlain}, "13800000001"}}),
       context);
   EXPECT_EQ(incomplete.status().code(), absl::StatusCode::kInternal);
   EXPECT_THAT(std::string(incomplete.status().message()),

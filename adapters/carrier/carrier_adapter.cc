@@ -134,7 +134,8 @@ absl::StatusOr<std::unique_ptr<CarrierAdapter>> CarrierAdapter::Create(
         "CarrierAdapterConfig.app_id: must be set");
   }
   if (channel == nullptr || call_queue == nullptr) {
-    return absl::InvalidArgumentError("carrier adapter: no channel or call queue");
+    return absl::InvalidArgumentError(
+        "carrier adapter: no channel or call queue");
   }
   return std::unique_ptr<CarrierAdapter>(new CarrierAdapter(
       config, std::make_shared<Stub>(std::move(channel)), call_queue));
@@ -167,7 +168,8 @@ absl::StatusOr<std::unique_ptr<PreparedCall>> CarrierAdapter::Prepare(
   if (context.disclosure_id.empty()) {
     return absl::InternalError("carrier adapter: no disclosure id");
   }
-  auto found = RequiredValues(subject, RequiredFields(context.check), "carrier adapter");
+  auto found =
+      RequiredValues(subject, RequiredFields(context.check), "carrier adapter");
   if (!found.ok()) return found.status();
   const std::vector<absl::string_view>& values = *found;
 
@@ -198,7 +200,8 @@ absl::StatusOr<std::unique_ptr<PreparedCall>> CarrierAdapter::Prepare(
   return std::unique_ptr<PreparedCall>(
       new UnaryProviderCall<CheckThreeFactorRequest, CheckThreeFactorResponse>(
           std::move(request),
-          [stub](grpc::ClientContext* context, const CheckThreeFactorRequest& req,
+          [stub](grpc::ClientContext* context,
+                 const CheckThreeFactorRequest& req,
                  grpc::CompletionQueue* cq) {
             return stub->PrepareAsyncCheckThreeFactor(context, req, cq);
           },

@@ -165,7 +165,8 @@ class CarrierTest : public ::testing::Test {
     CarrierAdapterConfig config;
     config.set_mode(mode);
     config.set_app_id("test-app");
-    auto adapter = CarrierAdapter::Create(config, host_->InProcessChannel(), &call_queue_);
+    auto adapter =
+        CarrierAdapter::Create(config, host_->InProcessChannel(), &call_queue_);
     ASSERT_TRUE(adapter.ok()) << adapter.status();
     adapter_ = std::move(*adapter);
     form_ = mode == ::idgate::config::v1::CARRIER_MODE_SHA256 ? kSha256
@@ -384,8 +385,8 @@ TEST_P(CarrierHashedTest, MockRejectsMalformedDigests) {
   const auto& adult = Person("adult-match");
   auto subject = [&](std::string name, std::string id, std::string mobile) {
     return MinimizedSubject::ForTesting({{{kName, form_}, name},
-                                      {{kId, form_}, id},
-                                      {{kMobile, form_}, mobile}});
+                                         {{kId, form_}, id},
+                                         {{kMobile, form_}, mobile}});
   };
   const std::string name = IdentityBook::InForm(adult.name(), form_);
   const std::string id = IdentityBook::InForm(adult.id_number(), form_);
@@ -482,7 +483,8 @@ TEST_F(CarrierTest, DestroyingTheCallQueueWaitsForItsCalls) {
   CarrierAdapterConfig config;
   config.set_mode(::idgate::config::v1::CARRIER_MODE_PLAIN);
   config.set_app_id("test-app");
-  auto adapter = CarrierAdapter::Create(config, host_->InProcessChannel(), queue.get());
+  auto adapter =
+      CarrierAdapter::Create(config, host_->InProcessChannel(), queue.get());
   ASSERT_TRUE(adapter.ok()) << adapter.status();
   const auto& adult = Person("adult-match");
   auto prepared = (*adapter)->Prepare(
@@ -491,10 +493,11 @@ TEST_F(CarrierTest, DestroyingTheCallQueueWaitsForItsCalls) {
   ASSERT_TRUE(prepared.ok());
   std::atomic<bool> ended{false};
   absl::StatusCode code = absl::StatusCode::kOk;
-  (*prepared)->Send(absl::Now() + absl::Milliseconds(300), [&](ProviderOutcome outcome) {
-    code = outcome.status.code();
-    ended = true;
-  });
+  (*prepared)->Send(absl::Now() + absl::Milliseconds(300),
+                    [&](ProviderOutcome outcome) {
+                      code = outcome.status.code();
+                      ended = true;
+                    });
   queue.reset();
   EXPECT_TRUE(ended);
   EXPECT_EQ(code, absl::StatusCode::kDeadlineExceeded);
@@ -556,8 +559,8 @@ TEST_F(CarrierTest, PrepareRefusesAnIncompleteSubject) {
   // Plain values where the mode needs SHA-256: not usable, nothing built.
   auto prepared = adapter_->Prepare(
       MinimizedSubject::ForTesting({{{kName, kPlain}, "测试甲"},
-                                 {{kId, kSha256}, Sha256Hex("x")},
-                                 {{kMobile, kSha256}, Sha256Hex("y")}}),
+                                    {{kId, kSha256}, Sha256Hex("x")},
+                                    {{kMobile, kSha256}, Sha256Hex("y")}}),
       context);
   EXPECT_EQ(prepared.status().code(), absl::StatusCode::kInternal);
   EXPECT_THAT(std::string(prepared.status().message()),

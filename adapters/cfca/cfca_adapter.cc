@@ -24,14 +24,12 @@ using ::idgate::v1::PII_FORM_PLAIN;
 
 constexpr char kSignAlg[] = "SHA256withRSA";
 
-
 class CfcaAdapter : public Adapter {
  public:
   CfcaAdapter(CfcaAdapterConfig config,
               std::unique_ptr<signing::RsaSigner> signer,
               std::shared_ptr<CfcaFaceService::Stub> stub,
-              ProviderCallQueue* call_queue,
-              std::function<absl::Time()> now)
+              ProviderCallQueue* call_queue, std::function<absl::Time()> now)
       : config_(std::move(config)),
         signer_(std::move(signer)),
         stub_(std::move(stub)),
@@ -62,7 +60,8 @@ class CfcaAdapter : public Adapter {
     request.set_institution_id(config_.institution_id());
     request.set_tx_code(config_.tx_code());
     request.set_tx_sn(context.disclosure_id);
-    request.set_timestamp(absl::FormatTime("%Y%m%d%H%M%S", now_(), ChinaStandardTime()));
+    request.set_timestamp(
+        absl::FormatTime("%Y%m%d%H%M%S", now_(), ChinaStandardTime()));
     request.set_name(std::string(values[0]));
     request.set_id_number(std::string(values[1]));
     request.set_face_image(std::string(values[2]));
@@ -80,12 +79,14 @@ class CfcaAdapter : public Adapter {
     }
     request.set_signature(*std::move(signature));
     auto stub = stub_;
-    return std::unique_ptr<PreparedCall>(new UnaryProviderCall<CompareFaceRequest, CompareFaceResponse>(
-        std::move(request),
-        [stub](grpc::ClientContext* context, const CompareFaceRequest& req, grpc::CompletionQueue* cq) {
-          return stub->PrepareAsyncCompareFace(context, req, cq);
-        },
-        &MapResult, call_queue_, now_));
+    return std::unique_ptr<PreparedCall>(
+        new UnaryProviderCall<CompareFaceRequest, CompareFaceResponse>(
+            std::move(request),
+            [stub](grpc::ClientContext* context, const CompareFaceRequest& req,
+                   grpc::CompletionQueue* cq) {
+              return stub->PrepareAsyncCompareFace(context, req, cq);
+            },
+            &MapResult, call_queue_, now_));
   }
 
  private:
@@ -126,7 +127,8 @@ absl::StatusOr<std::unique_ptr<Adapter>> CfcaAdapterFactory::Create(
         absl::StrCat(path, ".adapter.tx_code: required"));
   }
   if (env.channel == nullptr || env.call_queue == nullptr) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": no channel or call queue"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": no channel or call queue"));
   }
   const std::string key_path = env.resolve_path
                                    ? env.resolve_path(config.signing_key_file())

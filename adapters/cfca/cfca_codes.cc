@@ -93,8 +93,9 @@ ProviderOutcome MapResponse(const CompareFaceResponse& response) {
                  false);
 }
 
-ProviderOutcome MapResult(const grpc::Status& status,
-                          const ::idgate::provider::v1::CompareFaceResponse& response) {
+ProviderOutcome MapResult(
+    const grpc::Status& status,
+    const ::idgate::provider::v1::CompareFaceResponse& response) {
   return status.ok() ? MapResponse(response) : TransportFailure("cfca", status);
 }
 

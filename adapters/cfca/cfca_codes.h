@@ -52,8 +52,9 @@ std::string SafeCode(absl::string_view code);
 
 // Normalizes the whole call: a failed RPC through TransportFailure
 // (adapters/provider_call.h), an answer through MapResponse.
-ProviderOutcome MapResult(const grpc::Status& status,
-                          const ::idgate::provider::v1::CompareFaceResponse& response);
+ProviderOutcome MapResult(
+    const grpc::Status& status,
+    const ::idgate::provider::v1::CompareFaceResponse& response);
 
 }  // namespace cfca
 }  // namespace idgate

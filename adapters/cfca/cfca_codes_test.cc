@@ -2,8 +2,8 @@
 
 #include <string>
 
-#include "gtest/gtest.h"
 #include "adapters/provider_call.h"
+#include "gtest/gtest.h"
 
 namespace idgate {
 namespace cfca {
@@ -130,8 +130,8 @@ TEST(CfcaCodesTest, TransportErrors) {
       {grpc::StatusCode::INTERNAL, absl::StatusCode::kInternal, false},
   };
   for (const Case& c : cases) {
-    const ProviderOutcome outcome =
-        TransportFailure("cfca", grpc::Status(c.grpc, "secret 11010519491231002X"));
+    const ProviderOutcome outcome = TransportFailure(
+        "cfca", grpc::Status(c.grpc, "secret 11010519491231002X"));
     EXPECT_EQ(outcome.status.code(), c.status);
     EXPECT_EQ(outcome.retryable, c.retryable);
     EXPECT_FALSE(outcome.billed);

@@ -635,7 +635,8 @@ TEST(CfcaFactoryTest, ConfigErrorsNameTheField) {
   env.call_queue = nullptr;
   adapter = CfcaAdapterFactory().Create(env);
   ASSERT_FALSE(adapter.ok());
-  EXPECT_EQ(adapter.status().message(), "providers[cfca_main]: no channel or call queue");
+  EXPECT_EQ(adapter.status().message(),
+            "providers[cfca_main]: no channel or call queue");
 }
 
 }  // namespace

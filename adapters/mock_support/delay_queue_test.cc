@@ -92,7 +92,8 @@ TEST(DelayQueue, AnEarlierEntryWakesTheSleepingThread) {
   queue.Schedule(absl::Now() + absl::Seconds(30), [&] { late_ran.Notify(); });
   // The thread now sleeps until the 30 s entry; this one must not wait.
   absl::SleepFor(absl::Milliseconds(20));
-  queue.Schedule(absl::Now() + absl::Milliseconds(10), [&] { early_ran.Notify(); });
+  queue.Schedule(absl::Now() + absl::Milliseconds(10),
+                 [&] { early_ran.Notify(); });
   EXPECT_TRUE(early_ran.WaitFor(std::chrono::seconds(10)));
   EXPECT_FALSE(late_ran.HasBeenNotified());
 }

@@ -24,9 +24,12 @@ absl::Duration ToAbsl(const google::protobuf::Duration& d) {
   return absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
 }
 
-absl::StatusOr<std::string> ReadFile(const std::string& path, const std::string& what) {
+absl::StatusOr<std::string> ReadFile(const std::string& path,
+                                     const std::string& what) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::FailedPreconditionError(absl::StrCat(what, ": cannot read ", path));
+  if (!in)
+    return absl::FailedPreconditionError(
+        absl::StrCat(what, ": cannot read ", path));
   std::stringstream s;
   s << in.rdbuf();
   return s.str();
@@ -48,8 +51,8 @@ std::string NewDisclosureId() {
   }
   const unsigned char* bytes = pool + used;
   used += 16;
-  return "d-" +
-         absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(bytes), 16));
+  return "d-" + absl::BytesToHexString(absl::string_view(
+                    reinterpret_cast<const char*>(bytes), 16));
 }
 
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials(
@@ -77,8 +80,8 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials(
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<GatewayApp>> GatewayApp::Start(LoadedConfig config,
-                                                              AppOptions options) {
+absl::StatusOr<std::unique_ptr<GatewayApp>> GatewayApp::Start(
+    LoadedConfig config, AppOptions options) {
   if (!options.mutex_deadlock_detection) {
     absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   }
@@ -105,23 +108,28 @@ absl::Status GatewayApp::Build(AppOptions options) {
       }
       auto book = IdentityBook::LoadFile(c.mocks().identity_book_file());
       if (!book.ok()) {
-        return absl::Status(book.status().code(), absl::StrCat("config: mocks.identity_book_file: ",
-                                                               book.status().message()));
+        return absl::Status(book.status().code(),
+                            absl::StrCat("config: mocks.identity_book_file: ",
+                                         book.status().message()));
       }
       book_ = std::move(*book);
     }
   }
   const std::string base_dir = loaded_.base_dir;
-  auto resolve = [base_dir](const std::string& path) { return ResolvePath(base_dir, path); };
+  auto resolve = [base_dir](const std::string& path) {
+    return ResolvePath(base_dir, path);
+  };
   provider_calls_ = std::make_unique<ProviderCallQueue>();
   for (int i = 0; i < c.providers_size(); ++i) {
     const cfg::Provider& p = c.providers(i);
-    const std::string where = absl::StrCat("config: providers[", i, "] (", p.id(), ")");
+    const std::string where =
+        absl::StrCat("config: providers[", i, "] (", p.id(), ")");
     const std::string& url = p.adapter().type_url();
     const std::string type = url.substr(url.rfind('/') + 1);
     auto kind = kind_of.find(type);
     if (kind == kind_of.end()) {
-      return absl::InvalidArgumentError(absl::StrCat(where, ".adapter: unknown adapter type ", type));
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, ".adapter: unknown adapter type ", type));
     }
     std::shared_ptr<grpc::Channel> channel;
     if (p.has_embedded_mock()) {
@@ -132,7 +140,9 @@ absl::Status GatewayApp::Build(AppOptions options) {
       env.now = now;
       const auto& keys = c.mocks().verify_public_key_files();
       if (auto key = keys.find(p.id()); key != keys.end()) {
-        auto pem = ReadFile(key->second, absl::StrCat("config: mocks.verify_public_key_files[", p.id(), "]"));
+        auto pem = ReadFile(
+            key->second, absl::StrCat("config: mocks.verify_public_key_files[",
+                                      p.id(), "]"));
         if (!pem.ok()) return pem.status();
         env.verify_public_key_pem = std::move(*pem);
       }
@@ -144,30 +154,36 @@ absl::Status GatewayApp::Build(AppOptions options) {
       // be a second gRPC timer for the same instant.
       builder.AddChannelArgument(GRPC_ARG_ENABLE_DEADLINE_CHECKS, 0);
       auto server = builder.BuildAndStart();
-      if (server == nullptr) return absl::InternalError(absl::StrCat(where, ": embedded mock did not start"));
+      if (server == nullptr)
+        return absl::InternalError(
+            absl::StrCat(where, ": embedded mock did not start"));
       channel = server->InProcessChannel(grpc::ChannelArguments());
       mocks_[p.id()] = std::move(mock);
       mock_servers_.push_back(std::move(server));
     } else {
-      channel = grpc::CreateChannel(p.address(), grpc::InsecureChannelCredentials());
+      channel =
+          grpc::CreateChannel(p.address(), grpc::InsecureChannelCredentials());
     }
     AdapterEnv env{&p, channel, provider_calls_.get(), resolve};
     auto adapter = kind->second->adapter->Create(env);
     if (!adapter.ok()) {
-      return absl::Status(adapter.status().code(),
-                          absl::StrCat(where, ": ", adapter.status().message()));
+      return absl::Status(
+          adapter.status().code(),
+          absl::StrCat(where, ": ", adapter.status().message()));
     }
     auto runtime = std::make_unique<ProviderRuntime>();
     runtime->config = &p;
     runtime->adapter = std::move(*adapter);
-    runtime->guard = std::make_unique<ProviderGuard>(p.max_in_flight(), p.circuit_breaker(), now);
+    runtime->guard = std::make_unique<ProviderGuard>(p.max_in_flight(),
+                                                     p.circuit_breaker(), now);
     providers_[p.id()] = std::move(runtime);
   }
 
-  auto policy = DisclosurePolicy::Compile(c, [this](const std::string& id) -> const Adapter* {
-    auto it = providers_.find(id);
-    return it == providers_.end() ? nullptr : it->second->adapter.get();
-  });
+  auto policy = DisclosurePolicy::Compile(
+      c, [this](const std::string& id) -> const Adapter* {
+        auto it = providers_.find(id);
+        return it == providers_.end() ? nullptr : it->second->adapter.get();
+      });
   if (!policy.ok()) return policy.status();
   policy_ = std::move(*policy);
 
@@ -175,8 +191,8 @@ absl::Status GatewayApp::Build(AppOptions options) {
   for (int i = 0; i < c.ledger().subject_keys_size(); ++i) {
     const auto& k = c.ledger().subject_keys(i);
     if (!std::ifstream(k.file()).good()) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("config: ledger.subject_keys[", i, "].file: cannot read ", k.file()));
+      return absl::FailedPreconditionError(absl::StrCat(
+          "config: ledger.subject_keys[", i, "].file: cannot read ", k.file()));
     }
     specs.push_back({k.version(), k.file()});
   }
@@ -186,7 +202,9 @@ absl::Status GatewayApp::Build(AppOptions options) {
 
   Metrics::Live live;
   // Read at scrape time; the ledger is open before the server serves.
-  live.ledger_healthy = [this] { return ledger_ != nullptr && ledger_->healthy(); };
+  live.ledger_healthy = [this] {
+    return ledger_ != nullptr && ledger_->healthy();
+  };
   for (auto& [id, runtime] : providers_) live.guards[id] = runtime->guard.get();
   metrics_ = std::make_unique<Metrics>(c, std::move(live));
 
@@ -196,8 +214,8 @@ absl::Status GatewayApp::Build(AppOptions options) {
     mkdir(options.state_dir.c_str(), 0700);
     if (const auto& key = c.ledger().checkpoint_private_key_file();
         !key.empty() && !std::ifstream(key).good()) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("config: ledger.checkpoint_private_key_file: cannot read ", key));
+      return absl::FailedPreconditionError(absl::StrCat(
+          "config: ledger.checkpoint_private_key_file: cannot read ", key));
     }
     FileLedgerOptions lo;
     lo.dir = options.state_dir + "/ledger";
@@ -248,19 +266,23 @@ absl::Status GatewayApp::Build(AppOptions options) {
   // provider before the restart is not sent again when its caller retries.
   // Its answer is gone with the old process; the ledger has the disclosure.
   if (recovery_ != nullptr) {
-    const absl::Status sent_before = identity::WithReason(
-        absl::FailedPreconditionError(
-            "this request_id reached a provider before the gateway restarted and is not sent "
-            "again; use a new request_id to verify again"),
-        "REQUEST_ID_USED_BEFORE_RESTART");
+    const absl::Status sent_before =
+        identity::WithReason(absl::FailedPreconditionError(
+                                 "this request_id reached a provider before "
+                                 "the gateway restarted and is not sent "
+                                 "again; use a new request_id to verify again"),
+                             "REQUEST_ID_USED_BEFORE_RESTART");
     for (const DisclosedRequest& request : recovery_->disclosed_requests) {
-      idempotency_->Remember(request.caller, request.request_id, sent_before, request.time);
+      idempotency_->Remember(request.caller, request.request_id, sent_before,
+                             request.time);
     }
     log_->Info("idempotency_restored")
-        .Int("request_ids", static_cast<int64_t>(recovery_->disclosed_requests.size()));
+        .Int("request_ids",
+             static_cast<int64_t>(recovery_->disclosed_requests.size()));
   }
   caller_limits_ = std::make_unique<CallerRateLimiter>(c.callers(), now);
-  subject_limits_ = std::make_unique<SubjectLimiter>(c.subject_limits(), 1'000'000, now);
+  subject_limits_ =
+      std::make_unique<SubjectLimiter>(c.subject_limits(), 1'000'000, now);
   authenticator_ = std::make_unique<CallerAuthenticator>(c.callers());
 
   const std::string metrics_listen = options.metrics_listen_address.empty()
@@ -298,7 +320,8 @@ absl::Status GatewayApp::Build(AppOptions options) {
             .Str("purpose", r.purpose)
             .Strs("providers", r.providers)
             .Str("verdict", ::idgate::v1::Verdict_Name(r.verdict))
-            .Str("grpc_code", absl::StatusCodeToString(static_cast<absl::StatusCode>(r.code)))
+            .Str("grpc_code", absl::StatusCodeToString(
+                                  static_cast<absl::StatusCode>(r.code)))
             .Bool("replayed", r.replayed)
             .Double("duration_seconds", absl::ToDoubleSeconds(r.duration))
             .Strs("disclosure_ids", r.disclosure_ids);
@@ -310,15 +333,19 @@ absl::Status GatewayApp::Build(AppOptions options) {
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  const std::string listen =
-      options.listen_address.empty() ? c.listen_address() : options.listen_address;
+  const std::string listen = options.listen_address.empty()
+                                 ? c.listen_address()
+                                 : options.listen_address;
   builder.AddListeningPort(listen, *creds, &port_);
-  builder.SetMaxReceiveMessageSize(static_cast<int>(c.server().max_receive_message_bytes()));
-  if (const auto age = ToAbsl(c.server().max_connection_age()); age > absl::ZeroDuration()) {
+  builder.SetMaxReceiveMessageSize(
+      static_cast<int>(c.server().max_receive_message_bytes()));
+  if (const auto age = ToAbsl(c.server().max_connection_age());
+      age > absl::ZeroDuration()) {
     // Long-lived HTTP/2 connections are closed gracefully so that clients
     // spread over new replicas after scaling.
-    builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS,
-                               static_cast<int>(absl::ToInt64Milliseconds(age)));
+    builder.AddChannelArgument(
+        GRPC_ARG_MAX_CONNECTION_AGE_MS,
+        static_cast<int>(absl::ToInt64Milliseconds(age)));
     builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS,
                                static_cast<int>(absl::ToInt64Milliseconds(
                                    ToAbsl(c.server().drain_timeout()))));
@@ -338,7 +365,8 @@ absl::Status GatewayApp::Build(AppOptions options) {
   if (c.callers().development_mode()) {
     log_->Warning("development_mode")
         .Str("detail",
-             "DEVELOPMENT MODE: callers are identified by the x-idgate-caller metadata "
+             "DEVELOPMENT MODE: callers are identified by the x-idgate-caller "
+             "metadata "
              "without a certificate. Never enable this in production.");
   }
   log_->Info("started")
@@ -359,7 +387,9 @@ void GatewayApp::RefreshHealth() {
   const bool ok = ledger_->healthy();
   if (!ok && healthy_) {
     log_->Error("ledger_failed")
-        .Str("cause", file_ledger_ != nullptr ? std::string(file_ledger_->failure().message()) : "")
+        .Str("cause", file_ledger_ != nullptr
+                          ? std::string(file_ledger_->failure().message())
+                          : "")
         .Str("detail", "disclosures fail closed until restart");
   }
   healthy_ = ok;
@@ -374,10 +404,12 @@ void GatewayApp::Shutdown(absl::Duration drain) {
   server_->GetHealthCheckService()->Shutdown();
   server_->Shutdown(absl::ToChronoTime(absl::Now() + drain));
   server_.reset();
-  for (auto& mock : mock_servers_) mock->Shutdown(absl::ToChronoTime(absl::Now()));
+  for (auto& mock : mock_servers_)
+    mock->Shutdown(absl::ToChronoTime(absl::Now()));
   if (file_ledger_ != nullptr) {
     if (auto st = file_ledger_->Close(); !st.ok()) {
-      log_->Error("ledger_close_failed").Str("error", std::string(st.message()));
+      log_->Error("ledger_close_failed")
+          .Str("error", std::string(st.message()));
     }
   }
   exposer_.reset();  // last: CivetWeb takes ~2 s to stop

@@ -16,13 +16,17 @@ const Caller* CallerAuthenticator::Find(const std::string& id) const {
   return it == callers_.end() ? nullptr : &it->second;
 }
 
-absl::StatusOr<const Caller*> CallerAuthenticator::Identify(const PeerIdentity& peer) const {
-  const bool has_certificate =
-      !peer.uri_sans.empty() || !peer.dns_sans.empty() || !peer.common_name.empty();
+absl::StatusOr<const Caller*> CallerAuthenticator::Identify(
+    const PeerIdentity& peer) const {
+  const bool has_certificate = !peer.uri_sans.empty() ||
+                               !peer.dns_sans.empty() ||
+                               !peer.common_name.empty();
   if (has_certificate) {
     // The first identity kind present decides; a weaker one never overrides it.
     const std::vector<std::string>* sans =
-        !peer.uri_sans.empty() ? &peer.uri_sans : !peer.dns_sans.empty() ? &peer.dns_sans : nullptr;
+        !peer.uri_sans.empty()   ? &peer.uri_sans
+        : !peer.dns_sans.empty() ? &peer.dns_sans
+                                 : nullptr;
     if (sans != nullptr) {
       for (const auto& id : *sans) {
         if (const Caller* caller = Find(id)) return caller;
@@ -30,16 +34,20 @@ absl::StatusOr<const Caller*> CallerAuthenticator::Identify(const PeerIdentity& 
     } else if (const Caller* caller = Find(peer.common_name)) {
       return caller;
     }
-    return absl::UnauthenticatedError("client certificate names no configured caller");
+    return absl::UnauthenticatedError(
+        "client certificate names no configured caller");
   }
   if (development_mode_ && !peer.development_caller.empty()) {
     if (const Caller* caller = Find(peer.development_caller)) return caller;
-    return absl::UnauthenticatedError("x-idgate-caller names no configured caller");
+    return absl::UnauthenticatedError(
+        "x-idgate-caller names no configured caller");
   }
-  return absl::UnauthenticatedError("no caller identity: a client certificate is required");
+  return absl::UnauthenticatedError(
+      "no caller identity: a client certificate is required");
 }
 
-absl::Status CallerAuthenticator::Authorize(const Caller& caller, cfg::Check check,
+absl::Status CallerAuthenticator::Authorize(const Caller& caller,
+                                            cfg::Check check,
                                             const std::string& purpose) {
   bool check_granted = false;
   for (int c : caller.checks()) check_granted |= (c == check);

@@ -25,7 +25,8 @@ struct PeerIdentity {
 // Who is calling, and may they run this check for this purpose?
 class CallerAuthenticator {
  public:
-  explicit CallerAuthenticator(const ::idgate::config::v1::CallerSettings& settings);
+  explicit CallerAuthenticator(
+      const ::idgate::config::v1::CallerSettings& settings);
 
   // The configured caller the peer proves to be: certificate URI SAN, else
   // DNS SAN, else CN; the metadata id only in development mode.
@@ -34,7 +35,8 @@ class CallerAuthenticator {
 
   // PERMISSION_DENIED unless the caller was granted the check and purpose.
   // The message does not repeat the purpose: it is caller-supplied text.
-  static absl::Status Authorize(const Caller& caller, ::idgate::config::v1::Check check,
+  static absl::Status Authorize(const Caller& caller,
+                                ::idgate::config::v1::Check check,
                                 const std::string& purpose);
 
  private:

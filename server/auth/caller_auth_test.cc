@@ -10,11 +10,25 @@ namespace cfg = ::idgate::config::v1;
 
 cfg::CallerSettings Settings(bool development_mode) {
   cfg::CallerSettings s;
-  google::protobuf::TextFormat::ParseFromString(R"pb(
-    callers { id: "spiffe://idgate/esign" checks: CHECK_CARRIER_THREE_FACTOR purposes: "esign.signer_identity" }
-    callers { id: "ca-desk.internal" checks: CHECK_FACE_VERIFICATION purposes: "ca.certificate_registration" }
-    callers { id: "legacy-cn" checks: CHECK_CARRIER_THREE_FACTOR purposes: "esign.signer_identity" }
-  )pb", &s);
+  google::protobuf::TextFormat::ParseFromString(
+      R"pb(
+        callers {
+          id: "spiffe://idgate/esign"
+          checks: CHECK_CARRIER_THREE_FACTOR
+          purposes: "esign.signer_identity"
+        }
+        callers {
+          id: "ca-desk.internal"
+          checks: CHECK_FACE_VERIFICATION
+          purposes: "ca.certificate_registration"
+        }
+        callers {
+          id: "legacy-cn"
+          checks: CHECK_CARRIER_THREE_FACTOR
+          purposes: "esign.signer_identity"
+        }
+      )pb",
+      &s);
   s.set_development_mode(development_mode);
   return s;
 }
@@ -41,13 +55,15 @@ TEST(CallerAuthenticator, DnsSanThenCn) {
   EXPECT_EQ((*auth.Identify(cn))->id(), "legacy-cn");
 }
 
-TEST(CallerAuthenticator, UnknownCertificateIsUnauthenticatedEvenWithAMatchingCn) {
+TEST(CallerAuthenticator,
+     UnknownCertificateIsUnauthenticatedEvenWithAMatchingCn) {
   CallerAuthenticator auth(Settings(true));
   PeerIdentity peer;
   peer.dns_sans = {"intruder.internal"};
-  peer.common_name = "legacy-cn";           // SAN present: CN is not consulted
-  peer.development_caller = "legacy-cn";    // and metadata never overrides a cert
-  EXPECT_EQ(auth.Identify(peer).status().code(), absl::StatusCode::kUnauthenticated);
+  peer.common_name = "legacy-cn";         // SAN present: CN is not consulted
+  peer.development_caller = "legacy-cn";  // and metadata never overrides a cert
+  EXPECT_EQ(auth.Identify(peer).status().code(),
+            absl::StatusCode::kUnauthenticated);
 }
 
 TEST(CallerAuthenticator, MetadataOnlyInDevelopmentMode) {
@@ -70,14 +86,18 @@ TEST(CallerAuthenticator, AuthorizeChecksCheckAndPurpose) {
   peer.dns_sans = {"ca-desk.internal"};
   const Caller& desk = **auth.Identify(peer);
   EXPECT_TRUE(CallerAuthenticator::Authorize(desk, cfg::CHECK_FACE_VERIFICATION,
-                                             "ca.certificate_registration").ok());
-  EXPECT_EQ(CallerAuthenticator::Authorize(desk, cfg::CHECK_CARRIER_THREE_FACTOR,
-                                           "ca.certificate_registration").code(),
-            absl::StatusCode::kPermissionDenied);
-  auto wrong_purpose = CallerAuthenticator::Authorize(desk, cfg::CHECK_FACE_VERIFICATION,
-                                                      "esign.CANARY-purpose");
+                                             "ca.certificate_registration")
+                  .ok());
+  EXPECT_EQ(
+      CallerAuthenticator::Authorize(desk, cfg::CHECK_CARRIER_THREE_FACTOR,
+                                     "ca.certificate_registration")
+          .code(),
+      absl::StatusCode::kPermissionDenied);
+  auto wrong_purpose = CallerAuthenticator::Authorize(
+      desk, cfg::CHECK_FACE_VERIFICATION, "esign.CANARY-purpose");
   EXPECT_EQ(wrong_purpose.code(), absl::StatusCode::kPermissionDenied);
-  EXPECT_EQ(std::string(wrong_purpose.message()).find("CANARY"), std::string::npos);
+  EXPECT_EQ(std::string(wrong_purpose.message()).find("CANARY"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -23,7 +23,8 @@ using ::google::protobuf::util::TimeUtil;
 namespace cfg = ::idgate::config::v1;
 
 absl::Status Bad(const std::string& path, absl::string_view problem) {
-  return absl::InvalidArgumentError(absl::StrCat("config: ", path, ": ", problem));
+  return absl::InvalidArgumentError(
+      absl::StrCat("config: ", path, ": ", problem));
 }
 
 void DefaultDuration(Duration* d, int64_t millis) {
@@ -33,7 +34,8 @@ void DefaultDuration(Duration* d, int64_t millis) {
 }
 
 absl::Status CheckPositive(const Duration& d, const std::string& path) {
-  if (d.seconds() < 0 || d.nanos() < 0 || (d.seconds() == 0 && d.nanos() == 0)) {
+  if (d.seconds() < 0 || d.nanos() < 0 ||
+      (d.seconds() == 0 && d.nanos() == 0)) {
     return Bad(path, "must be positive");
   }
   return absl::OkStatus();
@@ -41,7 +43,8 @@ absl::Status CheckPositive(const Duration& d, const std::string& path) {
 
 absl::Status CheckNonNegative(const Duration& d, const std::string& path) {
   // "-0.5s" is seconds 0, nanos -500000000: both parts count.
-  if (d.seconds() < 0 || d.nanos() < 0) return Bad(path, "must not be negative");
+  if (d.seconds() < 0 || d.nanos() < 0)
+    return Bad(path, "must not be negative");
   return absl::OkStatus();
 }
 
@@ -51,20 +54,25 @@ constexpr int64_t kMaxIntMillisSeconds = std::numeric_limits<int>::max() / 1000;
 
 absl::Status CheckIntMillis(const Duration& d, const std::string& path) {
   if (d.seconds() > kMaxIntMillisSeconds) {
-    return Bad(path, absl::StrCat("must be at most ", kMaxIntMillisSeconds, "s"));
+    return Bad(path,
+               absl::StrCat("must be at most ", kMaxIntMillisSeconds, "s"));
   }
   return absl::OkStatus();
 }
 
 // "host:port" (port 0-65535; IPv6 hosts in brackets) or a gRPC "unix:" URI.
-absl::Status CheckListenAddress(const std::string& address, const std::string& path) {
+absl::Status CheckListenAddress(const std::string& address,
+                                const std::string& path) {
   if (absl::StartsWith(address, "unix:")) return absl::OkStatus();
   const size_t colon = address.rfind(':');
   uint32_t port = 0;
   if (colon == std::string::npos || colon + 1 == address.size() ||
       !std::all_of(address.begin() + colon + 1, address.end(),
-                   [](char c) { return absl::ascii_isdigit(static_cast<unsigned char>(c)); }) ||
-      !absl::SimpleAtoi(absl::string_view(address).substr(colon + 1), &port) || port > 65535) {
+                   [](char c) {
+                     return absl::ascii_isdigit(static_cast<unsigned char>(c));
+                   }) ||
+      !absl::SimpleAtoi(absl::string_view(address).substr(colon + 1), &port) ||
+      port > 65535) {
     return Bad(path, "must be host:port with a port from 0 to 65535");
   }
   for (char c : address) {
@@ -84,7 +92,8 @@ void FillDefaults(GatewayConfig& c) {
   auto* s = c.mutable_server();
   DefaultDuration(s->mutable_default_deadline(), 10'000);
   DefaultDuration(s->mutable_drain_timeout(), 20'000);
-  if (s->max_receive_message_bytes() == 0) s->set_max_receive_message_bytes(16 << 20);
+  if (s->max_receive_message_bytes() == 0)
+    s->set_max_receive_message_bytes(16 << 20);
   if (s->max_concurrent_calls() == 0) s->set_max_concurrent_calls(20'000);
   for (auto& p : *c.mutable_providers()) {
     DefaultDuration(p.mutable_timeout(), 3'000);
@@ -100,14 +109,16 @@ void FillDefaults(GatewayConfig& c) {
     }
   }
   auto* l = c.mutable_ledger();
-  if (l->checkpoint_every_records() == 0) l->set_checkpoint_every_records(10'000);
+  if (l->checkpoint_every_records() == 0)
+    l->set_checkpoint_every_records(10'000);
   DefaultDuration(l->mutable_checkpoint_interval(), 60'000);
   if (l->segment_max_bytes() == 0) l->set_segment_max_bytes(64ull << 20);
   if (l->max_batch_records() == 0) l->set_max_batch_records(4096);
   if (l->max_pending_records() == 0) l->set_max_pending_records(65536);
   auto* v = c.mutable_validation();
   if (v->max_face_image_bytes() == 0) v->set_max_face_image_bytes(2 << 20);
-  if (v->max_liveness_video_bytes() == 0) v->set_max_liveness_video_bytes(8 << 20);
+  if (v->max_liveness_video_bytes() == 0)
+    v->set_max_liveness_video_bytes(8 << 20);
   auto* i = c.mutable_idempotency();
   DefaultDuration(i->mutable_ttl(), 24 * 3600 * 1000);
   if (i->max_entries() == 0) i->set_max_entries(100'000);
@@ -117,43 +128,64 @@ void ResolvePaths(GatewayConfig& c, const std::string& base) {
   auto fix = [&](std::string* p) {
     if (!p->empty()) *p = ResolvePath(base, *p);
   };
-  for (auto& k : *c.mutable_ledger()->mutable_subject_keys()) fix(k.mutable_file());
+  for (auto& k : *c.mutable_ledger()->mutable_subject_keys())
+    fix(k.mutable_file());
   fix(c.mutable_ledger()->mutable_checkpoint_private_key_file());
   fix(c.mutable_tls()->mutable_cert_file());
   fix(c.mutable_tls()->mutable_key_file());
   fix(c.mutable_tls()->mutable_client_ca_file());
   fix(c.mutable_mocks()->mutable_identity_book_file());
-  for (auto& [id, file] : *c.mutable_mocks()->mutable_verify_public_key_files()) {
+  for (auto& [id, file] :
+       *c.mutable_mocks()->mutable_verify_public_key_files()) {
     fix(&file);
   }
 }
 
 absl::Status CheckConfig(const GatewayConfig& c) {
   if (c.listen_address().empty()) return Bad("listen_address", "required");
-  if (auto st = CheckListenAddress(c.listen_address(), "listen_address"); !st.ok()) return st;
+  if (auto st = CheckListenAddress(c.listen_address(), "listen_address");
+      !st.ok())
+    return st;
   if (!c.metrics_listen_address().empty()) {
-    if (auto st = CheckListenAddress(c.metrics_listen_address(), "metrics_listen_address"); !st.ok()) {
+    if (auto st = CheckListenAddress(c.metrics_listen_address(),
+                                     "metrics_listen_address");
+        !st.ok()) {
       return st;
     }
   }
   const auto& s = c.server();
-  if (auto st = CheckPositive(s.default_deadline(), "server.default_deadline"); !st.ok()) return st;
-  if (auto st = CheckPositive(s.drain_timeout(), "server.drain_timeout"); !st.ok()) return st;
+  if (auto st = CheckPositive(s.default_deadline(), "server.default_deadline");
+      !st.ok())
+    return st;
+  if (auto st = CheckPositive(s.drain_timeout(), "server.drain_timeout");
+      !st.ok())
+    return st;
   // Also the grace period of max_connection_age, an int of milliseconds.
-  if (auto st = CheckIntMillis(s.drain_timeout(), "server.drain_timeout"); !st.ok()) return st;
-  if (auto st = CheckNonNegative(s.max_connection_age(), "server.max_connection_age"); !st.ok()) return st;
-  if (auto st = CheckIntMillis(s.max_connection_age(), "server.max_connection_age"); !st.ok()) return st;
+  if (auto st = CheckIntMillis(s.drain_timeout(), "server.drain_timeout");
+      !st.ok())
+    return st;
+  if (auto st =
+          CheckNonNegative(s.max_connection_age(), "server.max_connection_age");
+      !st.ok())
+    return st;
+  if (auto st =
+          CheckIntMillis(s.max_connection_age(), "server.max_connection_age");
+      !st.ok())
+    return st;
   // gRPC takes an int: 2^31 and above would wrap to "unlimited".
-  if (s.max_receive_message_bytes() > static_cast<uint32_t>(std::numeric_limits<int>::max())) {
-    return Bad("server.max_receive_message_bytes",
-               absl::StrCat("must be at most ", std::numeric_limits<int>::max()));
+  if (s.max_receive_message_bytes() >
+      static_cast<uint32_t>(std::numeric_limits<int>::max())) {
+    return Bad(
+        "server.max_receive_message_bytes",
+        absl::StrCat("must be at most ", std::numeric_limits<int>::max()));
   }
 
   std::set<std::string> purposes;
   for (int i = 0; i < c.purposes_size(); ++i) {
     const std::string path = absl::StrCat("purposes[", i, "].id");
     if (c.purposes(i).id().empty()) return Bad(path, "required");
-    if (!purposes.insert(c.purposes(i).id()).second) return Bad(path, "duplicate");
+    if (!purposes.insert(c.purposes(i).id()).second)
+      return Bad(path, "duplicate");
   }
 
   std::set<std::string> callers;
@@ -161,7 +193,8 @@ absl::Status CheckConfig(const GatewayConfig& c) {
     const auto& caller = c.callers().callers(i);
     const std::string path = absl::StrCat("callers.callers[", i, "]");
     if (caller.id().empty()) return Bad(path + ".id", "required");
-    if (!callers.insert(caller.id()).second) return Bad(path + ".id", "duplicate");
+    if (!callers.insert(caller.id()).second)
+      return Bad(path + ".id", "duplicate");
     for (int j = 0; j < caller.purposes_size(); ++j) {
       if (!purposes.count(caller.purposes(j))) {
         return Bad(absl::StrCat(path, ".purposes[", j, "]"), "unknown purpose");
@@ -173,8 +206,10 @@ absl::Status CheckConfig(const GatewayConfig& c) {
       }
     }
     // NaN compares false with everything: test for the good range.
-    if (!(caller.rate_per_second() >= 0) || std::isinf(caller.rate_per_second())) {
-      return Bad(path + ".rate_per_second", "must be a finite number, not negative");
+    if (!(caller.rate_per_second() >= 0) ||
+        std::isinf(caller.rate_per_second())) {
+      return Bad(path + ".rate_per_second",
+                 "must be a finite number, not negative");
     }
     if (caller.rate_per_second() > 0 && caller.burst() == 0) {
       return Bad(path + ".burst", "required with rate_per_second");
@@ -188,27 +223,46 @@ absl::Status CheckConfig(const GatewayConfig& c) {
     if (p.id().empty()) return Bad(path + ".id", "required");
     if (!providers.insert(p.id()).second) return Bad(path + ".id", "duplicate");
     if (p.recipient().empty()) return Bad(path + ".recipient", "required");
-    if (p.adapter().type_url().empty()) return Bad(path + ".adapter", "required");
+    if (p.adapter().type_url().empty())
+      return Bad(path + ".adapter", "required");
     if (p.endpoint_case() == cfg::Provider::ENDPOINT_NOT_SET) {
       return Bad(path, "one of embedded_mock or address is required");
     }
-    if (auto st = CheckPositive(p.timeout(), path + ".timeout"); !st.ok()) return st;
+    if (auto st = CheckPositive(p.timeout(), path + ".timeout"); !st.ok())
+      return st;
     const auto& cb = p.circuit_breaker();
-    if (auto st = CheckNonNegative(cb.base_ejection_time(), path + ".circuit_breaker.base_ejection_time"); !st.ok()) {
+    if (auto st =
+            CheckNonNegative(cb.base_ejection_time(),
+                             path + ".circuit_breaker.base_ejection_time");
+        !st.ok()) {
       return st;
     }
-    if (auto st = CheckNonNegative(cb.max_ejection_time(), path + ".circuit_breaker.max_ejection_time"); !st.ok()) {
+    if (auto st = CheckNonNegative(cb.max_ejection_time(),
+                                   path + ".circuit_breaker.max_ejection_time");
+        !st.ok()) {
       return st;
     }
     if (p.has_embedded_mock()) {
       const auto& m = p.embedded_mock();
-      if (auto st = CheckFraction(m.error_rate(), path + ".embedded_mock.error_rate"); !st.ok()) return st;
-      if (auto st = CheckFraction(m.busy_rate(), path + ".embedded_mock.busy_rate"); !st.ok()) return st;
-      if (auto st = CheckFraction(m.tail_probability(), path + ".embedded_mock.tail_probability"); !st.ok()) return st;
-      for (const auto& [d, name] : {std::make_pair(&m.latency_mean(), ".latency_mean"),
-                                    std::make_pair(&m.latency_stddev(), ".latency_stddev"),
-                                    std::make_pair(&m.tail_latency(), ".tail_latency")}) {
-        if (auto st = CheckNonNegative(*d, path + ".embedded_mock" + name); !st.ok()) return st;
+      if (auto st =
+              CheckFraction(m.error_rate(), path + ".embedded_mock.error_rate");
+          !st.ok())
+        return st;
+      if (auto st =
+              CheckFraction(m.busy_rate(), path + ".embedded_mock.busy_rate");
+          !st.ok())
+        return st;
+      if (auto st = CheckFraction(m.tail_probability(),
+                                  path + ".embedded_mock.tail_probability");
+          !st.ok())
+        return st;
+      for (const auto& [d, name] :
+           {std::make_pair(&m.latency_mean(), ".latency_mean"),
+            std::make_pair(&m.latency_stddev(), ".latency_stddev"),
+            std::make_pair(&m.tail_latency(), ".tail_latency")}) {
+        if (auto st = CheckNonNegative(*d, path + ".embedded_mock" + name);
+            !st.ok())
+          return st;
       }
     }
   }
@@ -217,12 +271,16 @@ absl::Status CheckConfig(const GatewayConfig& c) {
   for (int i = 0; i < c.routes_size(); ++i) {
     const auto& r = c.routes(i);
     const std::string path = absl::StrCat("routes[", i, "]");
-    if (r.check() == cfg::CHECK_UNSPECIFIED) return Bad(path + ".check", "required");
-    if (!routed.insert(r.check()).second) return Bad(path + ".check", "duplicate route for this check");
-    if (r.targets_size() == 0) return Bad(path + ".targets", "at least one target is required");
+    if (r.check() == cfg::CHECK_UNSPECIFIED)
+      return Bad(path + ".check", "required");
+    if (!routed.insert(r.check()).second)
+      return Bad(path + ".check", "duplicate route for this check");
+    if (r.targets_size() == 0)
+      return Bad(path + ".targets", "at least one target is required");
     for (int j = 0; j < r.targets_size(); ++j) {
       if (!providers.count(r.targets(j).provider())) {
-        return Bad(absl::StrCat(path, ".targets[", j, "].provider"), "unknown provider");
+        return Bad(absl::StrCat(path, ".targets[", j, "].provider"),
+                   "unknown provider");
       }
     }
   }
@@ -230,8 +288,10 @@ absl::Status CheckConfig(const GatewayConfig& c) {
   for (int i = 0; i < c.disclosure_rules_size(); ++i) {
     const auto& rule = c.disclosure_rules(i);
     const std::string path = absl::StrCat("disclosure_rules[", i, "]");
-    if (!providers.count(rule.provider())) return Bad(path + ".provider", "unknown provider");
-    if (rule.purposes_size() == 0) return Bad(path + ".purposes", "at least one purpose is required");
+    if (!providers.count(rule.provider()))
+      return Bad(path + ".provider", "unknown provider");
+    if (rule.purposes_size() == 0)
+      return Bad(path + ".purposes", "at least one purpose is required");
     for (int j = 0; j < rule.purposes_size(); ++j) {
       if (!purposes.count(rule.purposes(j))) {
         return Bad(absl::StrCat(path, ".purposes[", j, "]"), "unknown purpose");
@@ -239,21 +299,30 @@ absl::Status CheckConfig(const GatewayConfig& c) {
     }
     for (int j = 0; j < rule.fields_size(); ++j) {
       const std::string fpath = absl::StrCat(path, ".fields[", j, "]");
-      if (rule.fields(j).field() == ::idgate::v1::PII_FIELD_UNSPECIFIED) return Bad(fpath + ".field", "must be set");
-      if (rule.fields(j).form() == ::idgate::v1::PII_FORM_UNSPECIFIED) return Bad(fpath + ".form", "must be set");
+      if (rule.fields(j).field() == ::idgate::v1::PII_FIELD_UNSPECIFIED)
+        return Bad(fpath + ".field", "must be set");
+      if (rule.fields(j).form() == ::idgate::v1::PII_FORM_UNSPECIFIED)
+        return Bad(fpath + ".form", "must be set");
     }
   }
 
   const auto& l = c.ledger();
-  if (l.subject_keys_size() == 0) return Bad("ledger.subject_keys", "at least one key is required");
+  if (l.subject_keys_size() == 0)
+    return Bad("ledger.subject_keys", "at least one key is required");
   std::set<uint32_t> versions;
   for (int i = 0; i < l.subject_keys_size(); ++i) {
     const std::string path = absl::StrCat("ledger.subject_keys[", i, "]");
-    if (l.subject_keys(i).version() == 0) return Bad(path + ".version", "must be positive");
-    if (!versions.insert(l.subject_keys(i).version()).second) return Bad(path + ".version", "duplicate");
-    if (l.subject_keys(i).file().empty()) return Bad(path + ".file", "required");
+    if (l.subject_keys(i).version() == 0)
+      return Bad(path + ".version", "must be positive");
+    if (!versions.insert(l.subject_keys(i).version()).second)
+      return Bad(path + ".version", "duplicate");
+    if (l.subject_keys(i).file().empty())
+      return Bad(path + ".file", "required");
   }
-  if (auto st = CheckPositive(l.checkpoint_interval(), "ledger.checkpoint_interval"); !st.ok()) return st;
+  if (auto st =
+          CheckPositive(l.checkpoint_interval(), "ledger.checkpoint_interval");
+      !st.ok())
+    return st;
 
   const auto& t = c.tls();
   if (t.cert_file().empty() != t.key_file().empty()) {
@@ -262,7 +331,9 @@ absl::Status CheckConfig(const GatewayConfig& c) {
   if (!t.client_ca_file().empty() && t.cert_file().empty()) {
     return Bad("tls.client_ca_file", "requires cert_file and key_file");
   }
-  if (auto st = CheckPositive(c.idempotency().ttl(), "idempotency.ttl"); !st.ok()) return st;
+  if (auto st = CheckPositive(c.idempotency().ttl(), "idempotency.ttl");
+      !st.ok())
+    return st;
   return absl::OkStatus();
 }
 
@@ -281,15 +352,17 @@ absl::StatusOr<GatewayConfig> ParseConfigJson(const std::string& json) {
 #if PROTOBUF_USE_EXCEPTIONS
   try {
 #endif
-    status = google::protobuf::util::JsonStringToMessage(json, &config, options);
+    status =
+        google::protobuf::util::JsonStringToMessage(json, &config, options);
 #if PROTOBUF_USE_EXCEPTIONS
   } catch (const google::protobuf::FatalException& e) {
     // protobuf 3.21 fails an internal CHECK (and throws) on some inputs,
     // e.g. a google.protobuf.Any nested in the adapter Any whose type it
     // cannot resolve: a bad config, not a reason to abort (found by
     // tests/fuzz/config_fuzzer.cc, corpus/config/regression_nested_any).
-    return absl::InvalidArgumentError(
-        absl::StrCat("config: not a valid GatewayConfig (the JSON parser gave up: ", e.message(), ")"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "config: not a valid GatewayConfig (the JSON parser gave up: ",
+        e.message(), ")"));
   }
 #endif
   if (!status.ok()) {
@@ -314,7 +387,8 @@ absl::StatusOr<LoadedConfig> ParseConfig(const std::string& json,
 
 absl::StatusOr<LoadedConfig> LoadConfigFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("config: cannot read ", path));
+  if (!in)
+    return absl::NotFoundError(absl::StrCat("config: cannot read ", path));
   std::stringstream buffer;
   buffer << in.rdbuf();
   std::string dir = ".";

@@ -4,10 +4,13 @@
 
 namespace idgate {
 
-InMemoryIdempotencyStore::InMemoryIdempotencyStore(absl::Duration ttl, size_t max_entries,
-                                                   size_t max_waiters_per_key,
-                                                   std::function<absl::Time()> now)
-    : ttl_(ttl), max_entries_(max_entries), max_waiters_(max_waiters_per_key), now_(std::move(now)) {}
+InMemoryIdempotencyStore::InMemoryIdempotencyStore(
+    absl::Duration ttl, size_t max_entries, size_t max_waiters_per_key,
+    std::function<absl::Time()> now)
+    : ttl_(ttl),
+      max_entries_(max_entries),
+      max_waiters_(max_waiters_per_key),
+      now_(std::move(now)) {}
 
 std::string InMemoryIdempotencyStore::Key(const std::string& caller,
                                           const std::string& request_id) {
@@ -16,7 +19,8 @@ std::string InMemoryIdempotencyStore::Key(const std::string& caller,
   return absl::StrCat(caller, "\n", request_id);
 }
 
-InMemoryIdempotencyStore::Answer InMemoryIdempotencyStore::Keep(const VerifyResult& result) {
+InMemoryIdempotencyStore::Answer InMemoryIdempotencyStore::Keep(
+    const VerifyResult& result) {
   Answer answer{result.status(), ""};
   if (result.ok()) result->SerializeToString(&answer.response);
   return answer;
@@ -27,15 +31,15 @@ VerifyResult InMemoryIdempotencyStore::Replay(const Answer& answer) {
   ::idgate::v1::VerifyResponse response;
   // Bytes this process serialized itself; failing to parse them is a bug.
   if (!response.ParseFromString(answer.response)) {
-    return absl::InternalError("stored answer for this request_id is unreadable");
+    return absl::InternalError(
+        "stored answer for this request_id is unreadable");
   }
   return response;
 }
 
-IdempotencyStore::Claim InMemoryIdempotencyStore::Begin(const std::string& caller,
-                                                        const std::string& request_id,
-                                                        const std::string& fingerprint,
-                                                        Waiter waiter, VerifyResult* replay) {
+IdempotencyStore::Claim InMemoryIdempotencyStore::Begin(
+    const std::string& caller, const std::string& request_id,
+    const std::string& fingerprint, Waiter waiter, VerifyResult* replay) {
   const std::string key = Key(caller, request_id);
   Answer answer;
   {
@@ -52,10 +56,12 @@ IdempotencyStore::Claim InMemoryIdempotencyStore::Begin(const std::string& calle
       entry.fingerprint = fingerprint;
       return Claim::kNew;
     }
-    if (!entry.fingerprint.empty() && entry.fingerprint != fingerprint) return Claim::kConflict;
+    if (!entry.fingerprint.empty() && entry.fingerprint != fingerprint)
+      return Claim::kConflict;
     if (!entry.done) {
       if (entry.waiters.size() >= max_waiters_) {
-        *replay = absl::AbortedError("too many concurrent retries of this request_id");
+        *replay = absl::AbortedError(
+            "too many concurrent retries of this request_id");
         return Claim::kReplay;
       }
       entry.waiters.push_back(std::move(waiter));
@@ -68,8 +74,9 @@ IdempotencyStore::Claim InMemoryIdempotencyStore::Begin(const std::string& calle
   return Claim::kReplay;
 }
 
-std::vector<InMemoryIdempotencyStore::Entries::node_type> InMemoryIdempotencyStore::FinishLocked(
-    Entries::iterator it, Answer answer, absl::Time expires) {
+std::vector<InMemoryIdempotencyStore::Entries::node_type>
+InMemoryIdempotencyStore::FinishLocked(Entries::iterator it, Answer answer,
+                                       absl::Time expires) {
   it->second.done = true;
   it->second.answer = std::move(answer);
   it->second.expires = expires;
@@ -84,7 +91,8 @@ std::vector<InMemoryIdempotencyStore::Entries::node_type> InMemoryIdempotencySto
 
 void InMemoryIdempotencyStore::Complete(const std::string& caller,
                                         const std::string& request_id,
-                                        const VerifyResult& result, bool remember) {
+                                        const VerifyResult& result,
+                                        bool remember) {
   const std::string key = Key(caller, request_id);
   // Built before locking: only the moves happen under mu_.
   Answer answer = remember ? Keep(result) : Answer{};
@@ -108,11 +116,13 @@ void InMemoryIdempotencyStore::Complete(const std::string& caller,
 
 void InMemoryIdempotencyStore::Remember(const std::string& caller,
                                         const std::string& request_id,
-                                        const VerifyResult& result, absl::Time answered_at) {
+                                        const VerifyResult& result,
+                                        absl::Time answered_at) {
   const absl::Time expires = answered_at + ttl_;
   const std::string key = Key(caller, request_id);
   Answer answer = Keep(result);
-  std::vector<Entries::node_type> evicted;  // declared first: freed after unlocking
+  std::vector<Entries::node_type>
+      evicted;  // declared first: freed after unlocking
   absl::MutexLock lock(&mu_);
   if (expires <= now_()) return;
   auto [it, fresh] = entries_.try_emplace(key);

@@ -33,19 +33,22 @@ class IdempotencyStore {
 
   // `fingerprint` is a keyed hash of the normalized request, never values.
   virtual Claim Begin(const std::string& caller, const std::string& request_id,
-                      const std::string& fingerprint, Waiter waiter, VerifyResult* replay) = 0;
+                      const std::string& fingerprint, Waiter waiter,
+                      VerifyResult* replay) = 0;
 
   // Ends a kNew claim. With `remember`, the result is replayed to later
   // retries; without (nothing was disclosed), the key is freed so a retry
   // runs anew. Waiters get `result` either way.
-  virtual void Complete(const std::string& caller, const std::string& request_id,
+  virtual void Complete(const std::string& caller,
+                        const std::string& request_id,
                         const VerifyResult& result, bool remember) = 0;
 
   // Stores `result` for a key answered at `answered_at` by an earlier
   // process (known from the ledger, the request itself is not): every later
   // request with that key replays it until answered_at + ttl. Keeps an
   // existing entry.
-  virtual void Remember(const std::string& caller, const std::string& request_id,
+  virtual void Remember(const std::string& caller,
+                        const std::string& request_id,
                         const VerifyResult& result, absl::Time answered_at) = 0;
 };
 
@@ -54,11 +57,13 @@ class IdempotencyStore {
 // number is bounded by the server's concurrent call limit.
 class InMemoryIdempotencyStore : public IdempotencyStore {
  public:
-  InMemoryIdempotencyStore(absl::Duration ttl, size_t max_entries, size_t max_waiters_per_key,
+  InMemoryIdempotencyStore(absl::Duration ttl, size_t max_entries,
+                           size_t max_waiters_per_key,
                            std::function<absl::Time()> now);
 
   Claim Begin(const std::string& caller, const std::string& request_id,
-              const std::string& fingerprint, Waiter waiter, VerifyResult* replay) override;
+              const std::string& fingerprint, Waiter waiter,
+              VerifyResult* replay) override;
   void Complete(const std::string& caller, const std::string& request_id,
                 const VerifyResult& result, bool remember) override;
   void Remember(const std::string& caller, const std::string& request_id,
@@ -85,10 +90,12 @@ class InMemoryIdempotencyStore : public IdempotencyStore {
 
   static Answer Keep(const VerifyResult& result);
   static VerifyResult Replay(const Answer& answer);
-  static std::string Key(const std::string& caller, const std::string& request_id);
+  static std::string Key(const std::string& caller,
+                         const std::string& request_id);
   // Marks `it` done with `answer` and evicts beyond max_entries_; the
   // evicted entries are returned, to be freed outside the lock.
-  std::vector<Entries::node_type> FinishLocked(Entries::iterator it, Answer answer,
+  std::vector<Entries::node_type> FinishLocked(Entries::iterator it,
+                                               Answer answer,
                                                absl::Time expires)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 

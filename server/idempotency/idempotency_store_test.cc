@@ -36,8 +36,10 @@ TEST(IdempotencyStore, ReplaysAStoredErrorAndAWholeResponse) {
   VerifyResult replay;
   // An error after a disclosure is remembered like an answer.
   ASSERT_EQ(f.store.Begin("c", "failed", "fp", nullptr, &replay), Claim::kNew);
-  f.store.Complete("c", "failed", absl::DeadlineExceededError("provider timed out"), true);
-  ASSERT_EQ(f.store.Begin("c", "failed", "fp", nullptr, &replay), Claim::kReplay);
+  f.store.Complete("c", "failed",
+                   absl::DeadlineExceededError("provider timed out"), true);
+  ASSERT_EQ(f.store.Begin("c", "failed", "fp", nullptr, &replay),
+            Claim::kReplay);
   EXPECT_EQ(replay.status(), absl::DeadlineExceededError("provider timed out"));
 
   ::idgate::v1::VerifyResponse full = Response("bank");
@@ -58,9 +60,11 @@ TEST(IdempotencyStore, SameKeyDifferentRequestConflicts) {
   Fixture f;
   VerifyResult replay;
   ASSERT_EQ(f.store.Begin("c", "r1", "fp-a", nullptr, &replay), Claim::kNew);
-  EXPECT_EQ(f.store.Begin("c", "r1", "fp-b", nullptr, &replay), Claim::kConflict);
+  EXPECT_EQ(f.store.Begin("c", "r1", "fp-b", nullptr, &replay),
+            Claim::kConflict);
   f.store.Complete("c", "r1", Response("carrier"), true);
-  EXPECT_EQ(f.store.Begin("c", "r1", "fp-b", nullptr, &replay), Claim::kConflict);
+  EXPECT_EQ(f.store.Begin("c", "r1", "fp-b", nullptr, &replay),
+            Claim::kConflict);
 }
 
 TEST(IdempotencyStore, DuplicatesInFlightWaitForTheFirstAnswerBounded) {
@@ -83,8 +87,9 @@ TEST(IdempotencyStore, ForgottenResultFreesTheKeyButStillAnswersWaiters) {
   VerifyResult replay;
   ASSERT_EQ(f.store.Begin("c", "r1", "fp", nullptr, &replay), Claim::kNew);
   absl::StatusCode waiter_code = absl::StatusCode::kOk;
-  f.store.Begin("c", "r1", "fp", [&](const VerifyResult& r) { waiter_code = r.status().code(); },
-                &replay);
+  f.store.Begin(
+      "c", "r1", "fp",
+      [&](const VerifyResult& r) { waiter_code = r.status().code(); }, &replay);
   f.store.Complete("c", "r1", absl::UnavailableError("ledger"), false);
   EXPECT_EQ(waiter_code, absl::StatusCode::kUnavailable);
   EXPECT_EQ(f.store.Begin("c", "r1", "fp", nullptr, &replay), Claim::kNew);
@@ -93,17 +98,20 @@ TEST(IdempotencyStore, ForgottenResultFreesTheKeyButStillAnswersWaiters) {
 TEST(IdempotencyStore, RememberedKeysReplayForEveryRequestUntilTheirTtl) {
   Fixture f;
   VerifyResult replay;
-  const absl::Status before_restart = absl::FailedPreconditionError("sent before");
+  const absl::Status before_restart =
+      absl::FailedPreconditionError("sent before");
   f.store.Remember("c", "old", before_restart, f.now - absl::Hours(1));
   f.store.Remember("c", "expired", before_restart, f.now - absl::Hours(25));
   // Whatever the request (fingerprint), the key replays.
-  ASSERT_EQ(f.store.Begin("c", "old", "fp-any", nullptr, &replay), Claim::kReplay);
+  ASSERT_EQ(f.store.Begin("c", "old", "fp-any", nullptr, &replay),
+            Claim::kReplay);
   EXPECT_EQ(replay.status(), before_restart);
   EXPECT_EQ(f.store.Begin("c", "expired", "fp", nullptr, &replay), Claim::kNew);
   // A key already known keeps its own answer.
   f.store.Complete("c", "expired", Response("carrier"), true);
   f.store.Remember("c", "expired", before_restart, f.now);
-  ASSERT_EQ(f.store.Begin("c", "expired", "fp", nullptr, &replay), Claim::kReplay);
+  ASSERT_EQ(f.store.Begin("c", "expired", "fp", nullptr, &replay),
+            Claim::kReplay);
   EXPECT_TRUE(replay.ok());
   f.now += absl::Hours(23);
   EXPECT_EQ(f.store.Begin("c", "old", "fp", nullptr, &replay), Claim::kNew);
@@ -127,9 +135,11 @@ TEST(IdempotencyStore, BoundedByLeastRecentlyUsed) {
     f.store.Begin("c", id, "fp", nullptr, &replay);
     f.store.Complete("c", id, Response(id), true);
   }
-  ASSERT_EQ(f.store.Begin("c", "a", "fp", nullptr, &replay), Claim::kReplay);  // a is now recent
+  ASSERT_EQ(f.store.Begin("c", "a", "fp", nullptr, &replay),
+            Claim::kReplay);  // a is now recent
   f.store.Begin("c", "d", "fp", nullptr, &replay);
-  f.store.Complete("c", "d", Response("d"), true);  // evicts b, the least recent
+  f.store.Complete("c", "d", Response("d"),
+                   true);  // evicts b, the least recent
   EXPECT_EQ(f.store.size(), 3u);
   EXPECT_EQ(f.store.Begin("c", "a", "fp", nullptr, &replay), Claim::kReplay);
   EXPECT_EQ(f.store.Begin("c", "b", "fp", nullptr, &replay), Claim::kNew);

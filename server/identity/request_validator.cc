@@ -195,7 +195,8 @@ absl::Status UnderageError() {
 absl::Status WithReason(absl::Status status, const std::string& reason) {
   v1::ErrorReason detail;
   detail.set_reason(reason);
-  status.SetPayload(kErrorReasonTypeUrl, absl::Cord(detail.SerializeAsString()));
+  status.SetPayload(kErrorReasonTypeUrl,
+                    absl::Cord(detail.SerializeAsString()));
   return status;
 }
 

@@ -121,7 +121,8 @@ absl::StatusOr<HmacSha256Key> HmacSha256Key::Create(absl::string_view key) {
   const OSSL_PARAM params[] = {
       OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
       OSSL_PARAM_construct_end()};
-  if (EVP_MAC_init(result.keyed_.get(), reinterpret_cast<const unsigned char*>(key.data()),
+  if (EVP_MAC_init(result.keyed_.get(),
+                   reinterpret_cast<const unsigned char*>(key.data()),
                    key.size(), params) != 1) {
     return OpenSslError("EVP_MAC_init(HMAC-SHA256)");
   }
@@ -139,7 +140,8 @@ absl::StatusOr<std::string> HmacSha256Key::Mac(absl::string_view data) const {
   }
   bool ready;
   if (ctx != nullptr) {
-    ready = EVP_MAC_init(ctx.get(), nullptr, 0, nullptr) == 1;  // restarts with its key
+    ready = EVP_MAC_init(ctx.get(), nullptr, 0, nullptr) ==
+            1;  // restarts with its key
   } else {
     ctx.reset(EVP_MAC_CTX_dup(keyed_.get()));
     ready = ctx != nullptr;
@@ -147,7 +149,8 @@ absl::StatusOr<std::string> HmacSha256Key::Mac(absl::string_view data) const {
   unsigned char mac[EVP_MAX_MD_SIZE];
   size_t length = 0;
   if (!ready ||
-      EVP_MAC_update(ctx.get(), reinterpret_cast<const unsigned char*>(data.data()),
+      EVP_MAC_update(ctx.get(),
+                     reinterpret_cast<const unsigned char*>(data.data()),
                      data.size()) != 1 ||
       EVP_MAC_final(ctx.get(), mac, &length, sizeof(mac)) != 1) {
     return OpenSslError("HMAC-SHA256");

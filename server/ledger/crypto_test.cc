@@ -41,14 +41,17 @@ TEST(HmacSha256Test, EmptyKeyRefused) {
 TEST(HmacSha256Test, PreparedKeyIsReusableAcrossThreads) {
   absl::StatusOr<HmacSha256Key> key = HmacSha256Key::Create("Jefe");
   ASSERT_TRUE(key.ok()) << key.status();
-  const std::string case2 = "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843";
+  const std::string case2 =
+      "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843";
   const std::string other = *HmacSha256("Jefe", "Hi There");
   std::atomic<int> wrong{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&] {
       for (int i = 0; i < 500; ++i) {
-        if (absl::BytesToHexString(*key->Mac("what do ya want for nothing?")) != case2) ++wrong;
+        if (absl::BytesToHexString(*key->Mac("what do ya want for nothing?")) !=
+            case2)
+          ++wrong;
         if (*key->Mac("Hi There") != other) ++wrong;
       }
     });

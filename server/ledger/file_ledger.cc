@@ -226,7 +226,8 @@ absl::Status FileLedger::Recover() {
       default:
         // An OUTCOME whose INTENT is before the verified range changes
         // nothing: that request is not in `requests` either.
-        if (open_intents.erase(record.disclosure_id()) > 0 && !record.outcome().sent()) {
+        if (open_intents.erase(record.disclosure_id()) > 0 &&
+            !record.outcome().sent()) {
           --requests[{record.caller(), record.request_id()}].disclosing_intents;
         }
         ++records_since_checkpoint_;
@@ -290,7 +291,8 @@ absl::Status FileLedger::Recover() {
   std::vector<std::pair<uint64_t, DisclosedRequest>> disclosed;
   for (auto& [key, tally] : requests) {
     if (tally.disclosing_intents <= 0) continue;
-    disclosed.push_back({tally.first_sequence, {key.first, key.second, tally.time}});
+    disclosed.push_back(
+        {tally.first_sequence, {key.first, key.second, tally.time}});
   }
   std::sort(disclosed.begin(), disclosed.end(),
             [](const auto& a, const auto& b) { return a.first < b.first; });

@@ -224,9 +224,9 @@ class FileLedger final : public Ledger {
   absl::Time oldest_queued_;  // guarded by mu_
   // When the waiting writer wakes by itself; InfinitePast while it is awake.
   absl::Time writer_alarm_ = absl::InfinitePast();  // guarded by mu_
-  bool closing_ = false;       // guarded by mu_
-  bool failed_ = false;        // guarded by mu_
-  absl::Status failure_;       // guarded by mu_
+  bool closing_ = false;                            // guarded by mu_
+  bool failed_ = false;                             // guarded by mu_
+  absl::Status failure_;                            // guarded by mu_
 
   std::mutex close_mu_;
   std::thread writer_;  // guarded by close_mu_

@@ -462,17 +462,17 @@ TEST_F(FakeSinkLedgerTest, UnawaitedRecordsGoWithTheNextAwaitedOne) {
   ledger->Append(MakeOutcome("o1"), nullptr);
   ledger->Append(MakeOutcome("o2"), nullptr);
   ASSERT_TRUE(AppendAndWait(*ledger, Intent("i1")).ok());
-  EXPECT_THAT(Events(),
-              ElementsAre("create ledger-000001.log", "syncdir",
-                          "write ledger-000001.log req-o1,req-o2,req-i1",
-                          "sync"));
+  EXPECT_THAT(
+      Events(),
+      ElementsAre("create ledger-000001.log", "syncdir",
+                  "write ledger-000001.log req-o1,req-o2,req-i1", "sync"));
   // Close writes what is still queued.
   ledger->Append(MakeOutcome("o3"), nullptr);
   ASSERT_TRUE(ledger->Close().ok());
-  EXPECT_THAT(Events(), ElementsAre("create ledger-000001.log", "syncdir",
-                                    "write ledger-000001.log req-o1,req-o2,req-i1",
-                                    "sync", "write ledger-000001.log req-o3",
-                                    "sync"));
+  EXPECT_THAT(Events(),
+              ElementsAre("create ledger-000001.log", "syncdir",
+                          "write ledger-000001.log req-o1,req-o2,req-i1",
+                          "sync", "write ledger-000001.log req-o3", "sync"));
   // Refused once closed, with no callback to tell.
   ledger->Append(MakeOutcome("late"), nullptr);
 }
@@ -685,12 +685,14 @@ TEST(FileLedgerTest, PreallocatedZerosAreFreeSpaceAndATornWriteInThemIsCut) {
     }
     AppendAll(*ledger, {MakeIntent("p3")});
     ASSERT_TRUE(ledger->Close().ok());
-    absl::StatusOr<std::vector<LedgerRecord>> all = ReadVerifiedLedger(copy.dir);
+    absl::StatusOr<std::vector<LedgerRecord>> all =
+        ReadVerifiedLedger(copy.dir);
     ASSERT_TRUE(all.ok()) << all.status();
     ASSERT_EQ(all->size(), torn ? 3u : 4u);
     EXPECT_EQ(all->back().disclosure_id(), "p3");
-    EXPECT_EQ(ScanFrames(testing::ReadFileOrDie(SegmentPath(copy, 1))).valid_bytes,
-              testing::ReadFileOrDie(SegmentPath(copy, 1)).size());
+    EXPECT_EQ(
+        ScanFrames(testing::ReadFileOrDie(SegmentPath(copy, 1))).valid_bytes,
+        testing::ReadFileOrDie(SegmentPath(copy, 1)).size());
   }
 }
 
@@ -761,22 +763,23 @@ TEST(FileLedgerTest, RequestsThatReachedAProviderAreListedOnceEach) {
   {
     std::unique_ptr<FileLedger> ledger = OpenOrDie(options);
     ASSERT_NE(ledger, nullptr);
-    AppendAll(*ledger, {MakeIntent("answered"), MakeOutcome("answered"),
-                        MakeIntent("never-sent"), not_sent,
-                        MakeIntent("first-try"), failover,
-                        MakeIntent("crashed")});
+    AppendAll(*ledger,
+              {MakeIntent("answered"), MakeOutcome("answered"),
+               MakeIntent("never-sent"), not_sent, MakeIntent("first-try"),
+               failover, MakeIntent("crashed")});
     ASSERT_TRUE(ledger->Close().ok());
   }
   std::unique_ptr<FileLedger> ledger = OpenOrDie(options);
   ASSERT_NE(ledger, nullptr);
   std::vector<std::string> request_ids;
-  for (const DisclosedRequest& r : ledger->recovery_report().disclosed_requests) {
+  for (const DisclosedRequest& r :
+       ledger->recovery_report().disclosed_requests) {
     EXPECT_EQ(r.caller, "spiffe://example.test/esign");
     request_ids.push_back(r.request_id);
   }
   // Oldest first; the request whose only intent was not sent may run again.
-  EXPECT_EQ(request_ids,
-            (std::vector<std::string>{"req-answered", "req-first-try", "req-crashed"}));
+  EXPECT_EQ(request_ids, (std::vector<std::string>{
+                             "req-answered", "req-first-try", "req-crashed"}));
 }
 
 TEST(FileLedgerTest, SignedCheckpointsByCountAndAtClose) {

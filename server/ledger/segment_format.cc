@@ -180,7 +180,8 @@ FrameScan ScanFrames(absl::string_view segment) {
       torn("record cut short");
       break;
     }
-    scan.frames.push_back(SegmentFrame{pos, rest.substr(kFrameHeaderBytes, length)});
+    scan.frames.push_back(
+        SegmentFrame{pos, rest.substr(kFrameHeaderBytes, length)});
     pos += end;
   }
   scan.valid_bytes = pos;

@@ -118,7 +118,8 @@ TEST(ScanFramesTest, TellsTornFromCorrupt) {
   EXPECT_EQ(only_zeros.valid_bytes, 0u);
 
   // A record cut short but followed by data is not a torn write.
-  std::string hole = segment.substr(0, segment.size() - 1) + std::string(1, '\0') + zeros;
+  std::string hole =
+      segment.substr(0, segment.size() - 1) + std::string(1, '\0') + zeros;
   hole.back() = 'x';
   EXPECT_EQ(ScanFrames(hole).tail, SegmentTail::kCorrupt);
 

@@ -54,12 +54,12 @@ class PosixSegmentFile : public SegmentFile {
 
   absl::Status Append(absl::string_view data) override {
     if (end_ + data.size() > allocated_) {
-      const uint64_t target =
-          (end_ + data.size() + kPreallocateBytes - 1) / kPreallocateBytes *
-          kPreallocateBytes;
+      const uint64_t target = (end_ + data.size() + kPreallocateBytes - 1) /
+                              kPreallocateBytes * kPreallocateBytes;
       static constexpr char kZeros[64 << 10] = {};
       while (allocated_ < target) {
-        const size_t n = std::min<uint64_t>(sizeof(kZeros), target - allocated_);
+        const size_t n =
+            std::min<uint64_t>(sizeof(kZeros), target - allocated_);
         absl::Status status = WriteAt(allocated_, absl::string_view(kZeros, n));
         if (!status.ok()) return status;
         allocated_ += n;

@@ -18,7 +18,8 @@ namespace {
 struct RawKeys {
   std::vector<std::pair<uint32_t, std::string>> keys;
   ~RawKeys() {
-    for (auto& key : keys) OPENSSL_cleanse(key.second.data(), key.second.size());
+    for (auto& key : keys)
+      OPENSSL_cleanse(key.second.data(), key.second.size());
   }
 };
 
@@ -83,7 +84,8 @@ absl::StatusOr<SubjectKeyring> SubjectKeyring::FromKeys(
   return SubjectKeyring(std::move(prepared));
 }
 
-SubjectReference SubjectKeyring::Compute(const Key& key, absl::string_view value) {
+SubjectReference SubjectKeyring::Compute(const Key& key,
+                                         absl::string_view value) {
   absl::StatusOr<std::string> mac = key.mac.Mac(value);
   if (!mac.ok()) {
     // The self-test in FromKeys passed, so this is an allocation failure.

@@ -6,8 +6,9 @@
 
 namespace idgate {
 
-CallerRateLimiter::CallerRateLimiter(const ::idgate::config::v1::CallerSettings& settings,
-                                     std::function<absl::Time()> now)
+CallerRateLimiter::CallerRateLimiter(
+    const ::idgate::config::v1::CallerSettings& settings,
+    std::function<absl::Time()> now)
     : now_(std::move(now)) {
   const absl::Time start = now_();
   for (const auto& caller : settings.callers()) {
@@ -20,13 +21,15 @@ CallerRateLimiter::CallerRateLimiter(const ::idgate::config::v1::CallerSettings&
   }
 }
 
-absl::Status CallerRateLimiter::Acquire(const std::string& caller, absl::Duration* retry_after) {
+absl::Status CallerRateLimiter::Acquire(const std::string& caller,
+                                        absl::Duration* retry_after) {
   absl::MutexLock lock(&mu_);
   auto it = buckets_.find(caller);
   if (it == buckets_.end()) return absl::OkStatus();
   Bucket& b = it->second;
   const absl::Time now = now_();
-  b.tokens = std::min(b.burst, b.tokens + absl::ToDoubleSeconds(now - b.refilled) * b.rate);
+  b.tokens = std::min(
+      b.burst, b.tokens + absl::ToDoubleSeconds(now - b.refilled) * b.rate);
   b.refilled = now;
   if (b.tokens >= 1) {
     b.tokens -= 1;
@@ -36,8 +39,9 @@ absl::Status CallerRateLimiter::Acquire(const std::string& caller, absl::Duratio
   return absl::ResourceExhaustedError("caller rate limit exceeded");
 }
 
-SubjectLimiter::SubjectLimiter(const ::idgate::config::v1::SubjectLimits& limits,
-                               size_t max_subjects, std::function<absl::Time()> now)
+SubjectLimiter::SubjectLimiter(
+    const ::idgate::config::v1::SubjectLimits& limits, size_t max_subjects,
+    std::function<absl::Time()> now)
     : max_calls_(limits.max_calls_per_check_per_day()),
       max_contacts_(limits.max_distinct_contacts_per_day()),
       max_subjects_(max_subjects),
@@ -59,17 +63,21 @@ absl::Status SubjectLimiter::Admit(const std::string& subject_ref,
     // Fail closed rather than forget: forgetting would let a flood reset
     // the guard for everyone.
     if (usage_.size() >= max_subjects_) {
-      return absl::ResourceExhaustedError("subject limit table full; try again later");
+      return absl::ResourceExhaustedError(
+          "subject limit table full; try again later");
     }
     it = usage_.emplace(subject_ref, Usage()).first;
   }
   Usage& u = it->second;
   if (max_calls_ > 0 && u.calls_per_check[check] >= max_calls_) {
-    return absl::ResourceExhaustedError("daily verification limit for this subject reached");
+    return absl::ResourceExhaustedError(
+        "daily verification limit for this subject reached");
   }
-  const bool new_contact = !contact_ref.empty() && !u.contacts.count(contact_ref);
+  const bool new_contact =
+      !contact_ref.empty() && !u.contacts.count(contact_ref);
   if (max_contacts_ > 0 && new_contact && u.contacts.size() >= max_contacts_) {
-    return absl::ResourceExhaustedError("too many different contacts tried for this subject today");
+    return absl::ResourceExhaustedError(
+        "too many different contacts tried for this subject today");
   }
   ++u.calls_per_check[check];
   if (new_contact) u.contacts.insert(contact_ref);

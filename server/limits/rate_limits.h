@@ -41,13 +41,14 @@ class CallerRateLimiter {
 // The answer never depends on whether the subject exists.
 class SubjectLimiter {
  public:
-  SubjectLimiter(const ::idgate::config::v1::SubjectLimits& limits, size_t max_subjects,
-                 std::function<absl::Time()> now);
+  SubjectLimiter(const ::idgate::config::v1::SubjectLimits& limits,
+                 size_t max_subjects, std::function<absl::Time()> now);
 
   // Counts one request; RESOURCE_EXHAUSTED when over a limit (and then
   // counts nothing). `contact_ref` is a keyed hash of the mobile or card,
   // empty for checks without one.
-  absl::Status Admit(const std::string& subject_ref, ::idgate::config::v1::Check check,
+  absl::Status Admit(const std::string& subject_ref,
+                     ::idgate::config::v1::Check check,
                      const std::string& contact_ref);
 
  private:

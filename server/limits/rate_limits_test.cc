@@ -17,14 +17,16 @@ TEST(CallerRateLimiter, TokenBucketWithRetryAfter) {
   settings.add_callers()->set_id("free");
   CallerRateLimiter limiter(settings, [&] { return now; });
   absl::Duration retry;
-  for (int i = 0; i < 3; ++i) EXPECT_TRUE(limiter.Acquire("limited", &retry).ok());
+  for (int i = 0; i < 3; ++i)
+    EXPECT_TRUE(limiter.Acquire("limited", &retry).ok());
   auto refused = limiter.Acquire("limited", &retry);
   EXPECT_EQ(refused.code(), absl::StatusCode::kResourceExhausted);
   EXPECT_EQ(retry, absl::Milliseconds(500));
   now += absl::Milliseconds(500);  // one token back at 2/s
   EXPECT_TRUE(limiter.Acquire("limited", &retry).ok());
   EXPECT_FALSE(limiter.Acquire("limited", &retry).ok());
-  for (int i = 0; i < 100; ++i) EXPECT_TRUE(limiter.Acquire("free", &retry).ok());
+  for (int i = 0; i < 100; ++i)
+    EXPECT_TRUE(limiter.Acquire("free", &retry).ok());
 }
 
 class SubjectLimiterTest : public ::testing::Test {
@@ -42,7 +44,8 @@ TEST_F(SubjectLimiterTest, EnumerationGuardStopsTheNextDistinctContact) {
   SubjectLimiter limiter(limits_, 1000, [&] { return now_; });
   EXPECT_TRUE(limiter.Admit("s1", cfg::CHECK_CARRIER_THREE_FACTOR, "m1").ok());
   EXPECT_TRUE(limiter.Admit("s1", cfg::CHECK_CARRIER_THREE_FACTOR, "m2").ok());
-  EXPECT_TRUE(limiter.Admit("s1", cfg::CHECK_CARRIER_THREE_FACTOR, "m1").ok());  // not new
+  EXPECT_TRUE(limiter.Admit("s1", cfg::CHECK_CARRIER_THREE_FACTOR, "m1")
+                  .ok());  // not new
   EXPECT_EQ(limiter.Admit("s1", cfg::CHECK_CARRIER_THREE_FACTOR, "m3").code(),
             absl::StatusCode::kResourceExhausted);
   // Another subject is unaffected.
@@ -55,7 +58,8 @@ TEST_F(SubjectLimiterTest, CallsPerCheckPerDayResetAtShanghaiMidnight) {
     EXPECT_TRUE(limiter.Admit("s1", cfg::CHECK_FACE_VERIFICATION, "").ok());
   }
   EXPECT_FALSE(limiter.Admit("s1", cfg::CHECK_FACE_VERIFICATION, "").ok());
-  EXPECT_TRUE(limiter.Admit("s1", cfg::CHECK_CARRIER_THREE_FACTOR, "m1").ok());  // other check
+  EXPECT_TRUE(limiter.Admit("s1", cfg::CHECK_CARRIER_THREE_FACTOR, "m1")
+                  .ok());    // other check
   now_ += absl::Seconds(1);  // 00:00:00 in Shanghai
   EXPECT_TRUE(limiter.Admit("s1", cfg::CHECK_FACE_VERIFICATION, "").ok());
 }

@@ -65,8 +65,9 @@ bool AsyncLineWriter::Flush(absl::Duration timeout) {
   const uint64_t target = pushed_;
   ++flushing_;
   wake_.notify_one();
-  const bool done = written_cv_.wait_for(lock, absl::ToChronoNanoseconds(timeout),
-                                         [&] { return written_ >= target; });
+  const bool done =
+      written_cv_.wait_for(lock, absl::ToChronoNanoseconds(timeout),
+                           [&] { return written_ >= target; });
   --flushing_;
   return done;
 }
@@ -76,7 +77,8 @@ void AsyncLineWriter::Run() {
   std::unique_lock<std::mutex> lock(mu_);
   while (true) {
     idle_ = true;
-    wake_.wait(lock, [&] { return stopping_ || !pending_.empty() || dropped_ > 0; });
+    wake_.wait(lock,
+               [&] { return stopping_ || !pending_.empty() || dropped_ > 0; });
     idle_ = false;
     if (pending_.empty() && dropped_ == 0) return;  // stopping, all written
     // Let lines gather: one write(2) and one wake-up per batch of lines,

@@ -44,13 +44,13 @@ class AsyncLineWriter {
   std::mutex mu_;
   std::condition_variable wake_;
   std::condition_variable written_cv_;
-  std::string pending_;   // guarded by mu_
-  uint64_t pushed_ = 0;   // bytes queued in all; guarded by mu_
-  uint64_t written_ = 0;  // bytes handed to write(2) in all; guarded by mu_
-  uint64_t dropped_ = 0;  // guarded by mu_
-  bool stopping_ = false; // guarded by mu_
-  bool idle_ = false;     // waiting for lines; guarded by mu_
-  int flushing_ = 0;      // callers in Flush; guarded by mu_
+  std::string pending_;    // guarded by mu_
+  uint64_t pushed_ = 0;    // bytes queued in all; guarded by mu_
+  uint64_t written_ = 0;   // bytes handed to write(2) in all; guarded by mu_
+  uint64_t dropped_ = 0;   // guarded by mu_
+  bool stopping_ = false;  // guarded by mu_
+  bool idle_ = false;      // waiting for lines; guarded by mu_
+  int flushing_ = 0;       // callers in Flush; guarded by mu_
   std::thread thread_;
 };
 

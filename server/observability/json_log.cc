@@ -13,11 +13,16 @@
 namespace idgate {
 
 bool ParseLogLevel(absl::string_view text, LogLevel* level) {
-  if (text == "debug") *level = LogLevel::kDebug;
-  else if (text == "info") *level = LogLevel::kInfo;
-  else if (text == "warning") *level = LogLevel::kWarning;
-  else if (text == "error") *level = LogLevel::kError;
-  else return false;
+  if (text == "debug")
+    *level = LogLevel::kDebug;
+  else if (text == "info")
+    *level = LogLevel::kInfo;
+  else if (text == "warning")
+    *level = LogLevel::kWarning;
+  else if (text == "error")
+    *level = LogLevel::kError;
+  else
+    return false;
   return true;
 }
 
@@ -34,12 +39,23 @@ void AppendQuoted(std::string* out, absl::string_view text) {
     out->append(text.data() + run, i - run);
     run = i + 1;
     switch (c) {
-      case '"': out->append("\\\""); break;
-      case '\\': out->append("\\\\"); break;
-      case '\n': out->append("\\n"); break;
-      case '\r': out->append("\\r"); break;
-      case '\t': out->append("\\t"); break;
-      default: absl::StrAppendFormat(out, "\\u%04x", c);
+      case '"':
+        out->append("\\\"");
+        break;
+      case '\\':
+        out->append("\\\\");
+        break;
+      case '\n':
+        out->append("\\n");
+        break;
+      case '\r':
+        out->append("\\r");
+        break;
+      case '\t':
+        out->append("\\t");
+        break;
+      default:
+        absl::StrAppendFormat(out, "\\u%04x", c);
     }
   }
   out->append(text.data() + run, text.size() - run);
@@ -62,12 +78,14 @@ void AppendTime(std::string* out, absl::Time t) {
   }
   // Years 1970-9999 only; anything else (tests' odd clocks) takes FormatTime.
   if (second < 0 || second >= 253402300800) {
-    out->append(absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", t, absl::UTCTimeZone()));
+    out->append(
+        absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", t, absl::UTCTimeZone()));
     return;
   }
   if (second != cached_second) {
     const std::string prefix =
-        absl::FormatTime("%Y-%m-%dT%H:%M:%S", absl::FromUnixSeconds(second), absl::UTCTimeZone());
+        absl::FormatTime("%Y-%m-%dT%H:%M:%S", absl::FromUnixSeconds(second),
+                         absl::UTCTimeZone());
     cached_size = std::min(prefix.size(), sizeof cached);
     std::memcpy(cached, prefix.data(), cached_size);
     cached_second = second;
@@ -87,7 +105,8 @@ void AppendLineStart(std::string* out, absl::Time time, LogLevel level,
   static constexpr const char* kNames[] = {"debug", "info", "warning", "error"};
   out->append("{\"time\":\"");
   AppendTime(out, time);
-  absl::StrAppend(out, "\",\"level\":\"", kNames[static_cast<int>(level)], "\",\"event\":");
+  absl::StrAppend(out, "\",\"level\":\"", kNames[static_cast<int>(level)],
+                  "\",\"event\":");
   AppendQuoted(out, event);
 }
 
@@ -128,7 +147,8 @@ void JsonLog::Flush() const {
 }
 
 JsonLog::Line::Line(const JsonLog* log, LogLevel level, absl::string_view event)
-    : log_(level >= log->min_level_ ? log : nullptr), flush_(level >= LogLevel::kError) {
+    : log_(level >= log->min_level_ ? log : nullptr),
+      flush_(level >= LogLevel::kError) {
   if (log_ == nullptr) return;
   text_.reserve(384);
   AppendLineStart(&text_, log->now_(), level, event);
@@ -152,7 +172,8 @@ void JsonLog::Line::Key(absl::string_view key) {
   text_.push_back(':');
 }
 
-JsonLog::Line& JsonLog::Line::Str(absl::string_view key, absl::string_view value) {
+JsonLog::Line& JsonLog::Line::Str(absl::string_view key,
+                                  absl::string_view value) {
   if (!log_) return *this;
   Key(key);
   AppendQuoted(&text_, value);
@@ -180,7 +201,8 @@ JsonLog::Line& JsonLog::Line::Double(absl::string_view key, double value) {
   return *this;
 }
 
-JsonLog::Line& JsonLog::Line::Strs(absl::string_view key, const std::vector<std::string>& values) {
+JsonLog::Line& JsonLog::Line::Strs(absl::string_view key,
+                                   const std::vector<std::string>& values) {
   if (!log_) return *this;
   Key(key);
   text_.push_back('[');

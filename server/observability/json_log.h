@@ -30,8 +30,9 @@ class JsonLog {
   // Without a sink, lines go to stderr from a thread of the log's own
   // (AsyncLineWriter): logging never blocks, and the destructor writes
   // what is still pending.
-  explicit JsonLog(LogLevel min_level, Sink sink = nullptr,
-                   std::function<absl::Time()> now = [] { return absl::Now(); });
+  explicit JsonLog(
+      LogLevel min_level, Sink sink = nullptr,
+      std::function<absl::Time()> now = [] { return absl::Now(); });
   ~JsonLog();
 
   // A line under construction; written when it goes out of scope.
@@ -54,10 +55,18 @@ class JsonLog {
     std::string text_;
   };
 
-  Line Debug(absl::string_view event) const { return Line(this, LogLevel::kDebug, event); }
-  Line Info(absl::string_view event) const { return Line(this, LogLevel::kInfo, event); }
-  Line Warning(absl::string_view event) const { return Line(this, LogLevel::kWarning, event); }
-  Line Error(absl::string_view event) const { return Line(this, LogLevel::kError, event); }
+  Line Debug(absl::string_view event) const {
+    return Line(this, LogLevel::kDebug, event);
+  }
+  Line Info(absl::string_view event) const {
+    return Line(this, LogLevel::kInfo, event);
+  }
+  Line Warning(absl::string_view event) const {
+    return Line(this, LogLevel::kWarning, event);
+  }
+  Line Error(absl::string_view event) const {
+    return Line(this, LogLevel::kError, event);
+  }
 
   // Waits (at most 1 s) until the lines logged so far are on stderr. Error
   // lines do it themselves: an abort() may follow them.
@@ -69,7 +78,7 @@ class JsonLog {
   const LogLevel min_level_;
   const Sink sink_;
   const std::function<absl::Time()> now_;
-  mutable absl::Mutex mu_;  // serializes calls of sink_
+  mutable absl::Mutex mu_;                   // serializes calls of sink_
   std::unique_ptr<AsyncLineWriter> stderr_;  // when there is no sink
 };
 

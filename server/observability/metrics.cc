@@ -20,7 +20,8 @@ using prometheus::BuildHistogram;
 // From sub-millisecond mock answers to multi-second face checks.
 const prometheus::Histogram::BucketBoundaries& LatencyBuckets() {
   static const auto* b = new prometheus::Histogram::BucketBoundaries{
-      0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 10};
+      0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+      0.25,   0.5,   1,      2,     3,    5,     10};
   return *b;
 }
 
@@ -28,21 +29,25 @@ const prometheus::Histogram::BucketBoundaries& LatencyBuckets() {
 std::vector<std::string> ProviderOutcomes() {
   std::vector<std::string> out;
   for (int v = v1::Verdict_MIN; v <= v1::Verdict_MAX; ++v) {
-    if (v1::Verdict_IsValid(v) && v != v1::VERDICT_UNSPECIFIED) out.push_back(v1::Verdict_Name(v));
+    if (v1::Verdict_IsValid(v) && v != v1::VERDICT_UNSPECIFIED)
+      out.push_back(v1::Verdict_Name(v));
   }
-  for (int c = 1; c <= 16; ++c) out.push_back(absl::StatusCodeToString(static_cast<absl::StatusCode>(c)));
+  for (int c = 1; c <= 16; ++c)
+    out.push_back(absl::StatusCodeToString(static_cast<absl::StatusCode>(c)));
   out.push_back("CIRCUIT_OPEN");
   out.push_back("BULKHEAD_FULL");
   return out;
 }
 
 const std::vector<std::string>& RefusalReasons() {
-  static const auto* r = new std::vector<std::string>{
-      "validation", "underage", "consent", "permission", "rate_limit", "subject_limit"};
+  static const auto* r =
+      new std::vector<std::string>{"validation", "underage",   "consent",
+                                   "permission", "rate_limit", "subject_limit"};
   return *r;
 }
 
-prometheus::MetricFamily Gauge(const std::string& name, const std::string& help) {
+prometheus::MetricFamily Gauge(const std::string& name,
+                               const std::string& help) {
   prometheus::MetricFamily f;
   f.name = name;
   f.help = help;
@@ -63,8 +68,10 @@ void ProcessMetrics(std::vector<prometheus::MetricFamily>& out) {
   long pages = 0, resident = 0;
   std::ifstream statm("/proc/self/statm");
   statm >> pages >> resident;
-  auto rss = Gauge("process_resident_memory_bytes", "Resident memory size in bytes.");
-  AddGauge(rss, static_cast<double>(resident) * static_cast<double>(sysconf(_SC_PAGESIZE)));
+  auto rss =
+      Gauge("process_resident_memory_bytes", "Resident memory size in bytes.");
+  AddGauge(rss, static_cast<double>(resident) *
+                    static_cast<double>(sysconf(_SC_PAGESIZE)));
   out.push_back(std::move(rss));
 
   int fds = 0;
@@ -95,15 +102,18 @@ class Metrics::LiveCollectable : public prometheus::Collectable {
   explicit LiveCollectable(Live live) : live_(std::move(live)) {}
   std::vector<prometheus::MetricFamily> Collect() const override {
     std::vector<prometheus::MetricFamily> out;
-    auto inflight = Gauge("idgate_provider_inflight", "Calls in flight to each provider.");
-    auto open = Gauge("idgate_provider_circuit_open", "1 while the provider is ejected.");
+    auto inflight =
+        Gauge("idgate_provider_inflight", "Calls in flight to each provider.");
+    auto open = Gauge("idgate_provider_circuit_open",
+                      "1 while the provider is ejected.");
     for (const auto& [id, guard] : live_.guards) {
       AddGauge(inflight, guard->in_flight(), {{"provider", id}});
       AddGauge(open, guard->circuit_open() ? 1 : 0, {{"provider", id}});
     }
     out.push_back(std::move(inflight));
     out.push_back(std::move(open));
-    auto ledger = Gauge("idgate_ledger_healthy", "1 while the disclosure ledger accepts records.");
+    auto ledger = Gauge("idgate_ledger_healthy",
+                        "1 while the disclosure ledger accepts records.");
     AddGauge(ledger, live_.ledger_healthy && live_.ledger_healthy() ? 1 : 0);
     out.push_back(std::move(ledger));
     ProcessMetrics(out);
@@ -117,83 +127,121 @@ class Metrics::LiveCollectable : public prometheus::Collectable {
 Metrics::Metrics(const cfg::GatewayConfig& config, Live live)
     : registry_(std::make_shared<prometheus::Registry>()),
       live_(std::make_shared<LiveCollectable>(std::move(live))) {
-  const prometheus::Labels method = {{"grpc_service", "idgate.v1.VerificationService"},
-                                     {"grpc_method", "Verify"},
-                                     {"grpc_type", "unary"}};
-  started_ = &BuildCounter().Name("grpc_server_started_total")
-                  .Help("RPCs started on the server.").Register(*registry_).Add(method);
-  auto& handled = BuildCounter().Name("grpc_server_handled_total")
-                      .Help("RPCs completed on the server, by status code.").Register(*registry_);
+  const prometheus::Labels method = {
+      {"grpc_service", "idgate.v1.VerificationService"},
+      {"grpc_method", "Verify"},
+      {"grpc_type", "unary"}};
+  started_ = &BuildCounter()
+                  .Name("grpc_server_started_total")
+                  .Help("RPCs started on the server.")
+                  .Register(*registry_)
+                  .Add(method);
+  auto& handled = BuildCounter()
+                      .Name("grpc_server_handled_total")
+                      .Help("RPCs completed on the server, by status code.")
+                      .Register(*registry_);
   for (int code = 0; code <= 16; ++code) {
     prometheus::Labels labels = method;
-    labels["grpc_code"] = absl::StatusCodeToString(static_cast<absl::StatusCode>(code));
+    labels["grpc_code"] =
+        absl::StatusCodeToString(static_cast<absl::StatusCode>(code));
     handled_[code] = &handled.Add(labels);
   }
-  handling_seconds_ = &BuildHistogram().Name("grpc_server_handling_seconds")
-                           .Help("Response latency of RPCs handled by the server.")
-                           .Register(*registry_).Add(method, LatencyBuckets());
+  handling_seconds_ =
+      &BuildHistogram()
+           .Name("grpc_server_handling_seconds")
+           .Help("Response latency of RPCs handled by the server.")
+           .Register(*registry_)
+           .Add(method, LatencyBuckets());
 
-  auto& verifications = BuildCounter().Name("idgate_verifications_total")
-                            .Help("Verify calls answered with a verdict, by check and verdict.")
-                            .Register(*registry_);
-  auto& verification_seconds = BuildHistogram().Name("idgate_verification_duration_seconds")
-                                   .Help("Verify latency by check, verdicts and errors alike.")
-                                   .Register(*registry_);
-  for (int check : {cfg::CHECK_CARRIER_THREE_FACTOR, cfg::CHECK_BANK_FOUR_FACTOR,
-                    cfg::CHECK_FACE_VERIFICATION}) {
+  auto& verifications =
+      BuildCounter()
+          .Name("idgate_verifications_total")
+          .Help("Verify calls answered with a verdict, by check and verdict.")
+          .Register(*registry_);
+  auto& verification_seconds =
+      BuildHistogram()
+          .Name("idgate_verification_duration_seconds")
+          .Help("Verify latency by check, verdicts and errors alike.")
+          .Register(*registry_);
+  for (int check :
+       {cfg::CHECK_CARRIER_THREE_FACTOR, cfg::CHECK_BANK_FOUR_FACTOR,
+        cfg::CHECK_FACE_VERIFICATION}) {
     const std::string name = cfg::Check_Name(check);
     for (int v = v1::Verdict_MIN; v <= v1::Verdict_MAX; ++v) {
       if (!v1::Verdict_IsValid(v) || v == v1::VERDICT_UNSPECIFIED) continue;
-      verifications_[{check, v}] = &verifications.Add({{"check", name}, {"verdict", v1::Verdict_Name(v)}});
+      verifications_[{check, v}] = &verifications.Add(
+          {{"check", name}, {"verdict", v1::Verdict_Name(v)}});
     }
-    verification_seconds_[check] = &verification_seconds.Add({{"check", name}}, LatencyBuckets());
+    verification_seconds_[check] =
+        &verification_seconds.Add({{"check", name}}, LatencyBuckets());
   }
 
-  auto& requests = BuildCounter().Name("idgate_provider_requests_total")
-                       .Help("Provider calls by outcome: a verdict or an error class.")
-                       .Register(*registry_);
-  auto& seconds = BuildHistogram().Name("idgate_provider_duration_seconds")
-                      .Help("Provider call latency.").Register(*registry_);
-  auto& billed = BuildCounter().Name("idgate_provider_billed_total")
-                     .Help("Provider answers the provider bills.").Register(*registry_);
-  auto& disclosures = BuildCounter().Name("idgate_disclosures_total")
-                          .Help("Personal fields sent to each provider, by field and form.")
-                          .Register(*registry_);
+  auto& requests =
+      BuildCounter()
+          .Name("idgate_provider_requests_total")
+          .Help("Provider calls by outcome: a verdict or an error class.")
+          .Register(*registry_);
+  auto& seconds = BuildHistogram()
+                      .Name("idgate_provider_duration_seconds")
+                      .Help("Provider call latency.")
+                      .Register(*registry_);
+  auto& billed = BuildCounter()
+                     .Name("idgate_provider_billed_total")
+                     .Help("Provider answers the provider bills.")
+                     .Register(*registry_);
+  auto& disclosures =
+      BuildCounter()
+          .Name("idgate_disclosures_total")
+          .Help("Personal fields sent to each provider, by field and form.")
+          .Register(*registry_);
   const auto outcomes = ProviderOutcomes();
   for (const auto& p : config.providers()) {
     for (const auto& outcome : outcomes) {
-      provider_requests_[{p.id(), outcome}] = &requests.Add({{"provider", p.id()}, {"outcome", outcome}});
+      provider_requests_[{p.id(), outcome}] =
+          &requests.Add({{"provider", p.id()}, {"outcome", outcome}});
     }
-    provider_seconds_[p.id()] = &seconds.Add({{"provider", p.id()}}, LatencyBuckets());
+    provider_seconds_[p.id()] =
+        &seconds.Add({{"provider", p.id()}}, LatencyBuckets());
     provider_billed_[p.id()] = &billed.Add({{"provider", p.id()}});
   }
   // Only the pairs a rule allows can ever be sent.
   for (const auto& rule : config.disclosure_rules()) {
     for (const auto& f : rule.fields()) {
-      auto key = std::make_tuple(rule.provider(), static_cast<int>(f.field()), static_cast<int>(f.form()));
+      auto key = std::make_tuple(rule.provider(), static_cast<int>(f.field()),
+                                 static_cast<int>(f.form()));
       if (disclosures_.count(key)) continue;
-      disclosures_[key] = &disclosures.Add({{"provider", rule.provider()},
-                                            {"field", v1::PiiField_Name(f.field())},
-                                            {"form", v1::PiiForm_Name(f.form())}});
+      disclosures_[key] =
+          &disclosures.Add({{"provider", rule.provider()},
+                            {"field", v1::PiiField_Name(f.field())},
+                            {"form", v1::PiiForm_Name(f.form())}});
     }
   }
 
-  auto& refusals = BuildCounter().Name("idgate_refusals_total")
-                       .Help("Requests refused before any provider call, by reason.")
-                       .Register(*registry_);
-  for (const auto& reason : RefusalReasons()) refusals_[reason] = &refusals.Add({{"reason", reason}});
+  auto& refusals =
+      BuildCounter()
+          .Name("idgate_refusals_total")
+          .Help("Requests refused before any provider call, by reason.")
+          .Register(*registry_);
+  for (const auto& reason : RefusalReasons())
+    refusals_[reason] = &refusals.Add({{"reason", reason}});
 
-  ledger_append_seconds_ = &BuildHistogram().Name("idgate_ledger_append_seconds")
-                                .Help("Time from appending an intent record to it being durable.")
-                                .Register(*registry_).Add({}, LatencyBuckets());
-  ledger_batch_records_ = &BuildHistogram().Name("idgate_ledger_batch_records")
-                               .Help("Records per group commit (one write + fdatasync).")
-                               .Register(*registry_)
-                               .Add({}, prometheus::Histogram::BucketBoundaries{
-                                            1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096});
+  ledger_append_seconds_ =
+      &BuildHistogram()
+           .Name("idgate_ledger_append_seconds")
+           .Help("Time from appending an intent record to it being durable.")
+           .Register(*registry_)
+           .Add({}, LatencyBuckets());
+  ledger_batch_records_ =
+      &BuildHistogram()
+           .Name("idgate_ledger_batch_records")
+           .Help("Records per group commit (one write + fdatasync).")
+           .Register(*registry_)
+           .Add({}, prometheus::Histogram::BucketBoundaries{
+                        1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096});
 }
 
-std::vector<std::shared_ptr<prometheus::Collectable>> Metrics::collectables() const {
+std::vector<std::shared_ptr<prometheus::Collectable>> Metrics::collectables()
+    const {
   return {registry_, live_};
 }
 
@@ -213,11 +261,13 @@ void Metrics::CallFinished(const CallRecord& r) {
   if (code >= 0 && code <= 16) handled_[code]->Increment();
   const double seconds = absl::ToDoubleSeconds(r.duration);
   handling_seconds_->Observe(seconds);
-  if (auto it = verification_seconds_.find(r.check); it != verification_seconds_.end()) {
+  if (auto it = verification_seconds_.find(r.check);
+      it != verification_seconds_.end()) {
     it->second->Observe(seconds);
   }
   if (r.code == grpc::StatusCode::OK) {
-    if (auto it = verifications_.find({r.check, r.verdict}); it != verifications_.end()) {
+    if (auto it = verifications_.find({r.check, r.verdict});
+        it != verifications_.end()) {
       it->second->Increment();
     }
   }
@@ -232,23 +282,30 @@ void Metrics::LedgerBatch(size_t records) {
 }
 
 void Metrics::Refused(const std::string& reason) {
-  if (auto it = refusals_.find(reason); it != refusals_.end()) it->second->Increment();
+  if (auto it = refusals_.find(reason); it != refusals_.end())
+    it->second->Increment();
 }
 
-void Metrics::ProviderCall(const ProviderRuntime& provider, const std::string& outcome, bool billed,
+void Metrics::ProviderCall(const ProviderRuntime& provider,
+                           const std::string& outcome, bool billed,
                            absl::Duration duration) {
   const std::string& id = provider.config->id();
-  if (auto it = provider_requests_.find({id, outcome}); it != provider_requests_.end()) {
+  if (auto it = provider_requests_.find({id, outcome});
+      it != provider_requests_.end()) {
     it->second->Increment();
   }
-  if (duration > absl::ZeroDuration()) provider_seconds_.at(id)->Observe(absl::ToDoubleSeconds(duration));
+  if (duration > absl::ZeroDuration())
+    provider_seconds_.at(id)->Observe(absl::ToDoubleSeconds(duration));
   if (billed) provider_billed_.at(id)->Increment();
 }
 
-void Metrics::Disclosed(const ProviderRuntime& provider, const std::set<FieldForm>& pairs) {
+void Metrics::Disclosed(const ProviderRuntime& provider,
+                        const std::set<FieldForm>& pairs) {
   for (const auto& [field, form] : pairs) {
-    auto key = std::make_tuple(provider.config->id(), static_cast<int>(field), static_cast<int>(form));
-    if (auto it = disclosures_.find(key); it != disclosures_.end()) it->second->Increment();
+    auto key = std::make_tuple(provider.config->id(), static_cast<int>(field),
+                               static_cast<int>(form));
+    if (auto it = disclosures_.find(key); it != disclosures_.end())
+      it->second->Increment();
   }
 }
 

@@ -44,9 +44,10 @@ class Metrics final : public VerifyEvents {
   void CallStarted() override;
   void IntentDurable(absl::Duration wait) override;
   void Refused(const std::string& reason) override;
-  void ProviderCall(const ProviderRuntime& provider, const std::string& outcome, bool billed,
-                    absl::Duration duration) override;
-  void Disclosed(const ProviderRuntime& provider, const std::set<FieldForm>& pairs) override;
+  void ProviderCall(const ProviderRuntime& provider, const std::string& outcome,
+                    bool billed, absl::Duration duration) override;
+  void Disclosed(const ProviderRuntime& provider,
+                 const std::set<FieldForm>& pairs) override;
 
  private:
   class LiveCollectable;
@@ -57,12 +58,15 @@ class Metrics final : public VerifyEvents {
   prometheus::Counter* started_ = nullptr;
   std::array<prometheus::Counter*, 17> handled_{};
   prometheus::Histogram* handling_seconds_ = nullptr;
-  std::map<std::pair<int, int>, prometheus::Counter*> verifications_;  // (check, verdict)
-  std::map<int, prometheus::Histogram*> verification_seconds_;         // check
-  std::map<std::pair<std::string, std::string>, prometheus::Counter*> provider_requests_;
+  std::map<std::pair<int, int>, prometheus::Counter*>
+      verifications_;  // (check, verdict)
+  std::map<int, prometheus::Histogram*> verification_seconds_;  // check
+  std::map<std::pair<std::string, std::string>, prometheus::Counter*>
+      provider_requests_;
   std::map<std::string, prometheus::Histogram*> provider_seconds_;
   std::map<std::string, prometheus::Counter*> provider_billed_;
-  std::map<std::tuple<std::string, int, int>, prometheus::Counter*> disclosures_;
+  std::map<std::tuple<std::string, int, int>, prometheus::Counter*>
+      disclosures_;
   std::map<std::string, prometheus::Counter*> refusals_;
   prometheus::Histogram* ledger_append_seconds_ = nullptr;
   prometheus::Histogram* ledger_batch_records_ = nullptr;

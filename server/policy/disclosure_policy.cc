@@ -27,8 +27,9 @@ ConsentScope DisclosurePolicy::RequiredScope(PiiField field) {
   }
 }
 
-absl::StatusOr<std::unique_ptr<const DisclosurePolicy>> DisclosurePolicy::Compile(
-    const cfg::GatewayConfig& config, const AdapterLookup& adapter_of) {
+absl::StatusOr<std::unique_ptr<const DisclosurePolicy>>
+DisclosurePolicy::Compile(const cfg::GatewayConfig& config,
+                          const AdapterLookup& adapter_of) {
   std::unique_ptr<DisclosurePolicy> policy(new DisclosurePolicy());
   // Which rule granted each (provider, purpose), to name it in errors.
   std::map<std::pair<std::string, std::string>, int> rule_of;
@@ -46,11 +47,12 @@ absl::StatusOr<std::unique_ptr<const DisclosurePolicy>> DisclosurePolicy::Compil
     const auto& route = config.routes(r);
     for (int t = 0; t < route.targets_size(); ++t) {
       const std::string& provider = route.targets(t).provider();
-      const std::string where = absl::StrCat("routes[", r, "].targets[", t, "]");
+      const std::string where =
+          absl::StrCat("routes[", r, "].targets[", t, "]");
       const Adapter* adapter = adapter_of(provider);
       if (adapter == nullptr) {
-        return absl::FailedPreconditionError(
-            absl::StrCat("policy: ", where, ": provider ", provider, " has no adapter"));
+        return absl::FailedPreconditionError(absl::StrCat(
+            "policy: ", where, ": provider ", provider, " has no adapter"));
       }
       bool any_rule = false;
       for (const auto& [key, allowed] : policy->allowed_) {
@@ -59,10 +61,10 @@ absl::StatusOr<std::unique_ptr<const DisclosurePolicy>> DisclosurePolicy::Compil
         for (const FieldForm& need : adapter->RequiredFields(route.check())) {
           if (!allowed.count(need)) {
             return absl::FailedPreconditionError(absl::StrCat(
-                "policy: disclosure_rules[", rule_of[key], "] (provider ", provider,
-                ", purpose ", key.second, ") does not allow ", PairName(need),
-                ", which the adapter needs for ", cfg::Check_Name(route.check()),
-                " (", where, ")"));
+                "policy: disclosure_rules[", rule_of[key], "] (provider ",
+                provider, ", purpose ", key.second, ") does not allow ",
+                PairName(need), ", which the adapter needs for ",
+                cfg::Check_Name(route.check()), " (", where, ")"));
           }
         }
       }
@@ -78,7 +80,8 @@ absl::StatusOr<std::unique_ptr<const DisclosurePolicy>> DisclosurePolicy::Compil
   std::string canonical;
   for (const auto& [key, allowed] : policy->allowed_) {
     absl::StrAppend(&canonical, key.first, "\x1f", key.second);
-    for (const auto& pair : allowed) absl::StrAppend(&canonical, "\x1f", PairName(pair));
+    for (const auto& pair : allowed)
+      absl::StrAppend(&canonical, "\x1f", PairName(pair));
     absl::StrAppend(&canonical, "\x1e");
   }
   for (const auto& p : config.providers()) {

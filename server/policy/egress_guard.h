@@ -16,7 +16,7 @@ namespace idgate {
 // or a set field with no pii classification. The ledger records the
 // returned set, so it states what was sent, not what the code meant to send.
 absl::StatusOr<std::set<FieldForm>> InspectEgress(
-    const google::protobuf::Message& request, const std::set<FieldForm>& allowed,
-    absl::string_view provider);
+    const google::protobuf::Message& request,
+    const std::set<FieldForm>& allowed, absl::string_view provider);
 
 }  // namespace idgate

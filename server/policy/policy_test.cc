@@ -28,11 +28,14 @@ namespace cfg = ::idgate::config::v1;
 // An adapter that needs a fixed set of fields and is never called.
 class NeedsAdapter : public Adapter {
  public:
-  explicit NeedsAdapter(std::vector<FieldForm> needs) : needs_(std::move(needs)) {}
-  std::vector<Check> checks() const override { return {cfg::CHECK_CARRIER_THREE_FACTOR}; }
+  explicit NeedsAdapter(std::vector<FieldForm> needs)
+      : needs_(std::move(needs)) {}
+  std::vector<Check> checks() const override {
+    return {cfg::CHECK_CARRIER_THREE_FACTOR};
+  }
   std::vector<FieldForm> RequiredFields(Check) const override { return needs_; }
-  absl::StatusOr<std::unique_ptr<PreparedCall>> Prepare(const MinimizedSubject&,
-                                                        const CallContext&) const override {
+  absl::StatusOr<std::unique_ptr<PreparedCall>> Prepare(
+      const MinimizedSubject&, const CallContext&) const override {
     return absl::UnimplementedError("not used");
   }
 
@@ -63,17 +66,19 @@ const char* kTwoPurposes = R"({
 
 TEST(DisclosurePolicy, CompilesAndLooksUpPerProviderAndPurpose) {
   NeedsAdapter adapter({});
-  auto policy = DisclosurePolicy::Compile(Config(kTwoPurposes),
-                                          [&](const std::string&) { return &adapter; });
+  auto policy = DisclosurePolicy::Compile(
+      Config(kTwoPurposes), [&](const std::string&) { return &adapter; });
   ASSERT_TRUE(policy.ok()) << policy.status();
   const auto* plain = (*policy)->Allowed("carrier", "esign.signer_identity");
   ASSERT_NE(plain, nullptr);
   EXPECT_TRUE(plain->count({PII_FIELD_ID_NUMBER, PII_FORM_PLAIN}));
   EXPECT_FALSE(plain->count({PII_FIELD_ID_NUMBER, PII_FORM_SHA256}));
-  const auto* hashed = (*policy)->Allowed("carrier", "app.account_verification");
+  const auto* hashed =
+      (*policy)->Allowed("carrier", "app.account_verification");
   ASSERT_NE(hashed, nullptr);
   EXPECT_FALSE(hashed->count({PII_FIELD_ID_NUMBER, PII_FORM_PLAIN}));
-  EXPECT_EQ((*policy)->Allowed("carrier", "ca.certificate_registration"), nullptr);
+  EXPECT_EQ((*policy)->Allowed("carrier", "ca.certificate_registration"),
+            nullptr);
   EXPECT_EQ((*policy)->Allowed("bank", "esign.signer_identity"), nullptr);
   EXPECT_EQ((*policy)->version().size(), 64u);
 }
@@ -89,33 +94,40 @@ TEST(DisclosurePolicy, VersionChangesWithTheRules) {
   EXPECT_NE((*a)->version(), (*b)->version());
 }
 
-TEST(DisclosurePolicy, StartupFailsWhenTheAdapterNeedsAFieldTheRuleDoesNotAllow) {
+TEST(DisclosurePolicy,
+     StartupFailsWhenTheAdapterNeedsAFieldTheRuleDoesNotAllow) {
   // The adapter sends plain values, but the second rule only allows hashes.
-  NeedsAdapter adapter({{PII_FIELD_NAME, PII_FORM_PLAIN}, {PII_FIELD_MOBILE, PII_FORM_PLAIN}});
-  auto policy = DisclosurePolicy::Compile(Config(kTwoPurposes),
-                                          [&](const std::string&) { return &adapter; });
+  NeedsAdapter adapter(
+      {{PII_FIELD_NAME, PII_FORM_PLAIN}, {PII_FIELD_MOBILE, PII_FORM_PLAIN}});
+  auto policy = DisclosurePolicy::Compile(
+      Config(kTwoPurposes), [&](const std::string&) { return &adapter; });
   ASSERT_EQ(policy.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(policy.status().message(), HasSubstr("disclosure_rules[1]"));
   EXPECT_THAT(policy.status().message(), HasSubstr("app.account_verification"));
-  EXPECT_THAT(policy.status().message(), HasSubstr("PII_FIELD_NAME/PII_FORM_PLAIN"));
+  EXPECT_THAT(policy.status().message(),
+              HasSubstr("PII_FIELD_NAME/PII_FORM_PLAIN"));
 }
 
 TEST(DisclosurePolicy, StartupFailsForARoutedProviderWithoutRule) {
   NeedsAdapter adapter({});
   auto config = Config(kTwoPurposes);
   config.clear_disclosure_rules();
-  auto policy = DisclosurePolicy::Compile(config, [&](const std::string&) { return &adapter; });
+  auto policy = DisclosurePolicy::Compile(
+      config, [&](const std::string&) { return &adapter; });
   ASSERT_EQ(policy.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(policy.status().message(), HasSubstr("routes[0].targets[0]"));
 }
 
 TEST(DisclosurePolicy, ConsentScopes) {
-  EXPECT_EQ(DisclosurePolicy::RequiredScope(PII_FIELD_FACE_IMAGE), ::idgate::v1::CONSENT_SCOPE_BIOMETRIC);
-  EXPECT_EQ(DisclosurePolicy::RequiredScope(::idgate::v1::PII_FIELD_LIVENESS_VIDEO),
+  EXPECT_EQ(DisclosurePolicy::RequiredScope(PII_FIELD_FACE_IMAGE),
             ::idgate::v1::CONSENT_SCOPE_BIOMETRIC);
+  EXPECT_EQ(
+      DisclosurePolicy::RequiredScope(::idgate::v1::PII_FIELD_LIVENESS_VIDEO),
+      ::idgate::v1::CONSENT_SCOPE_BIOMETRIC);
   EXPECT_EQ(DisclosurePolicy::RequiredScope(PII_FIELD_BANK_CARD_NUMBER),
             ::idgate::v1::CONSENT_SCOPE_FINANCIAL_ACCOUNT);
-  EXPECT_EQ(DisclosurePolicy::RequiredScope(PII_FIELD_MOBILE), ::idgate::v1::CONSENT_SCOPE_IDENTITY);
+  EXPECT_EQ(DisclosurePolicy::RequiredScope(PII_FIELD_MOBILE),
+            ::idgate::v1::CONSENT_SCOPE_IDENTITY);
 }
 
 TEST(SubjectMinimizer, HoldsOnlyAllowedPairsInTheAllowedForm) {
@@ -123,12 +135,14 @@ TEST(SubjectMinimizer, HoldsOnlyAllowedPairsInTheAllowedForm) {
                            {PII_FIELD_ID_NUMBER, "11010519491231002X"},
                            {PII_FIELD_MOBILE, "13800138000"}};
   auto subject = SubjectMinimizer::Build(
-      values, {{PII_FIELD_NAME, PII_FORM_SHA256}, {PII_FIELD_ID_NUMBER, PII_FORM_SM3},
+      values, {{PII_FIELD_NAME, PII_FORM_SHA256},
+               {PII_FIELD_ID_NUMBER, PII_FORM_SM3},
                {PII_FIELD_BANK_CARD_NUMBER, PII_FORM_PLAIN}});
   EXPECT_EQ(subject.values().size(), 2u);  // the card is allowed but absent
   EXPECT_FALSE(subject.Get(PII_FIELD_NAME, PII_FORM_PLAIN).has_value());
   EXPECT_FALSE(subject.Get(PII_FIELD_MOBILE, PII_FORM_PLAIN).has_value());
-  // SHA-256("测试甲") and SM3 of the ID, as lowercase hex; no plain value inside.
+  // SHA-256("测试甲") and SM3 of the ID, as lowercase hex; no plain value
+  // inside.
   auto name = subject.Get(PII_FIELD_NAME, PII_FORM_SHA256);
   ASSERT_TRUE(name.has_value());
   EXPECT_EQ(name->size(), 64u);
@@ -146,12 +160,14 @@ TEST(EgressGuard, ReturnsExactlyTheSetPairs) {
   request.set_name("测试甲");
   request.set_id_number("11010519491231002X");
   auto pairs = InspectEgress(request,
-                             {{PII_FIELD_NAME, PII_FORM_PLAIN}, {PII_FIELD_ID_NUMBER, PII_FORM_PLAIN},
+                             {{PII_FIELD_NAME, PII_FORM_PLAIN},
+                              {PII_FIELD_ID_NUMBER, PII_FORM_PLAIN},
                               {PII_FIELD_MOBILE, PII_FORM_PLAIN}},
                              "carrier");
   ASSERT_TRUE(pairs.ok()) << pairs.status();
-  EXPECT_EQ(*pairs, (std::set<FieldForm>{{PII_FIELD_NAME, PII_FORM_PLAIN},
-                                         {PII_FIELD_ID_NUMBER, PII_FORM_PLAIN}}));
+  EXPECT_EQ(*pairs,
+            (std::set<FieldForm>{{PII_FIELD_NAME, PII_FORM_PLAIN},
+                                 {PII_FIELD_ID_NUMBER, PII_FORM_PLAIN}}));
 }
 
 // An empty proto3 string is not sent, so it is not a disclosure, even when
@@ -161,7 +177,8 @@ TEST(EgressGuard, AnEmptyStringIsNotDisclosed) {
   request.set_name("测试甲");
   request.set_mobile("13800138000");
   request.set_mobile("");
-  auto pairs = InspectEgress(request, {{PII_FIELD_NAME, PII_FORM_PLAIN}}, "carrier");
+  auto pairs =
+      InspectEgress(request, {{PII_FIELD_NAME, PII_FORM_PLAIN}}, "carrier");
   ASSERT_TRUE(pairs.ok()) << pairs.status();
   EXPECT_EQ(*pairs, (std::set<FieldForm>{{PII_FIELD_NAME, PII_FORM_PLAIN}}));
 }
@@ -170,15 +187,19 @@ TEST(EgressGuard, RefusesAPairOutsideTheAllowlistWithoutEchoingValues) {
   ::idgate::provider::v1::CheckThreeFactorRequest request;
   request.set_name("CANARY-NAME-7731");
   request.set_mobile_sha256("CANARY-HASH-7731");
-  auto pairs = InspectEgress(request, {{PII_FIELD_NAME, PII_FORM_PLAIN}}, "carrier");
+  auto pairs =
+      InspectEgress(request, {{PII_FIELD_NAME, PII_FORM_PLAIN}}, "carrier");
   ASSERT_EQ(pairs.status().code(), absl::StatusCode::kInternal);
-  EXPECT_THAT(pairs.status().message(), HasSubstr("PII_FIELD_MOBILE/PII_FORM_SHA256"));
-  EXPECT_THAT(std::string(pairs.status().message()), ::testing::Not(HasSubstr("CANARY")));
+  EXPECT_THAT(pairs.status().message(),
+              HasSubstr("PII_FIELD_MOBILE/PII_FORM_SHA256"));
+  EXPECT_THAT(std::string(pairs.status().message()),
+              ::testing::Not(HasSubstr("CANARY")));
 }
 
 TEST(EgressGuard, RefusesUnknownFieldsThatCouldSmuggleData) {
   ::idgate::provider::v1::CheckThreeFactorRequest request;
-  request.GetReflection()->MutableUnknownFields(&request)->AddLengthDelimited(999, "CANARY-7731");
+  request.GetReflection()->MutableUnknownFields(&request)->AddLengthDelimited(
+      999, "CANARY-7731");
   auto pairs = InspectEgress(request, {}, "carrier");
   EXPECT_EQ(pairs.status().code(), absl::StatusCode::kInternal);
 }
@@ -186,8 +207,9 @@ TEST(EgressGuard, RefusesUnknownFieldsThatCouldSmuggleData) {
 // Every string and bytes field of every provider protocol is classified.
 TEST(PiiClassification, EveryProviderFieldIsClassified) {
   const auto* pool = google::protobuf::DescriptorPool::generated_pool();
-  for (const char* file : {"idgate/provider/v1/carrier.proto", "idgate/provider/v1/bank.proto",
-                           "idgate/provider/v1/cfca.proto", "idgate/provider/v1/alipay.proto"}) {
+  for (const char* file :
+       {"idgate/provider/v1/carrier.proto", "idgate/provider/v1/bank.proto",
+        "idgate/provider/v1/cfca.proto", "idgate/provider/v1/alipay.proto"}) {
     const auto* fd = pool->FindFileByName(file);
     ASSERT_NE(fd, nullptr) << file << " is not linked in";
     for (int i = 0; i < fd->message_type_count(); ++i) {
@@ -198,7 +220,9 @@ TEST(PiiClassification, EveryProviderFieldIsClassified) {
 
 TEST(PiiClassification, AnUnclassifiedFieldIsFound) {
   // google.protobuf.FieldDescriptorProto has plenty of unannotated strings.
-  EXPECT_FALSE(UnclassifiedFields(google::protobuf::FieldDescriptorProto::descriptor()).empty());
+  EXPECT_FALSE(
+      UnclassifiedFields(google::protobuf::FieldDescriptorProto::descriptor())
+          .empty());
 }
 
 }  // namespace

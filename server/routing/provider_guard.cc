@@ -13,9 +13,9 @@ absl::Duration ToAbsl(const google::protobuf::Duration& d) {
 
 }  // namespace
 
-ProviderGuard::ProviderGuard(uint32_t max_in_flight,
-                             const ::idgate::config::v1::CircuitBreaker& breaker,
-                             std::function<absl::Time()> now)
+ProviderGuard::ProviderGuard(
+    uint32_t max_in_flight, const ::idgate::config::v1::CircuitBreaker& breaker,
+    std::function<absl::Time()> now)
     : max_in_flight_(max_in_flight),
       failure_threshold_(std::max<uint32_t>(1, breaker.consecutive_failures())),
       base_ejection_(ToAbsl(breaker.base_ejection_time())),
@@ -26,7 +26,8 @@ ProviderGuard::Admit ProviderGuard::TryAcquire() {
   {
     absl::MutexLock lock(&mu_);
     if (ejected_) {
-      if (now_() < ejected_until_ || probe_in_flight_) return Admit::kCircuitOpen;
+      if (now_() < ejected_until_ || probe_in_flight_)
+        return Admit::kCircuitOpen;
       probe_in_flight_ = true;  // half-open: exactly one probe
     }
   }
@@ -51,12 +52,14 @@ void ProviderGuard::Release(bool provider_failure) {
     return;
   }
   ++consecutive_failures_;
-  if (ejected_ ? probe_in_flight_ : consecutive_failures_ >= failure_threshold_) {
+  if (ejected_ ? probe_in_flight_
+               : consecutive_failures_ >= failure_threshold_) {
     // Open (again): the ejection grows linearly with each one, capped.
     ++ejections_;
     ejected_ = true;
     probe_in_flight_ = false;
-    ejected_until_ = now_() + std::min(base_ejection_ * ejections_, max_ejection_);
+    ejected_until_ =
+        now_() + std::min(base_ejection_ * ejections_, max_ejection_);
   }
 }
 

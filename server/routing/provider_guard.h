@@ -18,7 +18,8 @@ class ProviderGuard {
  public:
   enum class Admit { kAdmitted, kCircuitOpen, kBulkheadFull };
 
-  ProviderGuard(uint32_t max_in_flight, const ::idgate::config::v1::CircuitBreaker& breaker,
+  ProviderGuard(uint32_t max_in_flight,
+                const ::idgate::config::v1::CircuitBreaker& breaker,
                 std::function<absl::Time()> now);
 
   // Reserves an in-flight slot. Every kAdmitted must be followed by Release.
@@ -29,7 +30,9 @@ class ProviderGuard {
   void Release(bool provider_failure);
 
   bool circuit_open() const;
-  uint32_t in_flight() const { return in_flight_.load(std::memory_order_relaxed); }
+  uint32_t in_flight() const {
+    return in_flight_.load(std::memory_order_relaxed);
+  }
   uint32_t ejections() const;
 
  private:

@@ -4,17 +4,21 @@
 
 namespace idgate {
 
-Router::Router(const ::idgate::config::v1::GatewayConfig& config, const DisclosurePolicy& policy,
+Router::Router(const ::idgate::config::v1::GatewayConfig& config,
+               const DisclosurePolicy& policy,
                const std::map<std::string, ProviderRuntime*>& providers,
                std::function<double()> uniform)
     : policy_(policy), uniform_(std::move(uniform)) {
   for (const auto& route : config.routes()) {
     auto& targets = routes_[route.check()];
     for (const auto& t : route.targets()) {
-      targets.push_back({providers.at(t.provider()), t.priority(), std::max<uint32_t>(1, t.weight())});
+      targets.push_back({providers.at(t.provider()), t.priority(),
+                         std::max<uint32_t>(1, t.weight())});
     }
     std::stable_sort(targets.begin(), targets.end(),
-                     [](const Target& a, const Target& b) { return a.priority < b.priority; });
+                     [](const Target& a, const Target& b) {
+                       return a.priority < b.priority;
+                     });
   }
 }
 
@@ -44,8 +48,8 @@ std::vector<ProviderRuntime*> Router::Candidates(
   for (const Target& t : route->second) {
     const std::string& id = t.provider->config->id();
     if (policy_.Allowed(id, purpose) == nullptr) continue;
-    if (!recipients.empty() &&
-        std::find(recipients.begin(), recipients.end(), id) == recipients.end()) {
+    if (!recipients.empty() && std::find(recipients.begin(), recipients.end(),
+                                         id) == recipients.end()) {
       continue;
     }
     if (!level.empty() && level.front().priority != t.priority) flush();

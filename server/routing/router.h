@@ -25,16 +25,17 @@ class Router {
  public:
   // `providers` by id; must outlive the router. `uniform` returns a value in
   // [0, 1) and is injected so tests can fix the weighted order.
-  Router(const ::idgate::config::v1::GatewayConfig& config, const DisclosurePolicy& policy,
+  Router(const ::idgate::config::v1::GatewayConfig& config,
+         const DisclosurePolicy& policy,
          const std::map<std::string, ProviderRuntime*>& providers,
          std::function<double()> uniform);
 
   // The providers to try, best first: route order by priority, weighted
   // random inside a priority level, keeping only those the policy allows for
   // the purpose and the consent's recipients (empty = any) name.
-  std::vector<ProviderRuntime*> Candidates(::idgate::config::v1::Check check,
-                                           const std::string& purpose,
-                                           const std::vector<std::string>& recipients) const;
+  std::vector<ProviderRuntime*> Candidates(
+      ::idgate::config::v1::Check check, const std::string& purpose,
+      const std::vector<std::string>& recipients) const;
 
  private:
   struct Target {

@@ -47,8 +47,8 @@ TEST(ProviderGuard, OpensAfterConsecutiveFailuresAndRecoversThroughOneProbe) {
   clock.t += absl::Milliseconds(499);
   EXPECT_EQ(guard.TryAcquire(), Admit::kCircuitOpen);
   clock.t += absl::Milliseconds(1);
-  ASSERT_EQ(guard.TryAcquire(), Admit::kAdmitted);        // the half-open probe
-  EXPECT_EQ(guard.TryAcquire(), Admit::kCircuitOpen);     // only one at a time
+  ASSERT_EQ(guard.TryAcquire(), Admit::kAdmitted);     // the half-open probe
+  EXPECT_EQ(guard.TryAcquire(), Admit::kCircuitOpen);  // only one at a time
   guard.Release(false);
   EXPECT_FALSE(guard.circuit_open());
   EXPECT_EQ(guard.TryAcquire(), Admit::kAdmitted);
@@ -90,8 +90,8 @@ class NoAdapter : public Adapter {
  public:
   std::vector<Check> checks() const override { return {}; }
   std::vector<FieldForm> RequiredFields(Check) const override { return {}; }
-  absl::StatusOr<std::unique_ptr<PreparedCall>> Prepare(const MinimizedSubject&,
-                                                        const CallContext&) const override {
+  absl::StatusOr<std::unique_ptr<PreparedCall>> Prepare(
+      const MinimizedSubject&, const CallContext&) const override {
     return absl::UnimplementedError("unused");
   }
 };
@@ -109,8 +109,11 @@ class RouterTest : public ::testing::Test {
       "disclosureRules": [
         {"provider": "a", "purposes": ["p"]}, {"provider": "b", "purposes": ["p"]},
         {"provider": "c", "purposes": ["p", "q"]}, {"provider": "d", "purposes": ["p"]}]
-    })", &config_).ok());
-    auto policy = DisclosurePolicy::Compile(config_, [&](const std::string&) { return &adapter_; });
+    })",
+                                                            &config_)
+                    .ok());
+    auto policy = DisclosurePolicy::Compile(
+        config_, [&](const std::string&) { return &adapter_; });
     ASSERT_TRUE(policy.ok()) << policy.status();
     policy_ = std::move(*policy);
     for (const auto& p : config_.providers()) {
@@ -150,7 +153,8 @@ TEST_F(RouterTest, WeightsSpreadLoadProportionally) {
   });
   int first_a = 0;
   for (int i = 0; i < 4000; ++i) {
-    first_a += router.Candidates(cfg::CHECK_FACE_VERIFICATION, "p", {})[0]->config->id() == "a";
+    first_a += router.Candidates(cfg::CHECK_FACE_VERIFICATION, "p", {})[0]
+                   ->config->id() == "a";
   }
   EXPECT_NEAR(first_a / 4000.0, 0.75, 0.03);
 }
@@ -159,9 +163,11 @@ TEST_F(RouterTest, FiltersByPolicyPurposeAndConsentRecipients) {
   Router router(config_, *policy_, by_id_, [] { return 0.0; });
   EXPECT_EQ(Ids(router.Candidates(cfg::CHECK_FACE_VERIFICATION, "q", {})),
             (std::vector<std::string>{"c"}));
-  EXPECT_EQ(Ids(router.Candidates(cfg::CHECK_FACE_VERIFICATION, "p", {"d", "b"})),
-            (std::vector<std::string>{"b", "d"}));
-  EXPECT_TRUE(router.Candidates(cfg::CHECK_FACE_VERIFICATION, "other", {}).empty());
+  EXPECT_EQ(
+      Ids(router.Candidates(cfg::CHECK_FACE_VERIFICATION, "p", {"d", "b"})),
+      (std::vector<std::string>{"b", "d"}));
+  EXPECT_TRUE(
+      router.Candidates(cfg::CHECK_FACE_VERIFICATION, "other", {}).empty());
   EXPECT_TRUE(router.Candidates(cfg::CHECK_BANK_FOUR_FACTOR, "p", {}).empty());
 }
 

@@ -6,8 +6,8 @@
 
 #include "absl/time/time.h"
 #include "idgate/config/v1/config.pb.h"
-#include "server/identity/request_validator.h"
 #include "server/idempotency/idempotency_store.h"
+#include "server/identity/request_validator.h"
 #include "server/ledger/ledger.h"
 #include "server/ledger/subject_ref.h"
 #include "server/limits/rate_limits.h"
@@ -27,10 +27,12 @@ class VerifyEvents {
   // validation, underage, consent, permission, rate_limit, subject_limit.
   virtual void Refused(const std::string& reason) {}
   // One provider call ended. `outcome` is a verdict name or an error class.
-  virtual void ProviderCall(const ProviderRuntime& provider, const std::string& outcome,
-                            bool billed, absl::Duration duration) {}
+  virtual void ProviderCall(const ProviderRuntime& provider,
+                            const std::string& outcome, bool billed,
+                            absl::Duration duration) {}
   // A disclosure left (the intent was durable and the request was sent).
-  virtual void Disclosed(const ProviderRuntime& provider, const std::set<FieldForm>& pairs) {}
+  virtual void Disclosed(const ProviderRuntime& provider,
+                         const std::set<FieldForm>& pairs) {}
   // An intent record became durable `wait` after it was appended.
   virtual void IntentDurable(absl::Duration wait) {}
 };

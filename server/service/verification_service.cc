@@ -36,10 +36,12 @@ PeerIdentity PeerFromContext(const grpc::CallbackServerContext& context) {
   PeerIdentity peer;
   auto auth = context.auth_context();
   if (auth != nullptr && auth->IsPeerAuthenticated()) {
-    for (const auto& v : auth->FindPropertyValues(GRPC_PEER_URI_PROPERTY_NAME)) {
+    for (const auto& v :
+         auth->FindPropertyValues(GRPC_PEER_URI_PROPERTY_NAME)) {
       peer.uri_sans.emplace_back(v.data(), v.size());
     }
-    for (const auto& v : auth->FindPropertyValues(GRPC_PEER_DNS_PROPERTY_NAME)) {
+    for (const auto& v :
+         auth->FindPropertyValues(GRPC_PEER_DNS_PROPERTY_NAME)) {
       peer.dns_sans.emplace_back(v.data(), v.size());
     }
     for (const auto& v : auth->FindPropertyValues(GRPC_X509_CN_PROPERTY_NAME)) {
@@ -56,22 +58,29 @@ PeerIdentity PeerFromContext(const grpc::CallbackServerContext& context) {
 // Lives from Verify() until gRPC says the call is done.
 class VerificationServiceImpl::Reactor final : public grpc::ServerUnaryReactor {
  public:
-  Reactor(VerificationServiceImpl& service, const ::idgate::v1::VerifyRequest& request,
+  Reactor(VerificationServiceImpl& service,
+          const ::idgate::v1::VerifyRequest& request,
           ::idgate::v1::VerifyResponse& response)
-      : service_(service), request_(request), response_(response), started_(absl::Now()) {
+      : service_(service),
+        request_(request),
+        response_(response),
+        started_(absl::Now()) {
     // Logged only in a valid form: a malformed id could be anything,
     // personal data included.
-    record_.request_id =
-        identity::ValidateRequestId(request.request_id()).ok() ? request.request_id() : "<invalid>";
+    record_.request_id = identity::ValidateRequestId(request.request_id()).ok()
+                             ? request.request_id()
+                             : "<invalid>";
     record_.check = CheckOf(request);
   }
 
   void Run(grpc::CallbackServerContext& context) {
     const auto& gw = service_.gateway_;
     if (gw.events) gw.events->CallStarted();
-    if (service_.in_flight_.fetch_add(1) >= gw.config->server().max_concurrent_calls()) {
+    if (service_.in_flight_.fetch_add(1) >=
+        gw.config->server().max_concurrent_calls()) {
       counted_ = true;
-      return Done(absl::ResourceExhaustedError("gateway at its concurrent call limit"));
+      return Done(
+          absl::ResourceExhaustedError("gateway at its concurrent call limit"));
     }
     counted_ = true;
     auto caller = service_.authenticator_.Identify(PeerFromContext(context));
@@ -86,15 +95,19 @@ class VerificationServiceImpl::Reactor final : public grpc::ServerUnaryReactor {
 
     // From the raw deadline: the largest legal grpc-timeout (99999999H)
     // overflows ServerContext::deadline()'s chrono conversion.
-    const gpr_timespec raw = gpr_convert_clock_type(context.raw_deadline(), GPR_CLOCK_REALTIME);
+    const gpr_timespec raw =
+        gpr_convert_clock_type(context.raw_deadline(), GPR_CLOCK_REALTIME);
     const absl::Time now = gw.now();
     const absl::Time far = now + absl::Hours(24 * 365);
     absl::Time deadline = raw.tv_sec >= absl::ToUnixSeconds(far)
                               ? absl::InfiniteFuture()
-                              : absl::FromUnixSeconds(raw.tv_sec) + absl::Nanoseconds(raw.tv_nsec);
-    if (deadline > far) deadline = now + ToAbsl(gw.config->server().default_deadline());
-    auto flow = std::make_shared<VerifyFlow>(gw, **caller, request_, deadline,
-                                             [this](VerifyResult result) { Done(std::move(result)); });
+                              : absl::FromUnixSeconds(raw.tv_sec) +
+                                    absl::Nanoseconds(raw.tv_nsec);
+    if (deadline > far)
+      deadline = now + ToAbsl(gw.config->server().default_deadline());
+    auto flow = std::make_shared<VerifyFlow>(
+        gw, **caller, request_, deadline,
+        [this](VerifyResult result) { Done(std::move(result)); });
     {
       absl::MutexLock lock(&mu_);
       flow_ = flow;
@@ -151,13 +164,16 @@ class VerificationServiceImpl::Reactor final : public grpc::ServerUnaryReactor {
   std::shared_ptr<VerifyFlow> flow_ ABSL_GUARDED_BY(mu_);
 };
 
-VerificationServiceImpl::VerificationServiceImpl(const Gateway& gateway,
-                                                 const CallerAuthenticator& authenticator,
-                                                 CallObserver observer)
-    : gateway_(gateway), authenticator_(authenticator), observer_(std::move(observer)) {}
+VerificationServiceImpl::VerificationServiceImpl(
+    const Gateway& gateway, const CallerAuthenticator& authenticator,
+    CallObserver observer)
+    : gateway_(gateway),
+      authenticator_(authenticator),
+      observer_(std::move(observer)) {}
 
 grpc::ServerUnaryReactor* VerificationServiceImpl::Verify(
-    grpc::CallbackServerContext* context, const ::idgate::v1::VerifyRequest* request,
+    grpc::CallbackServerContext* context,
+    const ::idgate::v1::VerifyRequest* request,
     ::idgate::v1::VerifyResponse* response) {
   auto* reactor = new Reactor(*this, *request, *response);
   reactor->Run(*context);

@@ -18,7 +18,7 @@ struct CallRecord {
   std::string purpose;
   grpc::StatusCode code = grpc::StatusCode::OK;
   ::idgate::v1::Verdict verdict = ::idgate::v1::VERDICT_UNSPECIFIED;
-  std::vector<std::string> providers;      // every provider that received data
+  std::vector<std::string> providers;  // every provider that received data
   std::vector<std::string> disclosure_ids;
   bool replayed = false;
   absl::Duration duration;
@@ -27,14 +27,17 @@ using CallObserver = std::function<void(const CallRecord&)>;
 
 // The gRPC face of the gateway (callback API): identifies the caller, sets
 // the deadline, runs a VerifyFlow and converts its result at one boundary.
-class VerificationServiceImpl final : public ::idgate::v1::VerificationService::CallbackService {
+class VerificationServiceImpl final
+    : public ::idgate::v1::VerificationService::CallbackService {
  public:
-  VerificationServiceImpl(const Gateway& gateway, const CallerAuthenticator& authenticator,
+  VerificationServiceImpl(const Gateway& gateway,
+                          const CallerAuthenticator& authenticator,
                           CallObserver observer);
 
-  grpc::ServerUnaryReactor* Verify(grpc::CallbackServerContext* context,
-                                   const ::idgate::v1::VerifyRequest* request,
-                                   ::idgate::v1::VerifyResponse* response) override;
+  grpc::ServerUnaryReactor* Verify(
+      grpc::CallbackServerContext* context,
+      const ::idgate::v1::VerifyRequest* request,
+      ::idgate::v1::VerifyResponse* response) override;
 
   int64_t in_flight() const { return in_flight_.load(); }
 

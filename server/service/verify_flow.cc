@@ -36,12 +36,14 @@ cfg::Check CheckOf(const v1::VerifyRequest& request) {
 std::vector<PiiField> FieldsOf(cfg::Check check) {
   switch (check) {
     case cfg::CHECK_BANK_FOUR_FACTOR:
-      return {v1::PII_FIELD_NAME, v1::PII_FIELD_ID_NUMBER, v1::PII_FIELD_BANK_CARD_NUMBER,
-              v1::PII_FIELD_MOBILE};
+      return {v1::PII_FIELD_NAME, v1::PII_FIELD_ID_NUMBER,
+              v1::PII_FIELD_BANK_CARD_NUMBER, v1::PII_FIELD_MOBILE};
     case cfg::CHECK_FACE_VERIFICATION:
-      return {v1::PII_FIELD_NAME, v1::PII_FIELD_ID_NUMBER, v1::PII_FIELD_FACE_IMAGE};
+      return {v1::PII_FIELD_NAME, v1::PII_FIELD_ID_NUMBER,
+              v1::PII_FIELD_FACE_IMAGE};
     default:
-      return {v1::PII_FIELD_NAME, v1::PII_FIELD_ID_NUMBER, v1::PII_FIELD_MOBILE};
+      return {v1::PII_FIELD_NAME, v1::PII_FIELD_ID_NUMBER,
+              v1::PII_FIELD_MOBILE};
   }
 }
 
@@ -53,7 +55,8 @@ bool HasScope(const v1::Consent& consent, v1::ConsentScope scope) {
 absl::Status ConsentMissing(PiiField field) {
   return WithReason(
       absl::FailedPreconditionError(absl::StrCat(
-          "consent lacks ", v1::ConsentScope_Name(DisclosurePolicy::RequiredScope(field)),
+          "consent lacks ",
+          v1::ConsentScope_Name(DisclosurePolicy::RequiredScope(field)),
           ", which ", v1::PiiField_Name(field), " needs")),
       "CONSENT_SCOPE_MISSING");
 }
@@ -72,38 +75,50 @@ std::string OutcomeLabel(const ProviderOutcome& o) {
 }  // namespace
 
 VerifyFlow::VerifyFlow(const Gateway& gateway, const Caller& caller,
-                       const v1::VerifyRequest& request, absl::Time deadline, Done done)
-    : gw_(gateway), caller_(caller), request_(request), deadline_(deadline), done_(std::move(done)) {}
+                       const v1::VerifyRequest& request, absl::Time deadline,
+                       Done done)
+    : gw_(gateway),
+      caller_(caller),
+      request_(request),
+      deadline_(deadline),
+      done_(std::move(done)) {}
 
 void VerifyFlow::Start() {
   const cfg::Check check = CheckOf(request_);
   // Authorization first: a caller without the grant learns nothing about
   // the validity of what it sent. (No check set: validation says so.)
   if (check != cfg::CHECK_UNSPECIFIED) {
-    if (auto st = CallerAuthenticator::Authorize(caller_, check, request_.purpose()); !st.ok()) {
+    if (auto st =
+            CallerAuthenticator::Authorize(caller_, check, request_.purpose());
+        !st.ok()) {
       return Refuse(st, "permission");
     }
   }
   if (gw_.caller_limits != nullptr) {
     absl::Duration retry_after;
-    if (auto st = gw_.caller_limits->Acquire(caller_.id(), &retry_after); !st.ok()) {
-      st.SetPayload("type.googleapis.com/google.protobuf.Duration",
-                    absl::Cord(google::protobuf::util::TimeUtil::MillisecondsToDuration(
-                                   absl::ToInt64Milliseconds(retry_after))
-                                   .SerializeAsString()));
+    if (auto st = gw_.caller_limits->Acquire(caller_.id(), &retry_after);
+        !st.ok()) {
+      st.SetPayload(
+          "type.googleapis.com/google.protobuf.Duration",
+          absl::Cord(google::protobuf::util::TimeUtil::MillisecondsToDuration(
+                         absl::ToInt64Milliseconds(retry_after))
+                         .SerializeAsString()));
       return Refuse(st, "rate_limit");
     }
   }
 
-  auto normalized = identity::ValidateVerifyRequest(request_, gw_.validation, gw_.now());
+  auto normalized =
+      identity::ValidateVerifyRequest(request_, gw_.validation, gw_.now());
   if (!normalized.ok()) {
-    const bool underage = normalized.status().code() == absl::StatusCode::kFailedPrecondition;
+    const bool underage =
+        normalized.status().code() == absl::StatusCode::kFailedPrecondition;
     return Refuse(normalized.status(), underage ? "underage" : "validation");
   }
   normalized_ = std::move(*normalized);
 
   for (PiiField field : FieldsOf(normalized_.check)) {
-    if (!HasScope(normalized_.consent, DisclosurePolicy::RequiredScope(field))) {
+    if (!HasScope(normalized_.consent,
+                  DisclosurePolicy::RequiredScope(field))) {
       return Refuse(ConsentMissing(field), "consent");
     }
   }
@@ -113,7 +128,8 @@ void VerifyFlow::Start() {
   const std::string fingerprint = Fingerprint();
   values_[v1::PII_FIELD_NAME] = normalized_.name;
   values_[v1::PII_FIELD_ID_NUMBER] = normalized_.id_number;
-  if (!normalized_.mobile.empty()) values_[v1::PII_FIELD_MOBILE] = normalized_.mobile;
+  if (!normalized_.mobile.empty())
+    values_[v1::PII_FIELD_MOBILE] = normalized_.mobile;
   if (!normalized_.bank_card_number.empty()) {
     values_[v1::PII_FIELD_BANK_CARD_NUMBER] = normalized_.bank_card_number;
   }
@@ -121,7 +137,8 @@ void VerifyFlow::Start() {
     values_[v1::PII_FIELD_FACE_IMAGE] = std::move(normalized_.face_image);
   }
   if (!normalized_.liveness_video.empty()) {
-    values_[v1::PII_FIELD_LIVENESS_VIDEO] = std::move(normalized_.liveness_video);
+    values_[v1::PII_FIELD_LIVENESS_VIDEO] =
+        std::move(normalized_.liveness_video);
   }
   subject_ = gw_.subject_keys->Reference(normalized_.id_number);
 
@@ -153,21 +170,27 @@ void VerifyFlow::Start() {
   if (gw_.subject_limits != nullptr) {
     std::string contact;
     if (!normalized_.bank_card_number.empty()) {
-      contact = gw_.subject_keys->Reference("card:" + normalized_.bank_card_number).ref;
+      contact =
+          gw_.subject_keys->Reference("card:" + normalized_.bank_card_number)
+              .ref;
     } else if (!normalized_.mobile.empty()) {
       contact = gw_.subject_keys->Reference("mobile:" + normalized_.mobile).ref;
     }
-    if (auto st = gw_.subject_limits->Admit(subject_.ref, normalized_.check, contact); !st.ok()) {
+    if (auto st =
+            gw_.subject_limits->Admit(subject_.ref, normalized_.check, contact);
+        !st.ok()) {
       return Refuse(WithReason(st, "SUBJECT_LIMIT"), "subject_limit");
     }
   }
 
-  candidates_ = gw_.router->Candidates(
-      normalized_.check, normalized_.purpose,
-      {normalized_.consent.recipients().begin(), normalized_.consent.recipients().end()});
+  candidates_ =
+      gw_.router->Candidates(normalized_.check, normalized_.purpose,
+                             {normalized_.consent.recipients().begin(),
+                              normalized_.consent.recipients().end()});
   if (candidates_.empty()) {
     return Refuse(WithReason(absl::FailedPreconditionError(
-                                 "no provider may serve this check for this purpose and consent"),
+                                 "no provider may serve this check for this "
+                                 "purpose and consent"),
                              "NO_ELIGIBLE_PROVIDER"),
                   "consent");
   }
@@ -181,49 +204,64 @@ std::string VerifyFlow::Fingerprint() const {
   // spelling, and the store holds nothing that can be reversed.
   std::string canonical = absl::StrCat(
       cfg::Check_Name(normalized_.check), "\x1f", normalized_.purpose, "\x1f",
-      normalized_.consent.consent_id(), "\x1f", normalized_.name, "\x1f", normalized_.id_number,
-      "\x1f", normalized_.mobile, "\x1f", normalized_.bank_card_number, "\x1f",
-      normalized_.face_image.empty() ? "" : Sha256Hex(normalized_.face_image), "\x1f",
-      normalized_.liveness_video.empty() ? "" : Sha256Hex(normalized_.liveness_video));
-  for (int scope : normalized_.consent.scopes()) absl::StrAppend(&canonical, "\x1f", scope);
-  for (const auto& r : normalized_.consent.recipients()) absl::StrAppend(&canonical, "\x1e", r);
+      normalized_.consent.consent_id(), "\x1f", normalized_.name, "\x1f",
+      normalized_.id_number, "\x1f", normalized_.mobile, "\x1f",
+      normalized_.bank_card_number, "\x1f",
+      normalized_.face_image.empty() ? "" : Sha256Hex(normalized_.face_image),
+      "\x1f",
+      normalized_.liveness_video.empty()
+          ? ""
+          : Sha256Hex(normalized_.liveness_video));
+  for (int scope : normalized_.consent.scopes())
+    absl::StrAppend(&canonical, "\x1f", scope);
+  for (const auto& r : normalized_.consent.recipients())
+    absl::StrAppend(&canonical, "\x1e", r);
   return gw_.subject_keys->Reference(canonical).ref;
 }
 
 absl::Time VerifyFlow::ProviderDeadline(const ProviderRuntime& provider) const {
   const auto& t = provider.config->timeout();
-  return std::min(deadline_ - gw_.deadline_margin,
-                  gw_.now() + absl::Seconds(t.seconds()) + absl::Nanoseconds(t.nanos()));
+  return std::min(
+      deadline_ - gw_.deadline_margin,
+      gw_.now() + absl::Seconds(t.seconds()) + absl::Nanoseconds(t.nanos()));
 }
 
 void VerifyFlow::TryNextProvider() {
   while (next_candidate_ < candidates_.size()) {
     {
       absl::MutexLock lock(&mu_);
-      if (cancelled_) return Finish(absl::CancelledError("the caller cancelled"));
+      if (cancelled_)
+        return Finish(absl::CancelledError("the caller cancelled"));
     }
     ProviderRuntime* provider = candidates_[next_candidate_++];
     const std::string& id = provider->config->id();
     switch (provider->guard->TryAcquire()) {
       case ProviderGuard::Admit::kCircuitOpen:
-        last_failure_ = absl::UnavailableError(absl::StrCat("provider ", id, " circuit open"));
-        if (gw_.events) gw_.events->ProviderCall(*provider, "CIRCUIT_OPEN", false, absl::ZeroDuration());
+        last_failure_ = absl::UnavailableError(
+            absl::StrCat("provider ", id, " circuit open"));
+        if (gw_.events)
+          gw_.events->ProviderCall(*provider, "CIRCUIT_OPEN", false,
+                                   absl::ZeroDuration());
         continue;
       case ProviderGuard::Admit::kBulkheadFull:
         last_failure_ = absl::ResourceExhaustedError(
             absl::StrCat("provider ", id, " has too many calls in flight"));
-        if (gw_.events) gw_.events->ProviderCall(*provider, "BULKHEAD_FULL", false, absl::ZeroDuration());
+        if (gw_.events)
+          gw_.events->ProviderCall(*provider, "BULKHEAD_FULL", false,
+                                   absl::ZeroDuration());
         continue;
       case ProviderGuard::Admit::kAdmitted:
         break;
     }
     if (ProviderDeadline(*provider) - gw_.now() < gw_.min_provider_budget) {
       provider->guard->Release(false);
-      last_failure_ = absl::DeadlineExceededError("too little time left to call a provider");
+      last_failure_ = absl::DeadlineExceededError(
+          "too little time left to call a provider");
       break;
     }
 
-    const std::set<FieldForm>& allowed = *gw_.policy->Allowed(id, normalized_.purpose);
+    const std::set<FieldForm>& allowed =
+        *gw_.policy->Allowed(id, normalized_.purpose);
     MinimizedSubject subject = SubjectMinimizer::Build(values_, allowed);
     CallContext context{normalized_.check, gw_.new_disclosure_id()};
     auto prepared = provider->adapter->Prepare(subject, context);
@@ -239,7 +277,8 @@ void VerifyFlow::TryNextProvider() {
     }
     // I5: separate consent for what is really being sent.
     for (const FieldForm& pair : *pairs) {
-      if (!HasScope(normalized_.consent, DisclosurePolicy::RequiredScope(pair.first))) {
+      if (!HasScope(normalized_.consent,
+                    DisclosurePolicy::RequiredScope(pair.first))) {
         provider->guard->Release(false);
         return Refuse(ConsentMissing(pair.first), "consent");
       }
@@ -274,7 +313,8 @@ void VerifyFlow::TryNextProvider() {
     intent.set_policy_version(gw_.policy->version());
     auto self = shared_from_this();
     intent_appended_at_ = gw_.now();
-    gw_.ledger->Append(std::move(intent), [self](absl::Status st) { self->OnIntentDurable(st); });
+    gw_.ledger->Append(std::move(intent),
+                       [self](absl::Status st) { self->OnIntentDurable(st); });
     return;
   }
   Finish(last_failure_);
@@ -286,16 +326,20 @@ void VerifyFlow::OnIntentDurable(absl::Status status) {
   if (!status.ok()) {
     // I3: no durable record, no call.
     provider_->guard->Release(false);
-    return Finish(absl::UnavailableError("disclosure ledger unavailable; nothing was sent"));
+    return Finish(absl::UnavailableError(
+        "disclosure ledger unavailable; nothing was sent"));
   }
   if (gw_.events) gw_.events->IntentDurable(gw_.now() - intent_appended_at_);
   std::shared_ptr<PreparedCall> call;
   {
     absl::MutexLock lock(&mu_);
     if (cancelled_) {
-      not_sent.status = absl::CancelledError("the caller cancelled before sending");
-    } else if (ProviderDeadline(*provider_) - gw_.now() < gw_.min_provider_budget) {
-      not_sent.status = absl::DeadlineExceededError("too little time left to call a provider");
+      not_sent.status =
+          absl::CancelledError("the caller cancelled before sending");
+    } else if (ProviderDeadline(*provider_) - gw_.now() <
+               gw_.min_provider_budget) {
+      not_sent.status = absl::DeadlineExceededError(
+          "too little time left to call a provider");
     } else {
       sending_ = true;
       call = call_;
@@ -306,14 +350,16 @@ void VerifyFlow::OnIntentDurable(absl::Status status) {
   disclosed_ = true;
   if (gw_.events) gw_.events->Disclosed(*provider_, pairs_);
   auto self = shared_from_this();
-  call->Send(ProviderDeadline(*provider_), [self](ProviderOutcome o) { self->OnOutcome(std::move(o)); });
+  call->Send(ProviderDeadline(*provider_),
+             [self](ProviderOutcome o) { self->OnOutcome(std::move(o)); });
 }
 
 void VerifyFlow::EndCall(const ProviderOutcome& outcome) {
   provider_->guard->Release(IsProviderFailure(outcome));
   if (gw_.events) {
-    gw_.events->ProviderCall(*provider_, OutcomeLabel(outcome), outcome.billed,
-                             outcome.sent ? gw_.now() - sent_at_ : absl::ZeroDuration());
+    gw_.events->ProviderCall(
+        *provider_, OutcomeLabel(outcome), outcome.billed,
+        outcome.sent ? gw_.now() - sent_at_ : absl::ZeroDuration());
   }
   LedgerRecord record;
   record.set_kind(RECORD_KIND_OUTCOME);
@@ -332,7 +378,8 @@ void VerifyFlow::EndCall(const ProviderOutcome& outcome) {
   o->set_billed(outcome.billed);
   o->set_provider_code(outcome.provider_code);
   o->set_sent(outcome.sent);
-  if (!outcome.status.ok()) o->set_error_code(absl::StatusCodeToString(outcome.status.code()));
+  if (!outcome.status.ok())
+    o->set_error_code(absl::StatusCodeToString(outcome.status.code()));
   // The answer does not wait for the outcome record: the intent already
   // proves the disclosure; a lost outcome shows as "possibly disclosed".
   // Unawaited, it rides on the next intent's fdatasync instead of its own.
@@ -344,8 +391,8 @@ void VerifyFlow::EndCall(const ProviderOutcome& outcome) {
     receipt->set_provider(provider_->config->id());
     receipt->set_recipient(provider_->config->recipient());
     for (const auto& pair : pairs_) {
-      if (std::find(receipt->fields().begin(), receipt->fields().end(), pair.first) ==
-          receipt->fields().end()) {
+      if (std::find(receipt->fields().begin(), receipt->fields().end(),
+                    pair.first) == receipt->fields().end()) {
         receipt->add_fields(pair.first);
       }
     }
@@ -378,7 +425,8 @@ void VerifyFlow::OnOutcome(ProviderOutcome outcome) {
   // processed (and billed) it, and DESIGN step 12 retries only failures
   // known to be unprocessed (unavailable, busy, not sent).
   const bool maybe_processed =
-      outcome.sent && outcome.status.code() == absl::StatusCode::kDeadlineExceeded;
+      outcome.sent &&
+      outcome.status.code() == absl::StatusCode::kDeadlineExceeded;
   if (outcome.retryable && !outcome.billed && !maybe_processed) {
     last_failure_ = outcome.status;
     return TryNextProvider();
@@ -396,7 +444,8 @@ void VerifyFlow::Finish(VerifyResult result) {
   if (claimed_) {
     // Remember whatever followed a disclosure, so a retry of this id never
     // reaches a provider again (I8); forget refusals that sent nothing.
-    gw_.idempotency->Complete(caller_.id(), normalized_.request_id, result, disclosed_);
+    gw_.idempotency->Complete(caller_.id(), normalized_.request_id, result,
+                              disclosed_);
   }
   done_(std::move(result));
 }

@@ -27,7 +27,8 @@ class VerifyFlow : public std::enable_shared_from_this<VerifyFlow> {
   // `request` must outlive `done` (the gRPC call owns it until Finish).
   // Create with std::make_shared, then Start().
   VerifyFlow(const Gateway& gateway, const Caller& caller,
-             const ::idgate::v1::VerifyRequest& request, absl::Time deadline, Done done);
+             const ::idgate::v1::VerifyRequest& request, absl::Time deadline,
+             Done done);
 
   // Runs the pipeline; `done` runs exactly once, maybe before this returns.
   void Start();

@@ -38,7 +38,9 @@ class ScriptedAdapter : public Adapter {
    public:
     Call(std::shared_ptr<State> state, CheckThreeFactorRequest request)
         : state_(std::move(state)), request_(std::move(request)) {}
-    const google::protobuf::Message& request() const override { return request_; }
+    const google::protobuf::Message& request() const override {
+      return request_;
+    }
     void Send(absl::Time deadline, OutcomeCallback done) override {
       ProviderOutcome outcome;
       {
@@ -79,22 +81,30 @@ class ScriptedAdapter : public Adapter {
     CheckThreeFactorRequest request_;
   };
 
-  explicit ScriptedAdapter(bool smuggle_hash = false) : smuggle_hash_(smuggle_hash) {}
+  explicit ScriptedAdapter(bool smuggle_hash = false)
+      : smuggle_hash_(smuggle_hash) {}
 
-  std::vector<Check> checks() const override { return {cfg::CHECK_CARRIER_THREE_FACTOR}; }
+  std::vector<Check> checks() const override {
+    return {cfg::CHECK_CARRIER_THREE_FACTOR};
+  }
   std::vector<FieldForm> RequiredFields(Check) const override {
     return {{v1::PII_FIELD_NAME, v1::PII_FORM_PLAIN},
             {v1::PII_FIELD_ID_NUMBER, v1::PII_FORM_PLAIN},
             {v1::PII_FIELD_MOBILE, v1::PII_FORM_PLAIN}};
   }
-  absl::StatusOr<std::unique_ptr<PreparedCall>> Prepare(const MinimizedSubject& subject,
-                                                        const CallContext& context) const override {
+  absl::StatusOr<std::unique_ptr<PreparedCall>> Prepare(
+      const MinimizedSubject& subject,
+      const CallContext& context) const override {
     CheckThreeFactorRequest r;
     r.set_order_no(context.disclosure_id);
-    r.set_name(std::string(*subject.Get(v1::PII_FIELD_NAME, v1::PII_FORM_PLAIN)));
-    r.set_id_number(std::string(*subject.Get(v1::PII_FIELD_ID_NUMBER, v1::PII_FORM_PLAIN)));
-    r.set_mobile(std::string(*subject.Get(v1::PII_FIELD_MOBILE, v1::PII_FORM_PLAIN)));
-    // A misbehaving adapter: adds a form of the mobile the policy never allowed.
+    r.set_name(
+        std::string(*subject.Get(v1::PII_FIELD_NAME, v1::PII_FORM_PLAIN)));
+    r.set_id_number(
+        std::string(*subject.Get(v1::PII_FIELD_ID_NUMBER, v1::PII_FORM_PLAIN)));
+    r.set_mobile(
+        std::string(*subject.Get(v1::PII_FIELD_MOBILE, v1::PII_FORM_PLAIN)));
+    // A misbehaving adapter: adds a form of the mobile the policy never
+    // allowed.
     if (smuggle_hash_) r.set_mobile_sha256("00ff");
     return std::unique_ptr<PreparedCall>(new Call(state, r));
   }
@@ -105,7 +115,8 @@ class ScriptedAdapter : public Adapter {
   bool smuggle_hash_;
 };
 
-ProviderOutcome Failure(absl::Status status, bool retryable, bool billed = false) {
+ProviderOutcome Failure(absl::Status status, bool retryable,
+                        bool billed = false) {
   ProviderOutcome o;
   o.status = std::move(status);
   o.retryable = retryable;
@@ -125,7 +136,8 @@ ProviderOutcome Verdict(v1::Verdict verdict, bool billed) {
 // A ledger that keeps records in memory; can fail, or hold callbacks.
 class ScriptedLedger : public Ledger {
  public:
-  void Append(LedgerRecord record, std::function<void(absl::Status)> done) override {
+  void Append(LedgerRecord record,
+              std::function<void(absl::Status)> done) override {
     if (failed) {
       if (done) done(absl::UnavailableError("injected fsync failure"));
       return;
@@ -176,7 +188,8 @@ class VerifyFlowTest : public ::testing::Test {
       "callers": {"callers": [{"id": "esign", "checks": ["CHECK_CARRIER_THREE_FACTOR"],
                                "purposes": ["esign.signer_identity"]}]}
     })";
-    ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(json, &config_).ok());
+    ASSERT_TRUE(
+        google::protobuf::util::JsonStringToMessage(json, &config_).ok());
     caller_ = config_.callers().callers(0);
     first_ = new ScriptedAdapter(smuggle_first);
     second_ = new ScriptedAdapter();
@@ -186,19 +199,21 @@ class VerifyFlowTest : public ::testing::Test {
       auto& rt = runtimes_[i];
       rt.config = &config_.providers(i);
       rt.adapter.reset(i == 0 ? first_ : second_);
-      rt.guard = std::make_unique<ProviderGuard>(100, breaker, [this] { return now_; });
+      rt.guard = std::make_unique<ProviderGuard>(100, breaker,
+                                                 [this] { return now_; });
       by_id_[rt.config->id()] = &rt;
     }
-    auto policy = DisclosurePolicy::Compile(config_, [this](const std::string& id) {
-      return by_id_.at(id)->adapter.get();
-    });
+    auto policy = DisclosurePolicy::Compile(
+        config_,
+        [this](const std::string& id) { return by_id_.at(id)->adapter.get(); });
     ASSERT_TRUE(policy.ok()) << policy.status();
     policy_ = std::move(*policy);
-    router_ = std::make_unique<Router>(config_, *policy_, by_id_, [] { return 0.0; });
+    router_ =
+        std::make_unique<Router>(config_, *policy_, by_id_, [] { return 0.0; });
     keys_ = std::make_unique<SubjectKeyring>(
         std::move(*SubjectKeyring::FromKeys({{1, std::string(32, 'k')}})));
-    idempotency_ = std::make_unique<InMemoryIdempotencyStore>(absl::Hours(24), 1000, 1000,
-                                                              [this] { return now_; });
+    idempotency_ = std::make_unique<InMemoryIdempotencyStore>(
+        absl::Hours(24), 1000, 1000, [this] { return now_; });
     gw_.config = &config_;
     gw_.policy = policy_.get();
     gw_.router = router_.get();
@@ -215,7 +230,8 @@ class VerifyFlowTest : public ::testing::Test {
     r.set_purpose("esign.signer_identity");
     r.mutable_consent()->set_consent_id("c-1");
     *r.mutable_consent()->mutable_granted_at() =
-        google::protobuf::util::TimeUtil::SecondsToTimestamp(absl::ToUnixSeconds(now_) - 60);
+        google::protobuf::util::TimeUtil::SecondsToTimestamp(
+            absl::ToUnixSeconds(now_) - 60);
     r.mutable_consent()->add_scopes(v1::CONSENT_SCOPE_IDENTITY);
     auto* c = r.mutable_carrier_three_factor();
     c->set_name("测试甲");
@@ -225,14 +241,15 @@ class VerifyFlowTest : public ::testing::Test {
   }
 
   // Runs one flow to completion (the scripted parts answer inline).
-  VerifyResult Run(const v1::VerifyRequest& request, absl::Duration budget = absl::Seconds(5)) {
+  VerifyResult Run(const v1::VerifyRequest& request,
+                   absl::Duration budget = absl::Seconds(5)) {
     VerifyResult result = absl::UnknownError("not finished");
     bool done = false;
-    auto flow = std::make_shared<VerifyFlow>(gw_, caller_, request, now_ + budget,
-                                             [&](VerifyResult r) {
-                                               result = std::move(r);
-                                               done = true;
-                                             });
+    auto flow = std::make_shared<VerifyFlow>(
+        gw_, caller_, request, now_ + budget, [&](VerifyResult r) {
+          result = std::move(r);
+          done = true;
+        });
     flow->Start();
     EXPECT_TRUE(done);
     return result;
@@ -292,7 +309,8 @@ TEST_F(VerifyFlowTest, EgressGuardStopsAMisbehavingAdapterAndNothingIsSent) {
   Build(/*smuggle_first=*/true);
   auto result = Run(Request());
   EXPECT_EQ(result.status().code(), absl::StatusCode::kInternal);
-  EXPECT_THAT(result.status().message(), HasSubstr("PII_FIELD_MOBILE/PII_FORM_SHA256"));
+  EXPECT_THAT(result.status().message(),
+              HasSubstr("PII_FIELD_MOBILE/PII_FORM_SHA256"));
   EXPECT_EQ(Sent(first_), 0u);
   EXPECT_EQ(Sent(second_), 0u);  // an egress refusal is a bug, not a failover
   EXPECT_TRUE(ledger_.Records().empty());
@@ -310,25 +328,29 @@ TEST_F(VerifyFlowTest, UnwritableLedgerMeansUnavailableAndNoProviderCall) {
 
 TEST_F(VerifyFlowTest, FailoverOnBusyWithASecondDisclosure) {
   Build();
-  first_->state->script.push_back(Failure(absl::UnavailableError("busy"), /*retryable=*/true));
+  first_->state->script.push_back(
+      Failure(absl::UnavailableError("busy"), /*retryable=*/true));
   auto result = Run(Request());
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_EQ(result->provider(), "second");
   ASSERT_EQ(result->disclosures_size(), 2);
   EXPECT_EQ(result->disclosures(0).provider(), "first");
   EXPECT_EQ(result->disclosures(1).provider(), "second");
-  EXPECT_NE(result->disclosures(0).disclosure_id(), result->disclosures(1).disclosure_id());
+  EXPECT_NE(result->disclosures(0).disclosure_id(),
+            result->disclosures(1).disclosure_id());
   EXPECT_EQ(Sent(first_), 1u);
   EXPECT_EQ(Sent(second_), 1u);
   // Each disclosure has its own intent and outcome.
   int intents = 0;
-  for (const auto& r : ledger_.Records()) intents += r.kind() == ::idgate::ledger::v1::RECORD_KIND_INTENT;
+  for (const auto& r : ledger_.Records())
+    intents += r.kind() == ::idgate::ledger::v1::RECORD_KIND_INTENT;
   EXPECT_EQ(intents, 2);
 }
 
 TEST_F(VerifyFlowTest, NoFailoverAfterABilledMismatch) {
   Build();
-  first_->state->script.push_back(Verdict(v1::VERDICT_MISMATCH, /*billed=*/true));
+  first_->state->script.push_back(
+      Verdict(v1::VERDICT_MISMATCH, /*billed=*/true));
   auto result = Run(Request());
   ASSERT_TRUE(result.ok());
   EXPECT_EQ(result->verdict(), v1::VERDICT_MISMATCH);
@@ -337,8 +359,8 @@ TEST_F(VerifyFlowTest, NoFailoverAfterABilledMismatch) {
 
 TEST_F(VerifyFlowTest, NoFailoverAfterABilledFailure) {
   Build();
-  first_->state->script.push_back(
-      Failure(absl::UnavailableError("odd"), /*retryable=*/true, /*billed=*/true));
+  first_->state->script.push_back(Failure(absl::UnavailableError("odd"),
+                                          /*retryable=*/true, /*billed=*/true));
   auto result = Run(Request());
   EXPECT_EQ(result.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(Sent(second_), 0u);
@@ -346,8 +368,8 @@ TEST_F(VerifyFlowTest, NoFailoverAfterABilledFailure) {
 
 TEST_F(VerifyFlowTest, NoFailoverAfterATimeoutOnASentRequest) {
   Build();
-  first_->state->script.push_back(
-      Failure(absl::DeadlineExceededError("no answer in time"), /*retryable=*/true));
+  first_->state->script.push_back(Failure(
+      absl::DeadlineExceededError("no answer in time"), /*retryable=*/true));
   auto result = Run(Request());
   EXPECT_EQ(result.status().code(), absl::StatusCode::kDeadlineExceeded);
   EXPECT_EQ(Sent(second_), 0u);
@@ -355,26 +377,32 @@ TEST_F(VerifyFlowTest, NoFailoverAfterATimeoutOnASentRequest) {
 
 TEST_F(VerifyFlowTest, AllProvidersBusyIsUnavailable) {
   Build();
-  first_->state->script.push_back(Failure(absl::UnavailableError("busy"), true));
-  second_->state->script.push_back(Failure(absl::UnavailableError("busy"), true));
+  first_->state->script.push_back(
+      Failure(absl::UnavailableError("busy"), true));
+  second_->state->script.push_back(
+      Failure(absl::UnavailableError("busy"), true));
   auto result = Run(Request());
   EXPECT_EQ(result.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(Sent(first_) + Sent(second_), 2u);
 }
 
-TEST_F(VerifyFlowTest, ProviderDeadlineIsCallerDeadlineLessMarginOrProviderTimeout) {
+TEST_F(VerifyFlowTest,
+       ProviderDeadlineIsCallerDeadlineLessMarginOrProviderTimeout) {
   Build();
   gw_.deadline_margin = absl::Milliseconds(50);
   ASSERT_TRUE(Run(Request("r-a"), absl::Seconds(1)).ok());
   ASSERT_TRUE(Run(Request("r-b"), absl::Seconds(30)).ok());
   absl::MutexLock lock(&first_->state->mu);
-  EXPECT_EQ(first_->state->deadlines[0], now_ + absl::Seconds(1) - absl::Milliseconds(50));
-  EXPECT_EQ(first_->state->deadlines[1], now_ + absl::Seconds(2));  // provider timeout
+  EXPECT_EQ(first_->state->deadlines[0],
+            now_ + absl::Seconds(1) - absl::Milliseconds(50));
+  EXPECT_EQ(first_->state->deadlines[1],
+            now_ + absl::Seconds(2));  // provider timeout
 }
 
 TEST_F(VerifyFlowTest, NoProviderCallWhenTooLittleTimeIsLeft) {
   Build();
-  auto result = Run(Request(), absl::Milliseconds(60));  // 60 - 50 margin < 20 budget
+  auto result =
+      Run(Request(), absl::Milliseconds(60));  // 60 - 50 margin < 20 budget
   EXPECT_EQ(result.status().code(), absl::StatusCode::kDeadlineExceeded);
   EXPECT_EQ(Sent(first_) + Sent(second_), 0u);
   EXPECT_TRUE(ledger_.Records().empty());
@@ -397,7 +425,9 @@ TEST_F(VerifyFlowTest, MissingIdentityScopeIsRefused) {
   request.mutable_consent()->add_scopes(v1::CONSENT_SCOPE_BIOMETRIC);
   auto result = Run(request);
   EXPECT_EQ(result.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_TRUE(result.status().GetPayload("type.googleapis.com/idgate.v1.ErrorReason").has_value());
+  EXPECT_TRUE(result.status()
+                  .GetPayload("type.googleapis.com/idgate.v1.ErrorReason")
+                  .has_value());
   EXPECT_EQ(Sent(first_), 0u);
 }
 
@@ -412,7 +442,8 @@ TEST_F(VerifyFlowTest, ConsentRecipientsRestrictTheProviders) {
   request.set_request_id("r-2");
   request.mutable_consent()->clear_recipients();
   request.mutable_consent()->add_recipients("nobody");
-  EXPECT_EQ(Run(request).status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(Run(request).status().code(),
+            absl::StatusCode::kFailedPrecondition);
 }
 
 TEST_F(VerifyFlowTest, UnauthorizedPurposeIsDeniedBeforeValidation) {
@@ -431,7 +462,8 @@ TEST_F(VerifyFlowTest, RetryReplaysWithoutAProviderCallAndReusedIdConflicts) {
   auto again = Run(Request());
   ASSERT_TRUE(again.ok());
   EXPECT_TRUE(again->replayed());
-  EXPECT_EQ(again->disclosures(0).disclosure_id(), first->disclosures(0).disclosure_id());
+  EXPECT_EQ(again->disclosures(0).disclosure_id(),
+            first->disclosures(0).disclosure_id());
   EXPECT_EQ(Sent(first_), 1u);
 
   auto different = Request();
@@ -448,11 +480,11 @@ TEST_F(VerifyFlowTest, FiftyConcurrentDuplicatesMakeOneProviderCall) {
   std::vector<std::shared_ptr<VerifyFlow>> flows;
   auto request = Request();
   for (int i = 0; i < 50; ++i) {
-    flows.push_back(std::make_shared<VerifyFlow>(gw_, caller_, request, now_ + absl::Seconds(5),
-                                                 [&, i](VerifyResult r) {
-                                                   results[i] = std::move(r);
-                                                   finished++;
-                                                 }));
+    flows.push_back(std::make_shared<VerifyFlow>(
+        gw_, caller_, request, now_ + absl::Seconds(5), [&, i](VerifyResult r) {
+          results[i] = std::move(r);
+          finished++;
+        }));
   }
   std::vector<std::thread> threads;
   for (auto& f : flows) threads.emplace_back([f] { f->Start(); });
@@ -482,8 +514,9 @@ TEST_F(VerifyFlowTest, CancellationCancelsTheProviderCall) {
   first_->state->hold = true;
   VerifyResult result = absl::UnknownError("");
   const auto request = Request();  // the flow borrows it, as from gRPC
-  auto flow = std::make_shared<VerifyFlow>(gw_, caller_, request, now_ + absl::Seconds(5),
-                                           [&](VerifyResult r) { result = std::move(r); });
+  auto flow = std::make_shared<VerifyFlow>(
+      gw_, caller_, request, now_ + absl::Seconds(5),
+      [&](VerifyResult r) { result = std::move(r); });
   flow->Start();
   EXPECT_EQ(Sent(first_), 1u);
   flow->Cancel();
@@ -498,13 +531,17 @@ TEST_F(VerifyFlowTest, OpenCircuitSkipsToTheNextProviderWithoutDisclosure) {
   breaker.set_consecutive_failures(1);
   breaker.mutable_base_ejection_time()->set_seconds(10);
   breaker.mutable_max_ejection_time()->set_seconds(60);
-  runtimes_[0].guard = std::make_unique<ProviderGuard>(100, breaker, [this] { return now_; });
-  first_->state->script.push_back(Failure(absl::UnavailableError("down"), true));
-  ASSERT_TRUE(Run(Request("r-1")).ok());  // first fails over and opens its circuit
+  runtimes_[0].guard =
+      std::make_unique<ProviderGuard>(100, breaker, [this] { return now_; });
+  first_->state->script.push_back(
+      Failure(absl::UnavailableError("down"), true));
+  ASSERT_TRUE(
+      Run(Request("r-1")).ok());  // first fails over and opens its circuit
   ASSERT_TRUE(runtimes_[0].guard->circuit_open());
   auto result = Run(Request("r-2"));
   ASSERT_TRUE(result.ok());
-  EXPECT_EQ(result->disclosures_size(), 1);  // nothing went to the ejected provider
+  EXPECT_EQ(result->disclosures_size(),
+            1);  // nothing went to the ejected provider
   EXPECT_EQ(Sent(first_), 1u);
   EXPECT_EQ(Sent(second_), 2u);
 }

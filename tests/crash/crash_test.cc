@@ -96,10 +96,12 @@ void AddIfSet(const std::string& value, v1::PiiField field,
 }
 
 // Answers the caller with the mock's answer to the same request; `call`
-// starts it, e.g. stub->async()->CheckThreeFactor(client, request, response, done).
+// starts it, e.g. stub->async()->CheckThreeFactor(client, request, response,
+// done).
 template <typename Request, typename Response, typename Call>
 grpc::ServerUnaryReactor* Forward(grpc::CallbackServerContext* context,
-                                  const Request* request, Response* response, Call call) {
+                                  const Request* request, Response* response,
+                                  Call call) {
   auto* reactor = context->DefaultReactor();
   auto* client = new grpc::ClientContext();
   client->set_deadline(context->deadline());

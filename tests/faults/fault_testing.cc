@@ -677,7 +677,8 @@ std::string HealthOf(const std::shared_ptr<grpc::Channel>& channel,
     grpc::health::v1::HealthCheckResponse response;
     const grpc::Status status = stub->Check(&context, request, &response);
     if (status.ok()) {
-      return grpc::health::v1::HealthCheckResponse::ServingStatus_Name(response.status());
+      return grpc::health::v1::HealthCheckResponse::ServingStatus_Name(
+          response.status());
     }
     // A call that went out on the connection in the moment the server
     // closed it fails with UNAVAILABLE "Socket closed"; the next one

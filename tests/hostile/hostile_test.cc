@@ -390,7 +390,9 @@ TEST(Deadlines, ACallerThatNeverCancelsIsAnsweredAtItsDeadline) {
                                        {"grpc-timeout", "800m"}}),
       false));
   ASSERT_TRUE(h2.SendData(
-      1, RawH2::GrpcFrame(CarrierRequest(AdultMatch(), request_id).SerializeAsString()),
+      1,
+      RawH2::GrpcFrame(
+          CarrierRequest(AdultMatch(), request_id).SerializeAsString()),
       true));
   auto ends = h2.Await({1}, absl::Seconds(20));
   const absl::Duration took = absl::Now() - start;

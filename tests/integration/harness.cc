@@ -19,7 +19,9 @@ namespace v1 = ::idgate::v1;
 TestPerson AdultMatch() {
   return {"测试甲", "110101199003070134", "13800000001", "6222020000000000018"};
 }
-TestPerson Minor() { return {"郑小测", "370102201205201010", "13600000010", "6222020000000000109"}; }
+TestPerson Minor() {
+  return {"郑小测", "370102201205201010", "13600000010", "6222020000000000109"};
+}
 TestPerson CardLost() {
   return {"钱测试", "510104197911030570", "13900000005", "6217000000000000053"};
 }
@@ -42,7 +44,8 @@ std::string NextRequestId() {
 std::vector<LedgerRecord> ReadLedger(const std::string& dir) {
   std::vector<std::string> segments;
   for (const auto& entry : std::filesystem::directory_iterator(dir)) {
-    if (ParseSegmentFileName(entry.path().filename().string())) segments.push_back(entry.path());
+    if (ParseSegmentFileName(entry.path().filename().string()))
+      segments.push_back(entry.path());
   }
   std::sort(segments.begin(), segments.end());
   std::vector<LedgerRecord> records;
@@ -72,15 +75,18 @@ v1::VerifyRequest Base(const std::string& request_id) {
   r.set_purpose("esign.signer_identity");
   auto* consent = r.mutable_consent();
   consent->set_consent_id("consent-" + request_id);
-  *consent->mutable_granted_at() = google::protobuf::util::TimeUtil::GetCurrentTime();
-  *consent->mutable_granted_at() -= google::protobuf::util::TimeUtil::SecondsToDuration(60);
+  *consent->mutable_granted_at() =
+      google::protobuf::util::TimeUtil::GetCurrentTime();
+  *consent->mutable_granted_at() -=
+      google::protobuf::util::TimeUtil::SecondsToDuration(60);
   consent->add_scopes(v1::CONSENT_SCOPE_IDENTITY);
   return r;
 }
 
 }  // namespace
 
-v1::VerifyRequest CarrierRequest(const TestPerson& p, const std::string& request_id) {
+v1::VerifyRequest CarrierRequest(const TestPerson& p,
+                                 const std::string& request_id) {
   v1::VerifyRequest r = Base(request_id);
   auto* c = r.mutable_carrier_three_factor();
   c->set_name(p.name);
@@ -89,7 +95,8 @@ v1::VerifyRequest CarrierRequest(const TestPerson& p, const std::string& request
   return r;
 }
 
-v1::VerifyRequest BankRequest(const TestPerson& p, const std::string& request_id) {
+v1::VerifyRequest BankRequest(const TestPerson& p,
+                              const std::string& request_id) {
   v1::VerifyRequest r = Base(request_id);
   r.mutable_consent()->add_scopes(v1::CONSENT_SCOPE_FINANCIAL_ACCOUNT);
   auto* c = r.mutable_bank_four_factor();
@@ -100,7 +107,8 @@ v1::VerifyRequest BankRequest(const TestPerson& p, const std::string& request_id
   return r;
 }
 
-v1::VerifyRequest FaceRequest(const TestPerson& p, const std::string& face_image,
+v1::VerifyRequest FaceRequest(const TestPerson& p,
+                              const std::string& face_image,
                               const std::string& request_id) {
   v1::VerifyRequest r = Base(request_id);
   r.mutable_consent()->add_scopes(v1::CONSENT_SCOPE_BIOMETRIC);
@@ -117,7 +125,8 @@ GatewayHarness::GatewayHarness(ConfigEdit edit, std::shared_ptr<Ledger> ledger,
         absl::MutexLock lock(&mu_);
         logs_ += line;
       }) {
-  std::string tmpl = (std::filesystem::temp_directory_path() / "idgate-test-XXXXXX").string();
+  std::string tmpl =
+      (std::filesystem::temp_directory_path() / "idgate-test-XXXXXX").string();
   state_dir_ = mkdtemp(tmpl.data());
   auto config = LoadConfigFile("config/dev.json");
   if (!config.ok()) {
@@ -150,8 +159,10 @@ void GatewayHarness::Stop(absl::Duration drain) {
   if (app_.ok() && *app_ != nullptr) (*app_)->Shutdown(drain);
 }
 
-grpc::Status GatewayHarness::Verify(const v1::VerifyRequest& request, v1::VerifyResponse* response,
-                                    const std::string& caller, absl::Duration timeout) {
+grpc::Status GatewayHarness::Verify(const v1::VerifyRequest& request,
+                                    v1::VerifyResponse* response,
+                                    const std::string& caller,
+                                    absl::Duration timeout) {
   auto stub = v1::VerificationService::NewStub(channel_);
   grpc::ClientContext context;
   context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));

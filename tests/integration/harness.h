@@ -17,10 +17,10 @@ namespace idgate::testing {
 struct TestPerson {
   std::string name, id_number, mobile, card;
 };
-TestPerson AdultMatch();      // 测试甲: every check matches
-TestPerson Minor();           // under 18: refused before any provider call
-TestPerson CardLost();        // card reported lost
-TestPerson LivenessFail();    // face fails liveness
+TestPerson AdultMatch();    // 测试甲: every check matches
+TestPerson Minor();         // under 18: refused before any provider call
+TestPerson CardLost();      // card reported lost
+TestPerson LivenessFail();  // face fails liveness
 std::string ReadTestFile(const std::string& path);
 
 // A gateway started in-process from config/dev.json (optionally edited),
@@ -29,7 +29,8 @@ class GatewayHarness {
  public:
   using ConfigEdit = std::function<void(::idgate::config::v1::GatewayConfig&)>;
 
-  explicit GatewayHarness(ConfigEdit edit = nullptr, std::shared_ptr<Ledger> ledger = nullptr,
+  explicit GatewayHarness(ConfigEdit edit = nullptr,
+                          std::shared_ptr<Ledger> ledger = nullptr,
                           bool serve_metrics = false);
   ~GatewayHarness();
 
@@ -55,14 +56,18 @@ class GatewayHarness {
   mutable absl::Mutex mu_;
   std::string logs_;
   absl::Status start_status_;
-  absl::StatusOr<std::unique_ptr<GatewayApp>> app_ = absl::UnknownError("not started");
+  absl::StatusOr<std::unique_ptr<GatewayApp>> app_ =
+      absl::UnknownError("not started");
   std::shared_ptr<grpc::Channel> channel_;
 };
 
 // Requests for each check, with consent for everything the check needs.
-::idgate::v1::VerifyRequest CarrierRequest(const TestPerson& p, const std::string& request_id);
-::idgate::v1::VerifyRequest BankRequest(const TestPerson& p, const std::string& request_id);
-::idgate::v1::VerifyRequest FaceRequest(const TestPerson& p, const std::string& face_image,
+::idgate::v1::VerifyRequest CarrierRequest(const TestPerson& p,
+                                           const std::string& request_id);
+::idgate::v1::VerifyRequest BankRequest(const TestPerson& p,
+                                        const std::string& request_id);
+::idgate::v1::VerifyRequest FaceRequest(const TestPerson& p,
+                                        const std::string& face_image,
                                         const std::string& request_id);
 
 // Every record of the ledger in `dir`, in order (segments concatenated).

@@ -29,9 +29,11 @@ TEST(Failover, BusyProviderFailsOverWithASecondDisclosureInLedgerAndReceipt) {
   });
   ASSERT_TRUE(gw.start_status().ok()) << gw.start_status();
   v1::VerifyResponse r;
-  auto st = gw.Verify(FaceRequest(AdultMatch(), ReadTestFile("config/testdata/faces/adult-match.jpg"),
-                                  NextRequestId()),
-                      &r);
+  auto st = gw.Verify(
+      FaceRequest(AdultMatch(),
+                  ReadTestFile("config/testdata/faces/adult-match.jpg"),
+                  NextRequestId()),
+      &r);
   ASSERT_TRUE(st.ok()) << st.error_message();
   EXPECT_EQ(r.provider(), "cfca_mock");
   ASSERT_EQ(r.disclosures_size(), 2);
@@ -42,20 +44,24 @@ TEST(Failover, BusyProviderFailsOverWithASecondDisclosureInLedgerAndReceipt) {
   gw.Stop();
   std::vector<std::string> intents;
   for (const auto& rec : ReadLedger(gw.state_dir() + "/ledger")) {
-    if (rec.kind() == RECORD_KIND_INTENT) intents.push_back(rec.disclosure_id());
+    if (rec.kind() == RECORD_KIND_INTENT)
+      intents.push_back(rec.disclosure_id());
   }
-  EXPECT_EQ(intents, (std::vector<std::string>{r.disclosures(0).disclosure_id(),
-                                               r.disclosures(1).disclosure_id()}));
+  EXPECT_EQ(intents,
+            (std::vector<std::string>{r.disclosures(0).disclosure_id(),
+                                      r.disclosures(1).disclosure_id()}));
 }
 
 TEST(Failover, NeverAfterABilledMismatch) {
   GatewayHarness gw;
   ASSERT_TRUE(gw.start_status().ok()) << gw.start_status();
   v1::VerifyResponse r;
-  ASSERT_TRUE(gw.Verify(FaceRequest(AdultMatch(), ReadTestFile("config/testdata/faces/stranger.jpg"),
-                                    NextRequestId()),
-                        &r)
-                  .ok());
+  ASSERT_TRUE(
+      gw.Verify(FaceRequest(AdultMatch(),
+                            ReadTestFile("config/testdata/faces/stranger.jpg"),
+                            NextRequestId()),
+                &r)
+          .ok());
   EXPECT_EQ(r.verdict(), v1::VERDICT_MISMATCH);
   EXPECT_EQ(gw.app().mock("alipay_mock")->stats().requests, 1u);
   EXPECT_EQ(gw.app().mock("cfca_mock")->stats().requests, 0u);
@@ -68,8 +74,8 @@ TEST(Deadlines, HangingProviderDoesNotHoldTheCallerPastItsDeadline) {
   ASSERT_TRUE(gw.start_status().ok()) << gw.start_status();
   v1::VerifyResponse r;
   const absl::Time start = absl::Now();
-  auto st = gw.Verify(CarrierRequest(AdultMatch(), NextRequestId()), &r, "esign-platform",
-                      absl::Milliseconds(800));
+  auto st = gw.Verify(CarrierRequest(AdultMatch(), NextRequestId()), &r,
+                      "esign-platform", absl::Milliseconds(800));
   EXPECT_EQ(st.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
   EXPECT_LT(absl::Now() - start, absl::Milliseconds(1500));
   EXPECT_EQ(gw.app().mock("carrier_mock")->stats().requests, 1u);
@@ -79,8 +85,8 @@ TEST(Deadlines, NoProviderCallStartsAfterTheCallersDeadline) {
   GatewayHarness gw;
   ASSERT_TRUE(gw.start_status().ok()) << gw.start_status();
   v1::VerifyResponse r;
-  auto st = gw.Verify(CarrierRequest(AdultMatch(), NextRequestId()), &r, "esign-platform",
-                      absl::Milliseconds(40));
+  auto st = gw.Verify(CarrierRequest(AdultMatch(), NextRequestId()), &r,
+                      "esign-platform", absl::Milliseconds(40));
   EXPECT_EQ(st.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
   absl::SleepFor(absl::Milliseconds(100));
   EXPECT_EQ(gw.app().mock("carrier_mock")->stats().requests, 0u);
@@ -96,12 +102,14 @@ TEST(CircuitBreaker, OpensAfterConsecutiveFailuresAndStopsCallingTheProvider) {
   ASSERT_TRUE(gw.start_status().ok()) << gw.start_status();
   v1::VerifyResponse r;
   for (int i = 0; i < 6; ++i) {
-    EXPECT_EQ(gw.Verify(CarrierRequest(AdultMatch(), NextRequestId()), &r).error_code(),
+    EXPECT_EQ(gw.Verify(CarrierRequest(AdultMatch(), NextRequestId()), &r)
+                  .error_code(),
               grpc::StatusCode::UNAVAILABLE);
   }
   EXPECT_EQ(gw.app().mock("carrier_mock")->stats().requests, 3u);
   EXPECT_THAT(gw.app().metrics().Scrape(),
-              ::testing::HasSubstr("idgate_provider_circuit_open{provider=\"carrier_mock\"} 1"));
+              ::testing::HasSubstr(
+                  "idgate_provider_circuit_open{provider=\"carrier_mock\"} 1"));
 }
 
 TEST(Bulkhead, CapsInFlightCallsAtTheProvider) {
@@ -116,7 +124,8 @@ TEST(Bulkhead, CapsInFlightCallsAtTheProvider) {
   for (int i = 0; i < 10; ++i) {
     threads.emplace_back([&, i] {
       v1::VerifyResponse r;
-      codes[i] = gw.Verify(CarrierRequest(AdultMatch(), NextRequestId()), &r).error_code();
+      codes[i] = gw.Verify(CarrierRequest(AdultMatch(), NextRequestId()), &r)
+                     .error_code();
     });
   }
   for (auto& t : threads) t.join();
@@ -132,7 +141,10 @@ TEST(Bulkhead, CapsInFlightCallsAtTheProvider) {
 
 TEST(Idempotency, FiftyConcurrentRetriesMakeOneProviderCall) {
   GatewayHarness gw([](cfg::GatewayConfig& c) {
-    FindProvider(c, "carrier_mock")->mutable_embedded_mock()->mutable_latency_mean()->set_nanos(200'000'000);
+    FindProvider(c, "carrier_mock")
+        ->mutable_embedded_mock()
+        ->mutable_latency_mean()
+        ->set_nanos(200'000'000);
   });
   ASSERT_TRUE(gw.start_status().ok()) << gw.start_status();
   const auto request = CarrierRequest(AdultMatch(), "same-id-50");
@@ -140,7 +152,8 @@ TEST(Idempotency, FiftyConcurrentRetriesMakeOneProviderCall) {
   std::vector<grpc::Status> statuses(50);
   std::vector<std::thread> threads;
   for (int i = 0; i < 50; ++i) {
-    threads.emplace_back([&, i] { statuses[i] = gw.Verify(request, &responses[i]); });
+    threads.emplace_back(
+        [&, i] { statuses[i] = gw.Verify(request, &responses[i]); });
   }
   for (auto& t : threads) t.join();
   int replayed = 0;
@@ -155,7 +168,8 @@ TEST(Idempotency, FiftyConcurrentRetriesMakeOneProviderCall) {
   auto reused = request;
   reused.mutable_carrier_three_factor()->set_mobile("13900000005");
   v1::VerifyResponse r;
-  EXPECT_EQ(gw.Verify(reused, &r).error_code(), grpc::StatusCode::ALREADY_EXISTS);
+  EXPECT_EQ(gw.Verify(reused, &r).error_code(),
+            grpc::StatusCode::ALREADY_EXISTS);
   EXPECT_EQ(gw.app().mock("carrier_mock")->stats().requests, 1u);
 }
 
@@ -168,7 +182,8 @@ TEST(Limits, EnumerationGuardStopsTheNextDistinctMobile) {
   v1::VerifyResponse r;
   for (const char* mobile : {"13800000001", "13811110001", "13800000001"}) {
     p.mobile = mobile;
-    EXPECT_TRUE(gw.Verify(CarrierRequest(p, NextRequestId()), &r).ok()) << mobile;
+    EXPECT_TRUE(gw.Verify(CarrierRequest(p, NextRequestId()), &r).ok())
+        << mobile;
   }
   p.mobile = "13811110002";  // the third distinct mobile for this ID today
   auto st = gw.Verify(CarrierRequest(p, NextRequestId()), &r);
@@ -185,8 +200,10 @@ TEST(Limits, CallerTokenBucket) {
   });
   ASSERT_TRUE(gw.start_status().ok()) << gw.start_status();
   v1::VerifyResponse r;
-  EXPECT_TRUE(gw.Verify(CarrierRequest(AdultMatch(), NextRequestId()), &r).ok());
-  EXPECT_TRUE(gw.Verify(CarrierRequest(AdultMatch(), NextRequestId()), &r).ok());
+  EXPECT_TRUE(
+      gw.Verify(CarrierRequest(AdultMatch(), NextRequestId()), &r).ok());
+  EXPECT_TRUE(
+      gw.Verify(CarrierRequest(AdultMatch(), NextRequestId()), &r).ok());
   auto st = gw.Verify(CarrierRequest(AdultMatch(), NextRequestId()), &r);
   EXPECT_EQ(st.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
   EXPECT_FALSE(st.error_details().empty());  // carries the retry delay
@@ -218,21 +235,25 @@ class MutualTls : public ::testing::Test {
     ASSERT_TRUE(gw_->start_status().ok()) << gw_->start_status();
   }
 
-  grpc::Status Call(const std::string& cert, const std::string& key, const std::string& metadata_caller = "") {
+  grpc::Status Call(const std::string& cert, const std::string& key,
+                    const std::string& metadata_caller = "") {
     grpc::SslCredentialsOptions ssl;
     ssl.pem_root_certs = ReadTestFile(*dir_ + "/ca.pem");
     if (!cert.empty()) {
       ssl.pem_cert_chain = ReadTestFile(*dir_ + "/" + cert);
       ssl.pem_private_key = ReadTestFile(*dir_ + "/" + key);
     }
-    auto channel = grpc::CreateChannel(absl::StrCat("localhost:", gw_->app().port()),
-                                       grpc::SslCredentials(ssl));
+    auto channel =
+        grpc::CreateChannel(absl::StrCat("localhost:", gw_->app().port()),
+                            grpc::SslCredentials(ssl));
     auto stub = v1::VerificationService::NewStub(channel);
     grpc::ClientContext context;
     context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(5)));
-    if (!metadata_caller.empty()) context.AddMetadata("x-idgate-caller", metadata_caller);
+    if (!metadata_caller.empty())
+      context.AddMetadata("x-idgate-caller", metadata_caller);
     v1::VerifyResponse r;
-    auto st = stub->Verify(&context, CarrierRequest(AdultMatch(), NextRequestId()), &r);
+    auto st = stub->Verify(&context,
+                           CarrierRequest(AdultMatch(), NextRequestId()), &r);
     if (st.ok()) {
       EXPECT_EQ(r.verdict(), v1::VERDICT_MATCH);
     }
@@ -245,20 +266,25 @@ class MutualTls : public ::testing::Test {
 std::string* MutualTls::dir_ = nullptr;
 
 TEST_F(MutualTls, GoodCertificateIdentifiesTheCaller) {
-  EXPECT_TRUE(Call("caller-esign-platform.pem", "caller-esign-platform.key").ok());
+  EXPECT_TRUE(
+      Call("caller-esign-platform.pem", "caller-esign-platform.key").ok());
 }
 
 TEST_F(MutualTls, CertificateOfAnUnknownCallerIsUnauthenticated) {
   // Signed by our CA, but "stranger" is not a configured caller; metadata
   // cannot override a certificate.
-  EXPECT_EQ(Call("caller-stranger.pem", "caller-stranger.key", "esign-platform").error_code(),
+  EXPECT_EQ(Call("caller-stranger.pem", "caller-stranger.key", "esign-platform")
+                .error_code(),
             grpc::StatusCode::UNAUTHENTICATED);
 }
 
 TEST_F(MutualTls, HandshakeRefusesNoUnknownOrExpiredCertificate) {
-  EXPECT_EQ(Call("", "", "esign-platform").error_code(), grpc::StatusCode::UNAVAILABLE);
-  EXPECT_EQ(Call("rogue.pem", "rogue.key").error_code(), grpc::StatusCode::UNAVAILABLE);
-  EXPECT_EQ(Call("expired.pem", "expired.key").error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(Call("", "", "esign-platform").error_code(),
+            grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(Call("rogue.pem", "rogue.key").error_code(),
+            grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(Call("expired.pem", "expired.key").error_code(),
+            grpc::StatusCode::UNAVAILABLE);
   EXPECT_EQ(gw_->app().mock("carrier_mock")->stats().requests, 0u);
 }
 

@@ -3,9 +3,9 @@
 #include <thread>
 
 #include "gmock/gmock.h"
+#include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "gtest/gtest.h"
-#include "grpc/health/v1/health.grpc.pb.h"
 #include "tests/integration/harness.h"
 
 namespace idgate::testing {
@@ -26,17 +26,20 @@ TEST(WalkingSkeleton, CarrierMatchMismatchNoRecord) {
   EXPECT_TRUE(match.billed());
   EXPECT_FALSE(match.replayed());
   ASSERT_EQ(match.disclosures_size(), 1);
-  EXPECT_EQ(match.disclosures(0).recipient(), "Mock Carrier Data Services Co., Ltd.");
-  EXPECT_THAT(match.disclosures(0).fields(),
-              ::testing::UnorderedElementsAre(v1::PII_FIELD_NAME, v1::PII_FIELD_ID_NUMBER,
-                                              v1::PII_FIELD_MOBILE));
+  EXPECT_EQ(match.disclosures(0).recipient(),
+            "Mock Carrier Data Services Co., Ltd.");
+  EXPECT_THAT(
+      match.disclosures(0).fields(),
+      ::testing::UnorderedElementsAre(
+          v1::PII_FIELD_NAME, v1::PII_FIELD_ID_NUMBER, v1::PII_FIELD_MOBILE));
 
   // The adult's mobile under someone else's name and ID: a billed mismatch.
   TestPerson impostor = AdultMatch();
   impostor.name = "王测试";
   impostor.id_number = "310101198506120351";
   v1::VerifyResponse mismatch;
-  ASSERT_TRUE(gw.Verify(CarrierRequest(impostor, NextRequestId()), &mismatch).ok());
+  ASSERT_TRUE(
+      gw.Verify(CarrierRequest(impostor, NextRequestId()), &mismatch).ok());
   EXPECT_EQ(mismatch.verdict(), v1::VERDICT_MISMATCH);
   EXPECT_TRUE(mismatch.billed());
 
@@ -46,7 +49,8 @@ TEST(WalkingSkeleton, CarrierMatchMismatchNoRecord) {
   unknown.id_number = "440305199208150261";
   unknown.mobile = "13811112222";
   v1::VerifyResponse no_record;
-  ASSERT_TRUE(gw.Verify(CarrierRequest(unknown, NextRequestId()), &no_record).ok());
+  ASSERT_TRUE(
+      gw.Verify(CarrierRequest(unknown, NextRequestId()), &no_record).ok());
   EXPECT_EQ(no_record.verdict(), v1::VERDICT_NO_RECORD);
   EXPECT_FALSE(no_record.billed());
 
@@ -70,10 +74,14 @@ TEST(WalkingSkeleton, UnknownCallerIsUnauthenticated) {
   GatewayHarness gw;
   ASSERT_TRUE(gw.start_status().ok()) << gw.start_status();
   v1::VerifyResponse response;
-  EXPECT_EQ(gw.Verify(CarrierRequest(AdultMatch(), NextRequestId()), &response, "nobody").error_code(),
+  EXPECT_EQ(gw.Verify(CarrierRequest(AdultMatch(), NextRequestId()), &response,
+                      "nobody")
+                .error_code(),
             grpc::StatusCode::UNAUTHENTICATED);
-  EXPECT_EQ(gw.Verify(CarrierRequest(AdultMatch(), NextRequestId()), &response, "").error_code(),
-            grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(
+      gw.Verify(CarrierRequest(AdultMatch(), NextRequestId()), &response, "")
+          .error_code(),
+      grpc::StatusCode::UNAUTHENTICATED);
 }
 
 TEST(WalkingSkeleton, HealthAndReflectionAnswer) {
@@ -86,7 +94,8 @@ TEST(WalkingSkeleton, HealthAndReflectionAnswer) {
     request.set_service(service);
     grpc::health::v1::HealthCheckResponse response;
     ASSERT_TRUE(health->Check(&context, request, &response).ok()) << service;
-    EXPECT_EQ(response.status(), grpc::health::v1::HealthCheckResponse::SERVING) << service;
+    EXPECT_EQ(response.status(), grpc::health::v1::HealthCheckResponse::SERVING)
+        << service;
   }
 
   // Server reflection lists the public service (ghz and grpcurl rely on it).
@@ -99,7 +108,9 @@ TEST(WalkingSkeleton, HealthAndReflectionAnswer) {
   grpc::Slice slice(request_bytes);
   send = grpc::ByteBuffer(&slice, 1);
   grpc::CompletionQueue cq;
-  auto call = generic.PrepareCall(&context, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", &cq);
+  auto call = generic.PrepareCall(
+      &context,
+      "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", &cq);
   void* tag;
   bool ok;
   call->StartCall(reinterpret_cast<void*>(1));
@@ -112,7 +123,8 @@ TEST(WalkingSkeleton, HealthAndReflectionAnswer) {
   std::vector<grpc::Slice> slices;
   ASSERT_TRUE(received.Dump(&slices).ok());
   std::string bytes;
-  for (auto& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  for (auto& s : slices)
+    bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
   EXPECT_THAT(bytes, HasSubstr("idgate.v1.VerificationService"));
   call->WritesDone(reinterpret_cast<void*>(4));
   cq.Next(&tag, &ok);
@@ -127,12 +139,18 @@ TEST(WalkingSkeleton, HealthAndReflectionAnswer) {
 
 TEST(WalkingSkeleton, GracefulShutdownFinishesInFlightCalls) {
   GatewayHarness gw([](::idgate::config::v1::GatewayConfig& c) {
-    c.mutable_providers(0)->mutable_embedded_mock()->mutable_latency_mean()->set_nanos(500'000'000);
+    c.mutable_providers(0)
+        ->mutable_embedded_mock()
+        ->mutable_latency_mean()
+        ->set_nanos(500'000'000);
   });
   ASSERT_TRUE(gw.start_status().ok()) << gw.start_status();
   grpc::Status status;
   v1::VerifyResponse response;
-  std::thread call([&] { status = gw.Verify(CarrierRequest(AdultMatch(), NextRequestId()), &response); });
+  std::thread call([&] {
+    status =
+        gw.Verify(CarrierRequest(AdultMatch(), NextRequestId()), &response);
+  });
   // Let the call reach the (slow) provider, then drain.
   absl::SleepFor(absl::Milliseconds(200));
   const absl::Time started = absl::Now();
@@ -140,7 +158,8 @@ TEST(WalkingSkeleton, GracefulShutdownFinishesInFlightCalls) {
   call.join();
   EXPECT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(response.verdict(), v1::VERDICT_MATCH);
-  EXPECT_LT(absl::Now() - started, absl::Seconds(5));  // did not wait for the drain deadline
+  EXPECT_LT(absl::Now() - started,
+            absl::Seconds(5));  // did not wait for the drain deadline
   EXPECT_THAT(gw.logs(), HasSubstr("\"event\":\"stopped\""));
 }
 

@@ -92,7 +92,6 @@ absl::StatusOr<::idgate::ledger::v1::SharingTable> BuildSharingTable(
 std::string RenderSharingTable(const ::idgate::ledger::v1::SharingTable& table,
                                Format format);
 
-
 // Every disclosure whose subject_ref is one of `refs` (one per key version).
 absl::StatusOr<::idgate::ledger::v1::SubjectReport> BuildSubjectReport(
     SegmentSource& source, const std::vector<SubjectReference>& refs);

@@ -18,15 +18,15 @@
 #include <string>
 #include <vector>
 
-#include "absl/strings/ascii.h"
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
-#include "server/ledger/file_util.h"
 #include "server/identity/masking.h"
 #include "server/identity/validators.h"
+#include "server/ledger/file_util.h"
 #include "server/ledger/subject_ref.h"
 #include "tools/idgate-audit/audit.h"
 
@@ -194,8 +194,8 @@ int RunSubject(int argc, char** argv) {
   }
   // The same normalization the gateway applies before it computes the
   // reference, so the same person gives the same reference.
-  absl::StatusOr<std::string> id =
-      identity::NormalizeIdNumber(absl::StripAsciiWhitespace(raw_id), absl::Now());
+  absl::StatusOr<std::string> id = identity::NormalizeIdNumber(
+      absl::StripAsciiWhitespace(raw_id), absl::Now());
   if (!id.ok()) {
     return UsageError(absl::StrCat("--id-number: ", id.status().message()));
   }
@@ -217,7 +217,8 @@ int RunSubject(int argc, char** argv) {
   absl::StatusOr<::idgate::ledger::v1::SubjectReport> report =
       BuildSubjectReport(**source, keyring->AllReferences(*id));
   if (!report.ok()) return Error(report.status());
-  std::cout << RenderSubjectReport(*report, identity::MaskIdNumber(*id), *format);
+  std::cout << RenderSubjectReport(*report, identity::MaskIdNumber(*id),
+                                   *format);
   return kOk;
 }
 

@@ -1,8 +1,9 @@
 // idgate-cli: runs one Verify call and prints the response as JSON.
 //
 //   idgate-cli [options] verify carrier --name N --id-number ID --mobile M
-//   idgate-cli [options] verify bank --name N --id-number ID --card C --mobile M
-//   idgate-cli [options] verify face --name N --id-number ID --face-image FILE
+//   idgate-cli [options] verify bank --name N --id-number ID --card C --mobile
+//   M idgate-cli [options] verify face --name N --id-number ID --face-image
+//   FILE
 //                                    [--liveness-video FILE]
 //
 //   idgate-cli [options] health [--service NAME]
@@ -65,7 +66,9 @@ void PrintError(const grpc::Status& status) {
   std::fprintf(stderr, "error: %d %s\n", static_cast<int>(status.error_code()),
                status.error_message().c_str());
   google::rpc::Status details;
-  if (status.error_details().empty() || !details.ParseFromString(status.error_details())) return;
+  if (status.error_details().empty() ||
+      !details.ParseFromString(status.error_details()))
+    return;
   for (const auto& any : details.details()) {
     v1::BadRequest bad;
     v1::ErrorReason reason;
@@ -80,10 +83,11 @@ void PrintError(const grpc::Status& status) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::map<std::string, std::string> opt = {{"target", "127.0.0.1:50051"},
-                                            {"caller", "esign-platform"},
-                                            {"purpose", "esign.signer_identity"},
-                                            {"timeout_ms", "10000"}};
+  std::map<std::string, std::string> opt = {
+      {"target", "127.0.0.1:50051"},
+      {"caller", "esign-platform"},
+      {"purpose", "esign.signer_identity"},
+      {"timeout_ms", "10000"}};
   std::vector<std::string> positional;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
@@ -110,7 +114,8 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  std::shared_ptr<grpc::ChannelCredentials> creds = grpc::InsecureChannelCredentials();
+  std::shared_ptr<grpc::ChannelCredentials> creds =
+      grpc::InsecureChannelCredentials();
   if (opt.count("ca")) {
     grpc::SslCredentialsOptions ssl;
     if (!ReadFile(opt["ca"], &ssl.pem_root_certs) ||
@@ -144,35 +149,49 @@ int main(int argc, char** argv) {
       PrintError(status);
       return 1;
     }
-    std::printf("%s\n", grpc::health::v1::HealthCheckResponse::ServingStatus_Name(response.status()).c_str());
-    return response.status() == grpc::health::v1::HealthCheckResponse::SERVING ? 0 : 1;
+    std::printf("%s\n",
+                grpc::health::v1::HealthCheckResponse::ServingStatus_Name(
+                    response.status())
+                    .c_str());
+    return response.status() == grpc::health::v1::HealthCheckResponse::SERVING
+               ? 0
+               : 1;
   }
   const std::string check = positional[1];
 
   v1::VerifyRequest request;
   absl::BitGen gen;
-  request.set_request_id(opt.count("request_id") ? opt["request_id"]
-                                                 : absl::StrCat("cli-", absl::Uniform<uint64_t>(gen)));
+  request.set_request_id(
+      opt.count("request_id")
+          ? opt["request_id"]
+          : absl::StrCat("cli-", absl::Uniform<uint64_t>(gen)));
   request.set_purpose(opt["purpose"]);
   auto* consent = request.mutable_consent();
-  consent->set_consent_id(opt.count("consent_id") ? opt["consent_id"]
-                                                  : absl::StrCat("cli-consent-", absl::Uniform<uint32_t>(gen)));
-  *consent->mutable_granted_at() = google::protobuf::util::TimeUtil::GetCurrentTime();
+  consent->set_consent_id(
+      opt.count("consent_id")
+          ? opt["consent_id"]
+          : absl::StrCat("cli-consent-", absl::Uniform<uint32_t>(gen)));
+  *consent->mutable_granted_at() =
+      google::protobuf::util::TimeUtil::GetCurrentTime();
   std::string scopes = opt.count("scopes") ? opt["scopes"]
-                       : check == "bank" ? "identity,financial"
-                       : check == "face" ? "identity,biometric"
-                                         : "identity";
+                       : check == "bank"   ? "identity,financial"
+                       : check == "face"   ? "identity,biometric"
+                                           : "identity";
   for (absl::string_view s : absl::StrSplit(scopes, ',', absl::SkipEmpty())) {
-    if (s == "identity") consent->add_scopes(v1::CONSENT_SCOPE_IDENTITY);
-    else if (s == "biometric") consent->add_scopes(v1::CONSENT_SCOPE_BIOMETRIC);
-    else if (s == "financial") consent->add_scopes(v1::CONSENT_SCOPE_FINANCIAL_ACCOUNT);
+    if (s == "identity")
+      consent->add_scopes(v1::CONSENT_SCOPE_IDENTITY);
+    else if (s == "biometric")
+      consent->add_scopes(v1::CONSENT_SCOPE_BIOMETRIC);
+    else if (s == "financial")
+      consent->add_scopes(v1::CONSENT_SCOPE_FINANCIAL_ACCOUNT);
     else {
       std::fprintf(stderr, "--scopes: unknown scope\n");
       return 2;
     }
   }
   if (opt.count("recipients")) {
-    for (absl::string_view r : absl::StrSplit(opt["recipients"], ',', absl::SkipEmpty())) {
+    for (absl::string_view r :
+         absl::StrSplit(opt["recipients"], ',', absl::SkipEmpty())) {
       consent->add_recipients(std::string(r));
     }
   }
@@ -215,7 +234,8 @@ int main(int argc, char** argv) {
   auto stub = v1::VerificationService::NewStub(channel);
   grpc::ClientContext context;
   context.set_deadline(deadline);
-  if (!opt["caller"].empty()) context.AddMetadata("x-idgate-caller", opt["caller"]);
+  if (!opt["caller"].empty())
+    context.AddMetadata("x-idgate-caller", opt["caller"]);
   v1::VerifyResponse response;
   grpc::Status status = stub->Verify(&context, request, &response);
   if (!status.ok()) {

@@ -143,8 +143,7 @@ void Runner::StartCall(int slot, uint64_t number) {
                                absl::ToChronoNanoseconds(config_.timeout));
   }
   in_flight_.fetch_add(1, std::memory_order_relaxed);
-  RaiseTo(max_in_flight_,
-          active_.fetch_add(1, std::memory_order_relaxed) + 1);
+  RaiseTo(max_in_flight_, active_.fetch_add(1, std::memory_order_relaxed) + 1);
   {
     absl::MutexLock lock(&slots_[slot]->mu);
     slots_[slot]->call = call;
