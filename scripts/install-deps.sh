@@ -18,6 +18,7 @@ for group in "$@"; do
   case "$group" in
     fuzz) PACKAGES+=(clang libclang-rt-14-dev) ;;
     bench) PACKAGES+=(nghttp2-client gnuplot-nox valgrind) ;;
+    lint) PACKAGES+=(clang-format) ;;
     helm) PACKAGES+=(golang-go golang-github-masterminds-sprig-dev) ;;
     *) echo "unknown group: $group" >&2; exit 2 ;;
   esac

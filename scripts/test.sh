@@ -12,8 +12,9 @@ cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build/test}
 JOBS=${JOBS:-$(nproc)}
 
-scripts/install-deps.sh helm
+scripts/install-deps.sh lint helm
 scripts/lint-protos.sh
+scripts/check-format.sh
 
 cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
 cmake --build "$BUILD_DIR" -j "$JOBS"
