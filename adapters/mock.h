@@ -8,7 +8,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "adapters/subject.h"
+#include "core/pii.h"
 #include "grpcpp/grpcpp.h"
 #include "idgate/config/v1/config.pb.h"
 

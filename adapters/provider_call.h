@@ -16,13 +16,6 @@
 
 namespace idgate {
 
-// China Standard Time (UTC+8), the providers' clock for timestamps and
-// daily limits. China has had no DST since 1991, so a fixed offset avoids
-// depending on tzdata in the container.
-inline absl::TimeZone ChinaStandardTime() {
-  return absl::FixedTimeZone(8 * 60 * 60);
-}
-
 // A call that ended without a provider answer. Nothing is billed: providers
 // bill only the answers they deliver. UNAVAILABLE is retryable (the request
 // most likely never reached the service); DEADLINE_EXCEEDED is marked

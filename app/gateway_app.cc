@@ -1,4 +1,4 @@
-#include "server/app/gateway_app.h"
+#include "app/gateway_app.h"
 
 #include <sys/stat.h>
 
@@ -10,6 +10,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "adapters/mock_support/identity_book.h"
+#include "core/status.h"
+#include "core/time.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "openssl/rand.h"
@@ -19,10 +21,6 @@ namespace idgate {
 namespace {
 
 namespace cfg = ::idgate::config::v1;
-
-absl::Duration ToAbsl(const google::protobuf::Duration& d) {
-  return absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
-}
 
 absl::StatusOr<std::string> ReadFile(const std::string& path,
                                      const std::string& what) {
@@ -108,9 +106,7 @@ absl::Status GatewayApp::Build(AppOptions options) {
       }
       auto book = IdentityBook::LoadFile(c.mocks().identity_book_file());
       if (!book.ok()) {
-        return absl::Status(book.status().code(),
-                            absl::StrCat("config: mocks.identity_book_file: ",
-                                         book.status().message()));
+        return Prefixed("config: mocks.identity_book_file", book.status());
       }
       book_ = std::move(*book);
     }
@@ -224,7 +220,7 @@ absl::Status GatewayApp::Build(AppOptions options) {
     lo.max_pending_records = c.ledger().max_pending_records();
     lo.checkpoint_private_key_file = c.ledger().checkpoint_private_key_file();
     lo.checkpoint_every_records = c.ledger().checkpoint_every_records();
-    lo.checkpoint_interval = ToAbsl(c.ledger().checkpoint_interval());
+    lo.checkpoint_interval = ToDuration(c.ledger().checkpoint_interval());
     lo.now = now;
     lo.on_batch = [metrics = metrics_.get()](size_t records, absl::Duration) {
       metrics->LedgerBatch(records);
@@ -261,17 +257,18 @@ absl::Status GatewayApp::Build(AppOptions options) {
     return absl::Uniform<double>(gen, 0.0, 1.0);
   });
   idempotency_ = std::make_unique<InMemoryIdempotencyStore>(
-      ToAbsl(c.idempotency().ttl()), c.idempotency().max_entries(), 1000, now);
+      ToDuration(c.idempotency().ttl()), c.idempotency().max_entries(), 1000,
+      now);
   // I8 across a restart: a request that reached, or may have reached, its
   // provider before the restart is not sent again when its caller retries.
   // Its answer is gone with the old process; the ledger has the disclosure.
   if (recovery_ != nullptr) {
     const absl::Status sent_before =
-        identity::WithReason(absl::FailedPreconditionError(
-                                 "this request_id reached a provider before "
-                                 "the gateway restarted and is not sent "
-                                 "again; use a new request_id to verify again"),
-                             "REQUEST_ID_USED_BEFORE_RESTART");
+        WithReason(absl::FailedPreconditionError(
+                       "this request_id reached a provider before "
+                       "the gateway restarted and is not sent "
+                       "again; use a new request_id to verify again"),
+                   "REQUEST_ID_USED_BEFORE_RESTART");
     for (const DisclosedRequest& request : recovery_->disclosed_requests) {
       idempotency_->Remember(request.caller, request.request_id, sent_before,
                              request.time);
@@ -339,7 +336,7 @@ absl::Status GatewayApp::Build(AppOptions options) {
   builder.AddListeningPort(listen, *creds, &port_);
   builder.SetMaxReceiveMessageSize(
       static_cast<int>(c.server().max_receive_message_bytes()));
-  if (const auto age = ToAbsl(c.server().max_connection_age());
+  if (const auto age = ToDuration(c.server().max_connection_age());
       age > absl::ZeroDuration()) {
     // Long-lived HTTP/2 connections are closed gracefully so that clients
     // spread over new replicas after scaling.
@@ -348,7 +345,7 @@ absl::Status GatewayApp::Build(AppOptions options) {
         static_cast<int>(absl::ToInt64Milliseconds(age)));
     builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS,
                                static_cast<int>(absl::ToInt64Milliseconds(
-                                   ToAbsl(c.server().drain_timeout()))));
+                                   ToDuration(c.server().drain_timeout()))));
   }
   // No server-side deadline timer: the flow bounds its own work by the
   // caller's deadline (read from the call), and a caller whose deadline

@@ -10,8 +10,9 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/time/time.h"
+#include "app/gateway_app.h"
+#include "core/time.h"
 #include "grpc/support/log.h"
-#include "server/app/gateway_app.h"
 #include "server/config/config_loader.h"
 #include "server/observability/json_log.h"
 
@@ -87,8 +88,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   const absl::Duration drain =
-      absl::Seconds(config->config.server().drain_timeout().seconds()) +
-      absl::Nanoseconds(config->config.server().drain_timeout().nanos());
+      idgate::ToDuration(config->config.server().drain_timeout());
 
   idgate::AppOptions options;
   options.listen_address = absl::GetFlag(FLAGS_listen);

@@ -50,7 +50,7 @@ if [[ ${SKIP_BUILD:-0} != 1 ]]; then
   cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
   cmake --build "$BUILD_DIR" --target idgate idgate-load baseline_server floor_server idgate_protoset -j "$JOBS" >/dev/null
 fi
-IDGATE=$ROOT/$BUILD_DIR/server/idgate
+IDGATE=$ROOT/$BUILD_DIR/app/idgate
 LOAD=$ROOT/$BUILD_DIR/tools/idgate-load/idgate-load
 BASELINE=$ROOT/$BUILD_DIR/bench/baseline/baseline_server
 FLOOR=$ROOT/$BUILD_DIR/bench/floor/floor_server

@@ -1,4 +1,4 @@
-#include "server/ledger/file_util.h"
+#include "core/file.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>

@@ -1,11 +1,11 @@
-#include "server/policy/minimizer.h"
+#include "core/pii.h"
 
-#include "adapters/digest.h"
+#include "core/digest.h"
 
 namespace idgate {
 
-MinimizedSubject SubjectMinimizer::Build(const PersonalValues& values,
-                                         const std::set<FieldForm>& allowed) {
+MinimizedSubject MinimizedSubject::Minimize(
+    const PersonalValues& values, const std::set<FieldForm>& allowed) {
   MinimizedSubject subject;
   for (const auto& [field, form] : allowed) {
     auto it = values.find(field);

@@ -1,6 +1,11 @@
 #pragma once
 
+// The personal-data vocabulary the whole tree shares: which field of a
+// person (PiiField), in which form (PiiForm: plain, SHA-256, SM3), and the
+// minimized subject, the only view of a person an adapter ever gets.
+
 #include <map>
+#include <set>
 #include <string>
 #include <utility>
 
@@ -14,16 +19,22 @@ using PiiField = ::idgate::v1::PiiField;
 using PiiForm = ::idgate::v1::PiiForm;
 using FieldForm = std::pair<PiiField, PiiForm>;
 
-// The only view of a person an adapter ever gets: the fields the disclosure
-// policy allows this provider for this purpose, already in the allowed form
-// (a SHA-256 policy means the plain value is simply not in here). Built by
-// the server's SubjectMinimizer; read-only for adapters.
+// The normalized plain values of one request's personal fields.
+using PersonalValues = std::map<PiiField, std::string>;
+
+// The fields the disclosure policy allows one provider for one purpose,
+// already in the allowed form: a SHA-256 policy means the plain value is
+// simply not in here. Read-only once built.
 class MinimizedSubject {
  public:
   MinimizedSubject() = default;
 
-  // Tests of adapters build subjects directly; the server only ever uses
-  // SubjectMinimizer, which applies the policy.
+  // The allowed pairs of `values`, hashes computed here. The server builds
+  // every subject it hands an adapter this way.
+  static MinimizedSubject Minimize(const PersonalValues& values,
+                                   const std::set<FieldForm>& allowed);
+
+  // Tests of adapters build subjects directly.
   static MinimizedSubject ForTesting(std::map<FieldForm, std::string> values) {
     MinimizedSubject subject;
     subject.values_ = std::move(values);
@@ -40,7 +51,6 @@ class MinimizedSubject {
   const std::map<FieldForm, std::string>& values() const { return values_; }
 
  private:
-  friend class SubjectMinimizer;
   std::map<FieldForm, std::string> values_;
 };
 

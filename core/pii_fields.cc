@@ -1,4 +1,4 @@
-#include "server/policy/pii_fields.h"
+#include "core/pii_fields.h"
 
 #include "idgate/v1/pii.pb.h"
 

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "adapters/subject.h"
+#include "core/pii.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
 

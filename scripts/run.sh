@@ -8,4 +8,4 @@ scripts/install-deps.sh
 cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build/release --target idgate idgate-cli idgate-audit
 mkdir -p var
-exec build/release/server/idgate --config=config/dev.json --state_dir=var "$@"
+exec build/release/app/idgate --config=config/dev.json --state_dir=var "$@"

@@ -7,6 +7,7 @@
 #include "adapters/alipay/alipay_codes.h"
 #include "adapters/provider_call.h"
 #include "adapters/signing/signing.h"
+#include "core/time.h"
 #include "idgate/provider/v1/alipay.grpc.pb.h"
 
 namespace idgate {

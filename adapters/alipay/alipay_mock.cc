@@ -4,11 +4,11 @@
 
 #include "adapters/alipay/alipay_adapter.h"
 #include "adapters/alipay/alipay_codes.h"
-#include "adapters/digest.h"
 #include "adapters/mock_support/face.h"
 #include "adapters/mock_support/formats.h"
 #include "adapters/mock_support/mock_core.h"
 #include "adapters/signing/signing.h"
+#include "core/digest.h"
 #include "idgate/provider/v1/alipay.grpc.pb.h"
 
 namespace idgate {

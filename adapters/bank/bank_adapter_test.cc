@@ -10,9 +10,9 @@
 #include "adapters/mock_support/identity_book.h"
 #include "adapters/mock_support/mock_host.h"
 #include "adapters/provider_call.h"
+#include "core/pii_fields.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "server/policy/pii_fields.h"
 
 namespace idgate {
 namespace {

@@ -8,13 +8,13 @@
 #include "absl/synchronization/notification.h"
 #include "adapters/carrier/carrier_codes.h"
 #include "adapters/carrier/carrier_mock.h"
-#include "adapters/digest.h"
 #include "adapters/mock_support/identity_book.h"
 #include "adapters/mock_support/mock_host.h"
 #include "adapters/provider_call.h"
+#include "core/digest.h"
+#include "core/pii_fields.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "server/policy/pii_fields.h"
 
 namespace idgate {
 namespace {

@@ -6,6 +6,7 @@
 #include "adapters/cfca/cfca_codes.h"
 #include "adapters/provider_call.h"
 #include "adapters/signing/signing.h"
+#include "core/time.h"
 #include "idgate/provider/v1/cfca.grpc.pb.h"
 
 namespace idgate {

@@ -4,11 +4,11 @@
 
 #include "adapters/cfca/cfca_adapter.h"
 #include "adapters/cfca/cfca_codes.h"
-#include "adapters/digest.h"
 #include "adapters/mock_support/face.h"
 #include "adapters/mock_support/formats.h"
 #include "adapters/mock_support/mock_core.h"
 #include "adapters/signing/signing.h"
+#include "core/digest.h"
 #include "idgate/provider/v1/cfca.grpc.pb.h"
 
 namespace idgate {

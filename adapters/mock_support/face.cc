@@ -1,6 +1,6 @@
 #include "adapters/mock_support/face.h"
 
-#include "adapters/digest.h"
+#include "core/digest.h"
 
 namespace idgate {
 

@@ -4,7 +4,8 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
-#include "adapters/digest.h"
+#include "core/digest.h"
+#include "core/status.h"
 #include "google/protobuf/util/json_util.h"
 
 namespace idgate {
@@ -119,8 +120,7 @@ absl::StatusOr<std::unique_ptr<IdentityBook>> IdentityBook::LoadFile(
   content << in.rdbuf();
   auto book = FromJson(content.str());
   if (!book.ok()) {
-    return absl::Status(book.status().code(),
-                        absl::StrCat(path, ": ", book.status().message()));
+    return Prefixed(path, book.status());
   }
   return book;
 }

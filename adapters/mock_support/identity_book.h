@@ -7,7 +7,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "adapters/subject.h"
+#include "core/pii.h"
 #include "idgate/mock/v1/identity_book.pb.h"
 
 namespace idgate {

@@ -5,9 +5,9 @@
 #include <sstream>
 
 #include "absl/strings/match.h"
-#include "adapters/digest.h"
 #include "adapters/mock_support/face.h"
 #include "adapters/mock_support/formats.h"
+#include "core/digest.h"
 #include "gtest/gtest.h"
 
 namespace idgate {

@@ -6,13 +6,13 @@
 #include <utility>
 
 #include "absl/time/civil_time.h"
-#include "server/policy/pii_fields.h"
+#include "core/pii_fields.h"
+#include "core/time.h"
 
 namespace idgate {
 
 absl::Duration MockDuration(const google::protobuf::Duration& duration) {
-  const absl::Duration d =
-      absl::Seconds(duration.seconds()) + absl::Nanoseconds(duration.nanos());
+  const absl::Duration d = ToDuration(duration);
   return d < absl::ZeroDuration() ? absl::ZeroDuration() : d;
 }
 

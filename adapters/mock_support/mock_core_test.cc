@@ -11,8 +11,8 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "adapters/carrier/carrier_mock.h"
-#include "adapters/digest.h"
 #include "adapters/mock_support/mock_host.h"
+#include "core/digest.h"
 #include "gtest/gtest.h"
 #include "idgate/provider/v1/carrier.grpc.pb.h"
 

@@ -8,6 +8,7 @@
 #include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "core/time.h"
 
 namespace idgate::identity {
 namespace {
@@ -85,9 +86,7 @@ void ValidateConsent(const v1::VerifyRequest& request, absl::Time now,
         t.seconds() > kMaxTimestampSeconds || t.nanos() < 0 ||
         t.nanos() > kMaxTimestampNanos) {
       violations->Add("consent.granted_at", rule::kFormat);
-    } else if (absl::FromUnixSeconds(t.seconds()) +
-                   absl::Nanoseconds(t.nanos()) >
-               now) {
+    } else if (ToTime(t) > now) {
       violations->Add("consent.granted_at", rule::kFuture);
     }
   }
@@ -191,14 +190,6 @@ absl::Status UnderageError() {
 }
 
 }  // namespace
-
-absl::Status WithReason(absl::Status status, const std::string& reason) {
-  v1::ErrorReason detail;
-  detail.set_reason(reason);
-  status.SetPayload(kErrorReasonTypeUrl,
-                    absl::Cord(detail.SerializeAsString()));
-  return status;
-}
 
 ValidationLimits ValidationLimitsFromConfig(
     const idgate::config::v1::ValidationSettings& settings) {

@@ -10,25 +10,15 @@
 #include "absl/status/statusor.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
+#include "core/status.h"
 #include "idgate/config/v1/config.pb.h"
 #include "idgate/v1/verification.pb.h"
 #include "server/identity/validators.h"
 
 namespace idgate::identity {
 
-// absl::Status payload type URLs; the gRPC boundary turns each payload into
-// a status detail of that type.
-inline constexpr char kBadRequestTypeUrl[] =
-    "type.googleapis.com/idgate.v1.BadRequest";
-inline constexpr char kErrorReasonTypeUrl[] =
-    "type.googleapis.com/idgate.v1.ErrorReason";
-
 // ErrorReason.reason when the subject is under kAdultAge.
 inline constexpr char kSubjectUnderageReason[] = "SUBJECT_UNDERAGE";
-
-// `status` with an idgate.v1.ErrorReason payload: a machine-readable reason
-// for callers that branch on it (e.g. "SUBJECT_LIMIT").
-absl::Status WithReason(absl::Status status, const std::string& reason);
 
 inline constexpr std::size_t kMaxConsentIdLength = 128;
 inline constexpr std::size_t kMaxRecipientLength = 64;

@@ -7,6 +7,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
+#include "core/time.h"
 #include "server/identity/unicode.h"
 
 namespace idgate::identity {
@@ -80,13 +81,6 @@ char ExpectedCheckCharacter(absl::string_view first17) {
     sum += (first17[i] - '0') * kIdWeights[i];
   }
   return kIdCheckCharacters[sum % 11];
-}
-
-// China has kept UTC+8 without daylight saving since 1991, so a fixed offset
-// is exact for any current clock and needs no tzdata in the container.
-const absl::TimeZone& ShanghaiTimeZone() {
-  static const absl::TimeZone zone = absl::FixedTimeZone(8 * 60 * 60);
-  return zone;
 }
 
 // ---- Names ----------------------------------------------------------------
@@ -174,7 +168,7 @@ absl::StatusOr<std::string> NormalizeIdNumber(absl::string_view id_number,
   absl::StatusOr<absl::CivilDay> birth_date =
       ParseCivilDay(id_number.substr(6, 8));
   if (!birth_date.ok()) return birth_date.status();
-  if (*birth_date > TodayInShanghai(now)) return Violation(rule::kBirthDate);
+  if (*birth_date > ShanghaiDay(now)) return Violation(rule::kBirthDate);
 
   std::string normalized(id_number);
   if (normalized[17] == 'x') normalized[17] = 'X';
@@ -192,12 +186,8 @@ absl::StatusOr<absl::CivilDay> BirthDateFromIdNumber(
   return ParseCivilDay(digits);
 }
 
-absl::CivilDay TodayInShanghai(absl::Time now) {
-  return absl::ToCivilDay(now, ShanghaiTimeZone());
-}
-
 int AgeInYears(absl::CivilDay birth_date, absl::Time now) {
-  const absl::CivilDay today = TodayInShanghai(now);
+  const absl::CivilDay today = ShanghaiDay(now);
   // Years from an infinite clock span the whole int64 range: bound them so
   // the subtraction cannot overflow, then clamp the result to int.
   const auto bounded = [](std::int64_t year) {

@@ -63,9 +63,6 @@ absl::StatusOr<std::string> NormalizeIdNumber(absl::string_view id_number,
 absl::StatusOr<absl::CivilDay> BirthDateFromIdNumber(
     absl::string_view id_number);
 
-// Today's date in Asia/Shanghai.
-absl::CivilDay TodayInShanghai(absl::Time now);
-
 // Completed years on `now`'s date in Asia/Shanghai; the birthday itself
 // counts. Someone born on Feb 29 completes a year on Mar 1 in common years,
 // the later of the two candidate days, so a minor is never taken for an adult.

@@ -204,16 +204,6 @@ TEST(BirthDateFromIdNumberTest, ExtractsDate) {
 
 // ---- Age ------------------------------------------------------------------
 
-TEST(TodayInShanghaiTest, ChangesAtSixteenUtc) {
-  EXPECT_EQ(TodayInShanghai(Utc(2025, 3, 14, 15, 59, 59)),
-            absl::CivilDay(2025, 3, 14));
-  EXPECT_EQ(TodayInShanghai(Utc(2025, 3, 14, 16)), absl::CivilDay(2025, 3, 15));
-  // No DST: the same offset in summer.
-  EXPECT_EQ(TodayInShanghai(Utc(2025, 7, 1, 15, 59, 59)),
-            absl::CivilDay(2025, 7, 1));
-  EXPECT_EQ(TodayInShanghai(Utc(2025, 7, 1, 16)), absl::CivilDay(2025, 7, 2));
-}
-
 TEST(AgeTest, AroundEighteenthBirthdayAtShanghaiMidnight) {
   const absl::CivilDay birth(2007, 3, 15);
   struct AgeCase {

@@ -11,7 +11,8 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
-#include "server/ledger/file_util.h"
+#include "core/file.h"
+#include "core/status.h"
 
 namespace idgate {
 namespace internal {
@@ -194,8 +195,7 @@ absl::StatusOr<Ed25519PublicKey> Ed25519PublicKey::FromPemFile(
   if (!pem.ok()) return pem.status();
   absl::StatusOr<Ed25519PublicKey> key = FromPem(*pem);
   if (!key.ok()) {
-    return absl::Status(key.status().code(),
-                        absl::StrCat(path, ": ", key.status().message()));
+    return Prefixed(path, key.status());
   }
   return key;
 }
@@ -255,8 +255,7 @@ absl::StatusOr<Ed25519PrivateKey> Ed25519PrivateKey::FromPemFile(
   if (!pem.ok()) return pem.status();
   absl::StatusOr<Ed25519PrivateKey> key = FromPem(*pem);
   if (!key.ok()) {
-    return absl::Status(key.status().code(),
-                        absl::StrCat(path, ": ", key.status().message()));
+    return Prefixed(path, key.status());
   }
   return key;
 }

@@ -11,7 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "adapters/digest.h"  // Sha256Hex: one hex digest for the whole tree
+#include "core/digest.h"
 
 typedef struct evp_pkey_st EVP_PKEY;
 typedef struct evp_mac_ctx_st EVP_MAC_CTX;

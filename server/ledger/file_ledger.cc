@@ -7,6 +7,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "core/status.h"
 #include "server/ledger/segment_format.h"
 
 namespace idgate {
@@ -106,9 +107,7 @@ absl::Status FileLedger::LoadSigner() {
   absl::StatusOr<Ed25519PrivateKey> key =
       Ed25519PrivateKey::FromPemFile(options_.checkpoint_private_key_file);
   if (!key.ok()) {
-    return absl::Status(
-        key.status().code(),
-        absl::StrCat("ledger checkpoint key: ", key.status().message()));
+    return Prefixed("ledger checkpoint key", key.status());
   }
   absl::StatusOr<Ed25519PublicKey> public_key = key->PublicKey();
   if (!public_key.ok()) return public_key.status();
@@ -244,8 +243,7 @@ absl::Status FileLedger::Recover() {
     absl::StatusOr<SegmentReadResult> result =
         ReadSegment(name, *data, &chain, visit);
     if (!result.ok()) {
-      return absl::Status(result.status().code(),
-                          absl::StrCat("ledger: ", result.status().message()));
+      return Prefixed("ledger", result.status());
     }
     const bool last = k + 1 == indices.size();
     if (result->tail == SegmentTail::kTorn) {

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
+#include "core/time.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 
@@ -85,8 +86,7 @@ void SetRecordTime(absl::Time time, LedgerRecord* record) {
 }
 
 absl::Time RecordTime(const LedgerRecord& record) {
-  return absl::FromUnixSeconds(record.time().seconds()) +
-         absl::Nanoseconds(record.time().nanos());
+  return ToTime(record.time());
 }
 
 void AppendRecordFrame(LedgerRecord* record, std::string* out) {

@@ -11,7 +11,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "server/ledger/file_util.h"
+#include "core/file.h"
 
 namespace idgate {
 namespace {

@@ -8,8 +8,9 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "core/file.h"
+#include "core/status.h"
 #include "server/ledger/crypto.h"
-#include "server/ledger/file_util.h"
 
 namespace idgate {
 namespace {
@@ -32,9 +33,8 @@ absl::StatusOr<SubjectKeyring> SubjectKeyring::Load(
   for (const SubjectKeySpec& spec : specs) {
     absl::StatusOr<std::string> key = ReadFileToString(spec.file);
     if (!key.ok()) {
-      return absl::Status(key.status().code(),
-                          absl::StrCat("subject key version ", spec.version,
-                                       ": ", key.status().message()));
+      return Prefixed(absl::StrCat("subject key version ", spec.version),
+                      key.status());
     }
     if (key->size() < kMinKeyBytes) {
       OPENSSL_cleanse(key->data(), key->size());

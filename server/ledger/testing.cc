@@ -10,8 +10,8 @@
 #include <mutex>
 
 #include "absl/strings/str_cat.h"
+#include "core/file.h"
 #include "server/ledger/crypto.h"
-#include "server/ledger/file_util.h"
 #include "server/ledger/segment_format.h"
 #include "server/ledger/segment_sink.h"
 

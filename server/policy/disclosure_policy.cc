@@ -1,7 +1,7 @@
 #include "server/policy/disclosure_policy.h"
 
 #include "absl/strings/str_cat.h"
-#include "adapters/digest.h"
+#include "core/digest.h"
 
 namespace idgate {
 namespace {

@@ -1,7 +1,7 @@
 #include "server/policy/egress_guard.h"
 
 #include "absl/strings/str_cat.h"
-#include "server/policy/pii_fields.h"
+#include "core/pii_fields.h"
 
 namespace idgate {
 

@@ -5,7 +5,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "adapters/subject.h"
+#include "core/pii.h"
 #include "google/protobuf/message.h"
 
 namespace idgate {

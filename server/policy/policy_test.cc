@@ -1,5 +1,7 @@
 #include <string>
 
+#include "core/pii.h"
+#include "core/pii_fields.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/util/json_util.h"
@@ -7,8 +9,6 @@
 #include "idgate/provider/v1/carrier.pb.h"
 #include "server/policy/disclosure_policy.h"
 #include "server/policy/egress_guard.h"
-#include "server/policy/minimizer.h"
-#include "server/policy/pii_fields.h"
 
 namespace idgate {
 namespace {
@@ -128,29 +128,6 @@ TEST(DisclosurePolicy, ConsentScopes) {
             ::idgate::v1::CONSENT_SCOPE_FINANCIAL_ACCOUNT);
   EXPECT_EQ(DisclosurePolicy::RequiredScope(PII_FIELD_MOBILE),
             ::idgate::v1::CONSENT_SCOPE_IDENTITY);
-}
-
-TEST(SubjectMinimizer, HoldsOnlyAllowedPairsInTheAllowedForm) {
-  PersonalValues values = {{PII_FIELD_NAME, "测试甲"},
-                           {PII_FIELD_ID_NUMBER, "11010519491231002X"},
-                           {PII_FIELD_MOBILE, "13800138000"}};
-  auto subject = SubjectMinimizer::Build(
-      values, {{PII_FIELD_NAME, PII_FORM_SHA256},
-               {PII_FIELD_ID_NUMBER, PII_FORM_SM3},
-               {PII_FIELD_BANK_CARD_NUMBER, PII_FORM_PLAIN}});
-  EXPECT_EQ(subject.values().size(), 2u);  // the card is allowed but absent
-  EXPECT_FALSE(subject.Get(PII_FIELD_NAME, PII_FORM_PLAIN).has_value());
-  EXPECT_FALSE(subject.Get(PII_FIELD_MOBILE, PII_FORM_PLAIN).has_value());
-  // SHA-256("测试甲") and SM3 of the ID, as lowercase hex; no plain value
-  // inside.
-  auto name = subject.Get(PII_FIELD_NAME, PII_FORM_SHA256);
-  ASSERT_TRUE(name.has_value());
-  EXPECT_EQ(name->size(), 64u);
-  EXPECT_EQ(std::string(*name).find("测试甲"), std::string::npos);
-  auto id = subject.Get(PII_FIELD_ID_NUMBER, PII_FORM_SM3);
-  ASSERT_TRUE(id.has_value());
-  EXPECT_EQ(id->size(), 64u);
-  EXPECT_NE(*name, *id);
 }
 
 TEST(EgressGuard, ReturnsExactlyTheSetPairs) {

@@ -2,24 +2,19 @@
 
 #include <algorithm>
 
+#include "core/time.h"
 #include "google/protobuf/util/time_util.h"
 
 namespace idgate {
-namespace {
-
-absl::Duration ToAbsl(const google::protobuf::Duration& d) {
-  return absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
-}
-
-}  // namespace
+namespace {}  // namespace
 
 ProviderGuard::ProviderGuard(
     uint32_t max_in_flight, const ::idgate::config::v1::CircuitBreaker& breaker,
     std::function<absl::Time()> now)
     : max_in_flight_(max_in_flight),
       failure_threshold_(std::max<uint32_t>(1, breaker.consecutive_failures())),
-      base_ejection_(ToAbsl(breaker.base_ejection_time())),
-      max_ejection_(ToAbsl(breaker.max_ejection_time())),
+      base_ejection_(ToDuration(breaker.base_ejection_time())),
+      max_ejection_(ToDuration(breaker.max_ejection_time())),
       now_(std::move(now)) {}
 
 ProviderGuard::Admit ProviderGuard::TryAcquire() {

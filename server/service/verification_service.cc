@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "absl/time/clock.h"
+#include "core/time.h"
 #include "grpc/support/time.h"
 #include "server/identity/validators.h"
 #include "server/service/grpc_status.h"
@@ -12,10 +13,6 @@ namespace idgate {
 namespace {
 
 namespace cfg = ::idgate::config::v1;
-
-absl::Duration ToAbsl(const google::protobuf::Duration& d) {
-  return absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
-}
 
 cfg::Check CheckOf(const ::idgate::v1::VerifyRequest& request) {
   switch (request.check_case()) {
@@ -104,7 +101,7 @@ class VerificationServiceImpl::Reactor final : public grpc::ServerUnaryReactor {
                               : absl::FromUnixSeconds(raw.tv_sec) +
                                     absl::Nanoseconds(raw.tv_nsec);
     if (deadline > far)
-      deadline = now + ToAbsl(gw.config->server().default_deadline());
+      deadline = now + ToDuration(gw.config->server().default_deadline());
     auto flow = std::make_shared<VerifyFlow>(
         gw, **caller, request_, deadline,
         [this](VerifyResult result) { Done(std::move(result)); });

@@ -4,7 +4,8 @@
 
 #include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
-#include "adapters/digest.h"
+#include "core/digest.h"
+#include "core/time.h"
 #include "google/protobuf/util/time_util.h"
 #include "server/policy/egress_guard.h"
 
@@ -15,8 +16,6 @@ namespace cfg = ::idgate::config::v1;
 namespace v1 = ::idgate::v1;
 using ::idgate::ledger::v1::RECORD_KIND_INTENT;
 using ::idgate::ledger::v1::RECORD_KIND_OUTCOME;
-
-using identity::WithReason;
 
 cfg::Check CheckOf(const v1::VerifyRequest& request) {
   switch (request.check_case()) {
@@ -221,9 +220,7 @@ std::string VerifyFlow::Fingerprint() const {
 
 absl::Time VerifyFlow::ProviderDeadline(const ProviderRuntime& provider) const {
   const auto& t = provider.config->timeout();
-  return std::min(
-      deadline_ - gw_.deadline_margin,
-      gw_.now() + absl::Seconds(t.seconds()) + absl::Nanoseconds(t.nanos()));
+  return std::min(deadline_ - gw_.deadline_margin, gw_.now() + ToDuration(t));
 }
 
 void VerifyFlow::TryNextProvider() {
@@ -262,7 +259,7 @@ void VerifyFlow::TryNextProvider() {
 
     const std::set<FieldForm>& allowed =
         *gw_.policy->Allowed(id, normalized_.purpose);
-    MinimizedSubject subject = SubjectMinimizer::Build(values_, allowed);
+    MinimizedSubject subject = MinimizedSubject::Minimize(values_, allowed);
     CallContext context{normalized_.check, gw_.new_disclosure_id()};
     auto prepared = provider->adapter->Prepare(subject, context);
     if (!prepared.ok()) {

@@ -9,8 +9,8 @@
 
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "core/pii.h"
 #include "server/auth/caller_auth.h"
-#include "server/policy/minimizer.h"
 #include "server/service/gateway.h"
 
 namespace idgate {

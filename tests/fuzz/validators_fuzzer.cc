@@ -14,6 +14,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
+#include "core/time.h"
 #include "server/identity/masking.h"
 #include "server/identity/unicode.h"
 #include "server/identity/validators.h"
@@ -97,7 +98,7 @@ void FuzzIdNumber(absl::string_view input) {
   FUZZ_CHECK(again.ok() && *again == *id);
   absl::StatusOr<absl::CivilDay> birth = BirthDateFromIdNumber(*id);
   FUZZ_CHECK(birth.ok());
-  FUZZ_CHECK(birth->year() >= 1900 && *birth <= TodayInShanghai(kNow));
+  FUZZ_CHECK(birth->year() >= 1900 && *birth <= ShanghaiDay(kNow));
   const std::string masked = MaskIdNumber(*id);
   FUZZ_CHECK(masked.substr(0, 3) == id->substr(0, 3));
   FUZZ_CHECK(masked.substr(3, 11) == std::string(11, '*'));
@@ -216,7 +217,7 @@ void FuzzAge(absl::string_view input) {
   // Monotonic in time; equal to the year difference or one less.
   const absl::Time later = now + absl::Hours(24 * 366);
   if (later > now) FUZZ_CHECK(AgeInYears(birth, later) >= age);
-  const absl::CivilDay today = TodayInShanghai(now);
+  const absl::CivilDay today = ShanghaiDay(now);
   if (today.year() > -100000 && today.year() < 100000) {
     const long diff = static_cast<long>(today.year() - birth.year());
     FUZZ_CHECK(age == diff || age == diff - 1);

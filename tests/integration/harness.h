@@ -7,9 +7,9 @@
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "app/gateway_app.h"
 #include "grpcpp/grpcpp.h"
 #include "idgate/v1/verification.grpc.pb.h"
-#include "server/app/gateway_app.h"
 
 namespace idgate::testing {
 

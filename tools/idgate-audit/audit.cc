@@ -12,6 +12,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
+#include "core/time.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/time_util.h"
 #include "server/config/config_loader.h"
@@ -67,10 +68,8 @@ class MemSource : public SegmentSource {
 };
 
 std::string FormatTime(const Timestamp& time) {
-  return absl::FormatTime(
-      "%Y-%m-%dT%H:%M:%SZ",
-      absl::FromUnixSeconds(time.seconds()) + absl::Nanoseconds(time.nanos()),
-      absl::UTCTimeZone());
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", ToTime(time),
+                          absl::UTCTimeZone());
 }
 
 bool Earlier(const Timestamp& a, const Timestamp& b) {

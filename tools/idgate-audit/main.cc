@@ -24,9 +24,9 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "core/file.h"
 #include "server/identity/masking.h"
 #include "server/identity/validators.h"
-#include "server/ledger/file_util.h"
 #include "server/ledger/subject_ref.h"
 #include "tools/idgate-audit/audit.h"
 

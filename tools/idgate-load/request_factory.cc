@@ -3,6 +3,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "core/status.h"
 #include "google/protobuf/util/json_util.h"
 
 namespace idgate::load {
@@ -126,9 +127,7 @@ absl::StatusOr<std::unique_ptr<RequestFactory>> RequestFactory::Create(
     }
   } else {
     auto e = f->Compile(data);
-    if (!e.ok())
-      return absl::Status(e.status().code(),
-                          absl::StrCat("data: ", e.status().message()));
+    if (!e.ok()) return Prefixed("data", e.status());
     f->elements_.push_back(std::move(*e));
   }
   if (f->elements_.empty()) return absl::InvalidArgumentError("data: empty");

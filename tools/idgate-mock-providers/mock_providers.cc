@@ -11,6 +11,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "adapters/registry.h"
+#include "core/status.h"
 #include "google/protobuf/util/json_util.h"
 
 namespace idgate {
@@ -73,9 +74,7 @@ absl::StatusOr<std::unique_ptr<MockProviders>> StartMockProviders(
   auto book =
       IdentityBook::LoadFile(Resolve(config_dir, config.identity_book_file()));
   if (!book.ok()) {
-    return absl::Status(
-        book.status().code(),
-        absl::StrCat("identity_book_file: ", book.status().message()));
+    return Prefixed("identity_book_file", book.status());
   }
   providers->book = std::move(*book);
 

@@ -1,0 +1,21 @@
+#include "core/time.h"
+
+namespace idgate {
+
+absl::TimeZone ChinaStandardTime() {
+  return absl::FixedTimeZone(8 * 60 * 60);
+}
+
+absl::CivilDay ShanghaiDay(absl::Time t) {
+  return absl::ToCivilDay(t, ChinaStandardTime());
+}
+
+absl::Duration ToDuration(const google::protobuf::Duration& d) {
+  return absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
+}
+
+absl::Time ToTime(const google::protobuf::Timestamp& t) {
+  return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
+}
+
+}  // namespace idgate
