@@ -3,13 +3,13 @@
 #include <sys/stat.h>
 
 #include <fstream>
-#include <sstream>
 
 #include "absl/random/random.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "adapters/mock_support/identity_book.h"
+#include "core/file.h"
 #include "core/status.h"
 #include "core/time.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
@@ -21,17 +21,6 @@ namespace idgate {
 namespace {
 
 namespace cfg = ::idgate::config::v1;
-
-absl::StatusOr<std::string> ReadFile(const std::string& path,
-                                     const std::string& what) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    return absl::FailedPreconditionError(
-        absl::StrCat(what, ": cannot read ", path));
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 std::string NewDisclosureId() {
   // 16 random bytes per id from a per-thread pool refilled 4 KiB at a time:
@@ -61,16 +50,16 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials(
           ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
           : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
   grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
-  auto key = ReadFile(tls.key_file(), "tls.key_file");
-  if (!key.ok()) return key.status();
-  auto cert = ReadFile(tls.cert_file(), "tls.cert_file");
-  if (!cert.ok()) return cert.status();
+  auto key = ReadFileToString(tls.key_file());
+  if (!key.ok()) return Prefixed("config: tls.key_file", key.status());
+  auto cert = ReadFileToString(tls.cert_file());
+  if (!cert.ok()) return Prefixed("config: tls.cert_file", cert.status());
   pair.private_key = std::move(*key);
   pair.cert_chain = std::move(*cert);
   options.pem_key_cert_pairs.push_back(std::move(pair));
   if (!tls.client_ca_file().empty()) {
-    auto ca = ReadFile(tls.client_ca_file(), "tls.client_ca_file");
-    if (!ca.ok()) return ca.status();
+    auto ca = ReadFileToString(tls.client_ca_file());
+    if (!ca.ok()) return Prefixed("config: tls.client_ca_file", ca.status());
     options.pem_root_certs = std::move(*ca);
   }
   return grpc::SslServerCredentials(options);
@@ -85,21 +74,45 @@ absl::StatusOr<std::unique_ptr<GatewayApp>> GatewayApp::Start(
   }
   std::unique_ptr<GatewayApp> app(new GatewayApp());
   app->loaded_ = std::move(config);
-  if (auto st = app->Build(std::move(options)); !st.ok()) return st;
+  app->log_ = options.log;
+  std::map<std::string, std::unique_ptr<Adapter>> adapters;
+  if (auto st = app->StartProviders(options.now, &adapters); !st.ok())
+    return st;
+  app->metrics_ = std::make_unique<Metrics>(
+      app->loaded_.config,
+      Metrics::Live{
+          // Read at scrape time; the server serves only once both exist.
+          [a = app.get()] {
+            return a->ledger_ != nullptr && a->ledger_->healthy();
+          },
+          [a = app.get()] {
+            std::map<std::string, const ProviderGuard*> guards;
+            if (a->parts_ == nullptr) return guards;
+            for (const auto& [id, p] : a->parts_->providers()) {
+              guards[id] = p->guard.get();
+            }
+            return guards;
+          }});
+  if (auto st = app->OpenLedger(options); !st.ok()) return st;
+  if (auto st = app->AssembleGateway(options, std::move(adapters)); !st.ok()) {
+    return st;
+  }
+  app->RestoreIdempotency();
+  if (auto st = app->StartServer(options); !st.ok()) return st;
   return app;
 }
 
-absl::Status GatewayApp::Build(AppOptions options) {
+// The embedded mocks (each on an in-process server) and an adapter for
+// every configured provider, by the type of its adapter config.
+absl::Status GatewayApp::StartProviders(
+    const std::function<absl::Time()>& now,
+    std::map<std::string, std::unique_ptr<Adapter>>* adapters) {
   const cfg::GatewayConfig& c = loaded_.config;
-  log_ = options.log;
-  const auto now = options.now;
-
-  // Adapters and embedded mocks, by the type of each provider's adapter config.
   kinds_ = BuiltinProviderKinds();
   std::map<std::string, const ProviderKind*> kind_of;
   for (const auto& kind : kinds_) kind_of[kind.adapter->config_type()] = &kind;
-  for (int i = 0; i < c.providers_size(); ++i) {
-    if (c.providers(i).has_embedded_mock() && book_ == nullptr) {
+  for (const auto& p : c.providers()) {
+    if (p.has_embedded_mock() && book_ == nullptr) {
       if (c.mocks().identity_book_file().empty()) {
         return absl::InvalidArgumentError(
             "config: mocks.identity_book_file: required for embedded mocks");
@@ -136,10 +149,12 @@ absl::Status GatewayApp::Build(AppOptions options) {
       env.now = now;
       const auto& keys = c.mocks().verify_public_key_files();
       if (auto key = keys.find(p.id()); key != keys.end()) {
-        auto pem = ReadFile(
-            key->second, absl::StrCat("config: mocks.verify_public_key_files[",
-                                      p.id(), "]"));
-        if (!pem.ok()) return pem.status();
+        auto pem = ReadFileToString(key->second);
+        if (!pem.ok()) {
+          return Prefixed(absl::StrCat("config: mocks.verify_public_key_files[",
+                                       p.id(), "]"),
+                          pem.status());
+        }
         env.verify_public_key_pem = std::move(*pem);
       }
       auto mock = kind->second->mock->Create(env);
@@ -150,9 +165,10 @@ absl::Status GatewayApp::Build(AppOptions options) {
       // be a second gRPC timer for the same instant.
       builder.AddChannelArgument(GRPC_ARG_ENABLE_DEADLINE_CHECKS, 0);
       auto server = builder.BuildAndStart();
-      if (server == nullptr)
+      if (server == nullptr) {
         return absl::InternalError(
             absl::StrCat(where, ": embedded mock did not start"));
+      }
       channel = server->InProcessChannel(grpc::ChannelArguments());
       mocks_[p.id()] = std::move(mock);
       mock_servers_.push_back(std::move(server));
@@ -162,27 +178,66 @@ absl::Status GatewayApp::Build(AppOptions options) {
     }
     AdapterEnv env{&p, channel, provider_calls_.get(), resolve};
     auto adapter = kind->second->adapter->Create(env);
-    if (!adapter.ok()) {
-      return absl::Status(
-          adapter.status().code(),
-          absl::StrCat(where, ": ", adapter.status().message()));
-    }
-    auto runtime = std::make_unique<ProviderRuntime>();
-    runtime->config = &p;
-    runtime->adapter = std::move(*adapter);
-    runtime->guard = std::make_unique<ProviderGuard>(p.max_in_flight(),
-                                                     p.circuit_breaker(), now);
-    providers_[p.id()] = std::move(runtime);
+    if (!adapter.ok()) return Prefixed(where, adapter.status());
+    (*adapters)[p.id()] = std::move(*adapter);
   }
+  return absl::OkStatus();
+}
 
-  auto policy = DisclosurePolicy::Compile(
-      c, [this](const std::string& id) -> const Adapter* {
-        auto it = providers_.find(id);
-        return it == providers_.end() ? nullptr : it->second->adapter.get();
-      });
-  if (!policy.ok()) return policy.status();
-  policy_ = std::move(*policy);
+absl::Status GatewayApp::OpenLedger(const AppOptions& options) {
+  if (options.ledger != nullptr) {
+    ledger_ = options.ledger;
+    return absl::OkStatus();
+  }
+  const cfg::LedgerSettings& l = loaded_.config.ledger();
+  mkdir(options.state_dir.c_str(), 0700);
+  if (const auto& key = l.checkpoint_private_key_file();
+      !key.empty() && !std::ifstream(key).good()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "config: ledger.checkpoint_private_key_file: cannot read ", key));
+  }
+  FileLedgerOptions lo;
+  lo.dir = options.state_dir + "/ledger";
+  lo.segment_max_bytes = l.segment_max_bytes();
+  lo.max_batch_records = l.max_batch_records();
+  lo.max_pending_records = l.max_pending_records();
+  lo.checkpoint_private_key_file = l.checkpoint_private_key_file();
+  lo.checkpoint_every_records = l.checkpoint_every_records();
+  lo.checkpoint_interval = ToDuration(l.checkpoint_interval());
+  lo.now = options.now;
+  lo.on_batch = [metrics = metrics_.get()](size_t records, absl::Duration) {
+    metrics->LedgerBatch(records);
+  };
+  auto ledger = FileLedger::Open(lo);
+  if (!ledger.ok()) return ledger.status();
+  file_ledger_ = ledger->get();
+  recovery_ = &file_ledger_->recovery_report();
+  ledger_ = std::shared_ptr<Ledger>(std::move(*ledger));
+  const RecoveryReport& r = *recovery_;
+  log_->Info("ledger_opened")
+      .Str("dir", lo.dir)
+      .Int("last_sequence", static_cast<int64_t>(r.last_sequence))
+      .Int("records_verified", static_cast<int64_t>(r.records_verified))
+      .Bool("checkpoint_verified", r.last_checkpoint_signature_verified);
+  if (r.torn_tail_bytes > 0) {
+    log_->Warning("ledger_torn_tail")
+        .Str("segment", r.torn_tail_segment)
+        .Int("bytes", static_cast<int64_t>(r.torn_tail_bytes))
+        .Str("reason", r.torn_tail_reason);
+  }
+  for (const auto& intent : r.possibly_disclosed) {
+    log_->Warning("ledger_possibly_disclosed")
+        .Str("disclosure_id", intent.disclosure_id)
+        .Int("sequence", static_cast<int64_t>(intent.sequence))
+        .Str("provider", intent.provider);
+  }
+  return absl::OkStatus();
+}
 
+absl::Status GatewayApp::AssembleGateway(
+    const AppOptions& options,
+    std::map<std::string, std::unique_ptr<Adapter>> adapters) {
+  const cfg::GatewayConfig& c = loaded_.config;
   std::vector<SubjectKeySpec> specs;
   for (int i = 0; i < c.ledger().subject_keys_size(); ++i) {
     const auto& k = c.ledger().subject_keys(i);
@@ -194,94 +249,46 @@ absl::Status GatewayApp::Build(AppOptions options) {
   }
   auto keys = SubjectKeyring::Load(specs);
   if (!keys.ok()) return keys.status();
-  keys_ = std::make_unique<SubjectKeyring>(std::move(*keys));
 
-  Metrics::Live live;
-  // Read at scrape time; the ledger is open before the server serves.
-  live.ledger_healthy = [this] {
-    return ledger_ != nullptr && ledger_->healthy();
-  };
-  for (auto& [id, runtime] : providers_) live.guards[id] = runtime->guard.get();
-  metrics_ = std::make_unique<Metrics>(c, std::move(live));
-
-  if (options.ledger != nullptr) {
-    ledger_ = options.ledger;
-  } else {
-    mkdir(options.state_dir.c_str(), 0700);
-    if (const auto& key = c.ledger().checkpoint_private_key_file();
-        !key.empty() && !std::ifstream(key).good()) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "config: ledger.checkpoint_private_key_file: cannot read ", key));
-    }
-    FileLedgerOptions lo;
-    lo.dir = options.state_dir + "/ledger";
-    lo.segment_max_bytes = c.ledger().segment_max_bytes();
-    lo.max_batch_records = c.ledger().max_batch_records();
-    lo.max_pending_records = c.ledger().max_pending_records();
-    lo.checkpoint_private_key_file = c.ledger().checkpoint_private_key_file();
-    lo.checkpoint_every_records = c.ledger().checkpoint_every_records();
-    lo.checkpoint_interval = ToDuration(c.ledger().checkpoint_interval());
-    lo.now = now;
-    lo.on_batch = [metrics = metrics_.get()](size_t records, absl::Duration) {
-      metrics->LedgerBatch(records);
-    };
-    auto ledger = FileLedger::Open(lo);
-    if (!ledger.ok()) return ledger.status();
-    file_ledger_ = ledger->get();
-    recovery_ = &file_ledger_->recovery_report();
-    ledger_ = std::shared_ptr<Ledger>(std::move(*ledger));
-    const RecoveryReport& r = *recovery_;
-    log_->Info("ledger_opened")
-        .Str("dir", lo.dir)
-        .Int("last_sequence", static_cast<int64_t>(r.last_sequence))
-        .Int("records_verified", static_cast<int64_t>(r.records_verified))
-        .Bool("checkpoint_verified", r.last_checkpoint_signature_verified);
-    if (r.torn_tail_bytes > 0) {
-      log_->Warning("ledger_torn_tail")
-          .Str("segment", r.torn_tail_segment)
-          .Int("bytes", static_cast<int64_t>(r.torn_tail_bytes))
-          .Str("reason", r.torn_tail_reason);
-    }
-    for (const auto& intent : r.possibly_disclosed) {
-      log_->Warning("ledger_possibly_disclosed")
-          .Str("disclosure_id", intent.disclosure_id)
-          .Int("sequence", static_cast<int64_t>(intent.sequence))
-          .Str("provider", intent.provider);
-    }
-  }
-
-  std::map<std::string, ProviderRuntime*> by_id;
-  for (auto& [id, runtime] : providers_) by_id[id] = runtime.get();
-  router_ = std::make_unique<Router>(c, *policy_, by_id, [] {
+  GatewayInputs in;
+  in.adapters = std::move(adapters);
+  in.ledger = ledger_.get();
+  in.subject_keys = std::make_unique<SubjectKeyring>(std::move(*keys));
+  in.events = metrics_.get();
+  in.now = options.now;
+  in.uniform = [] {
     thread_local absl::BitGen gen;
     return absl::Uniform<double>(gen, 0.0, 1.0);
-  });
-  idempotency_ = std::make_unique<InMemoryIdempotencyStore>(
-      ToDuration(c.idempotency().ttl()), c.idempotency().max_entries(), 1000,
-      now);
-  // I8 across a restart: a request that reached, or may have reached, its
-  // provider before the restart is not sent again when its caller retries.
-  // Its answer is gone with the old process; the ledger has the disclosure.
-  if (recovery_ != nullptr) {
-    const absl::Status sent_before =
-        WithReason(absl::FailedPreconditionError(
-                       "this request_id reached a provider before "
-                       "the gateway restarted and is not sent "
-                       "again; use a new request_id to verify again"),
-                   "REQUEST_ID_USED_BEFORE_RESTART");
-    for (const DisclosedRequest& request : recovery_->disclosed_requests) {
-      idempotency_->Remember(request.caller, request.request_id, sent_before,
-                             request.time);
-    }
-    log_->Info("idempotency_restored")
-        .Int("request_ids",
-             static_cast<int64_t>(recovery_->disclosed_requests.size()));
-  }
-  caller_limits_ = std::make_unique<CallerRateLimiter>(c.callers(), now);
-  subject_limits_ =
-      std::make_unique<SubjectLimiter>(c.subject_limits(), 1'000'000, now);
+  };
+  in.new_disclosure_id = NewDisclosureId;
+  auto parts = GatewayParts::Assemble(c, std::move(in));
+  if (!parts.ok()) return parts.status();
+  parts_ = std::move(*parts);
   authenticator_ = std::make_unique<CallerAuthenticator>(c.callers());
+  return absl::OkStatus();
+}
 
+// I8 across a restart: a request that reached, or may have reached, its
+// provider before the restart is not sent again when its caller retries.
+// Its answer is gone with the old process; the ledger has the disclosure.
+void GatewayApp::RestoreIdempotency() {
+  if (recovery_ == nullptr) return;
+  const absl::Status sent_before = WithReason(
+      absl::FailedPreconditionError(
+          "this request_id reached a provider before the gateway restarted "
+          "and is not sent again; use a new request_id to verify again"),
+      "REQUEST_ID_USED_BEFORE_RESTART");
+  for (const DisclosedRequest& request : recovery_->disclosed_requests) {
+    parts_->idempotency().Remember(request.caller, request.request_id,
+                                   sent_before, request.time);
+  }
+  log_->Info("idempotency_restored")
+      .Int("request_ids",
+           static_cast<int64_t>(recovery_->disclosed_requests.size()));
+}
+
+absl::Status GatewayApp::StartServer(const AppOptions& options) {
+  const cfg::GatewayConfig& c = loaded_.config;
   const std::string metrics_listen = options.metrics_listen_address.empty()
                                          ? c.metrics_listen_address()
                                          : options.metrics_listen_address;
@@ -291,24 +298,12 @@ absl::Status GatewayApp::Build(AppOptions options) {
     exposer_ = std::move(*exposer);
   }
 
-  gateway_.config = &c;
-  gateway_.policy = policy_.get();
-  gateway_.router = router_.get();
-  gateway_.ledger = ledger_.get();
-  gateway_.subject_keys = keys_.get();
-  gateway_.idempotency = idempotency_.get();
-  gateway_.caller_limits = caller_limits_.get();
-  gateway_.subject_limits = subject_limits_.get();
-  gateway_.validation = identity::ValidationLimitsFromConfig(c.validation());
-  gateway_.events = metrics_.get();
-  gateway_.now = now;
-  gateway_.new_disclosure_id = NewDisclosureId;
-
   JsonLog* log = log_;
   Metrics* metrics = metrics_.get();
   CallObserver extra = options.call_observer;
   service_ = std::make_unique<VerificationServiceImpl>(
-      gateway_, *authenticator_, [log, metrics, extra](const CallRecord& r) {
+      parts_->gateway(), *authenticator_,
+      [log, metrics, extra](const CallRecord& r) {
         metrics->CallFinished(r);
         log->Info("verify")
             .Str("request_id", r.request_id)
@@ -361,10 +356,10 @@ absl::Status GatewayApp::Build(AppOptions options) {
 
   if (c.callers().development_mode()) {
     log_->Warning("development_mode")
-        .Str("detail",
-             "DEVELOPMENT MODE: callers are identified by the x-idgate-caller "
-             "metadata "
-             "without a certificate. Never enable this in production.");
+        .Str(
+            "detail",
+            "DEVELOPMENT MODE: callers are identified by the x-idgate-caller "
+            "metadata without a certificate. Never enable this in production.");
   }
   log_->Info("started")
       .Str("listen", listen)
@@ -373,7 +368,7 @@ absl::Status GatewayApp::Build(AppOptions options) {
       .Bool("mtls", !c.tls().client_ca_file().empty())
       .Int("providers", c.providers_size())
       .Int("metrics_port", metrics_port())
-      .Str("policy_version", policy_->version());
+      .Str("policy_version", parts_->gateway().policy->version());
   healthy_ = true;
   RefreshHealth();
   return absl::OkStatus();

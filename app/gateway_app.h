@@ -71,7 +71,16 @@ class GatewayApp {
 
  private:
   GatewayApp() = default;
-  absl::Status Build(AppOptions options);
+  // Start's steps, in order.
+  absl::Status StartProviders(
+      const std::function<absl::Time()>& now,
+      std::map<std::string, std::unique_ptr<Adapter>>* adapters);
+  absl::Status OpenLedger(const AppOptions& options);
+  absl::Status AssembleGateway(
+      const AppOptions& options,
+      std::map<std::string, std::unique_ptr<Adapter>> adapters);
+  void RestoreIdempotency();
+  absl::Status StartServer(const AppOptions& options);
 
   LoadedConfig loaded_;
   JsonLog* log_ = nullptr;
@@ -82,20 +91,13 @@ class GatewayApp {
   std::unique_ptr<ProviderCallQueue> provider_calls_;
   std::map<std::string, std::unique_ptr<MockProvider>> mocks_;
   std::vector<std::unique_ptr<grpc::Server>> mock_servers_;
-  std::map<std::string, std::unique_ptr<ProviderRuntime>> providers_;
-  std::unique_ptr<const DisclosurePolicy> policy_;
-  std::unique_ptr<Router> router_;
+  std::unique_ptr<Metrics> metrics_;
   std::shared_ptr<Ledger> ledger_;
   FileLedger* file_ledger_ = nullptr;  // when the ledger is ours
   const RecoveryReport* recovery_ = nullptr;
-  std::unique_ptr<SubjectKeyring> keys_;
-  std::unique_ptr<IdempotencyStore> idempotency_;
-  std::unique_ptr<CallerRateLimiter> caller_limits_;
-  std::unique_ptr<SubjectLimiter> subject_limits_;
+  std::unique_ptr<GatewayParts> parts_;
   std::unique_ptr<CallerAuthenticator> authenticator_;
-  std::unique_ptr<Metrics> metrics_;
   std::unique_ptr<prometheus::Exposer> exposer_;
-  Gateway gateway_;
   std::unique_ptr<VerificationServiceImpl> service_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;

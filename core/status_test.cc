@@ -7,8 +7,8 @@ namespace idgate {
 namespace {
 
 TEST(StatusTest, ReasonTravelsAsAPayload) {
-  absl::Status status = WithReason(absl::ResourceExhaustedError("over"),
-                                   "SUBJECT_LIMIT");
+  absl::Status status =
+      WithReason(absl::ResourceExhaustedError("over"), "SUBJECT_LIMIT");
   EXPECT_EQ(ReasonOf(status), "SUBJECT_LIMIT");
   EXPECT_EQ(ReasonOf(absl::ResourceExhaustedError("over")), "");
 }

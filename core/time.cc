@@ -2,9 +2,7 @@
 
 namespace idgate {
 
-absl::TimeZone ChinaStandardTime() {
-  return absl::FixedTimeZone(8 * 60 * 60);
-}
+absl::TimeZone ChinaStandardTime() { return absl::FixedTimeZone(8 * 60 * 60); }
 
 absl::CivilDay ShanghaiDay(absl::Time t) {
   return absl::ToCivilDay(t, ChinaStandardTime());

@@ -28,8 +28,8 @@ TEST(ProtoTimeTest, DurationAndTimestampKeepNanoseconds) {
   google::protobuf::Timestamp t;
   t.set_seconds(1'700'000'000);
   t.set_nanos(7);
-  EXPECT_EQ(ToTime(t), absl::FromUnixSeconds(1'700'000'000) +
-                           absl::Nanoseconds(7));
+  EXPECT_EQ(ToTime(t),
+            absl::FromUnixSeconds(1'700'000'000) + absl::Nanoseconds(7));
 }
 
 }  // namespace

@@ -37,10 +37,20 @@ VerifyResult InMemoryIdempotencyStore::Replay(const Answer& answer) {
   return response;
 }
 
-IdempotencyStore::Claim InMemoryIdempotencyStore::Begin(
-    const std::string& caller, const std::string& request_id,
-    const std::string& fingerprint, Waiter waiter, VerifyResult* replay) {
-  const std::string key = Key(caller, request_id);
+void InMemoryIdempotencyStore::Begin(const std::string& caller,
+                                     const std::string& request_id,
+                                     const std::string& fingerprint,
+                                     ClaimDone done) {
+  // `done` runs after the lock is released: it goes on with the call.
+  auto claim = Claim(Key(caller, request_id), fingerprint, done);
+  if (claim.has_value()) done(*std::move(claim));
+}
+
+absl::optional<absl::StatusOr<IdempotencyClaim>>
+InMemoryIdempotencyStore::Claim(const std::string& key,
+                                const std::string& fingerprint,
+                                ClaimDone& done) {
+  using Kind = IdempotencyClaim::Kind;
   Answer answer;
   {
     absl::MutexLock lock(&mu_);
@@ -54,24 +64,23 @@ IdempotencyStore::Claim InMemoryIdempotencyStore::Begin(
     Entry& entry = it->second;
     if (fresh) {
       entry.fingerprint = fingerprint;
-      return Claim::kNew;
+      return IdempotencyClaim{Kind::kNew};
     }
-    if (!entry.fingerprint.empty() && entry.fingerprint != fingerprint)
-      return Claim::kConflict;
+    if (!entry.fingerprint.empty() && entry.fingerprint != fingerprint) {
+      return IdempotencyClaim{Kind::kConflict};
+    }
     if (!entry.done) {
       if (entry.waiters.size() >= max_waiters_) {
-        *replay = absl::AbortedError(
+        return absl::AbortedError(
             "too many concurrent retries of this request_id");
-        return Claim::kReplay;
       }
-      entry.waiters.push_back(std::move(waiter));
-      return Claim::kWaiting;
+      entry.waiters.push_back(std::move(done));  // answered by Complete
+      return absl::nullopt;
     }
     lru_.splice(lru_.end(), lru_, entry.lru);  // most recently used
     answer = entry.answer;
   }
-  *replay = Replay(answer);  // parsed outside the lock
-  return Claim::kReplay;
+  return IdempotencyClaim{Kind::kReplay, Replay(answer)};  // parsed unlocked
 }
 
 std::vector<InMemoryIdempotencyStore::Entries::node_type>
@@ -96,7 +105,7 @@ void InMemoryIdempotencyStore::Complete(const std::string& caller,
   const std::string key = Key(caller, request_id);
   // Built before locking: only the moves happen under mu_.
   Answer answer = remember ? Keep(result) : Answer{};
-  std::vector<Waiter> waiters;
+  std::vector<ClaimDone> waiters;
   std::vector<Entries::node_type> evicted;
   {
     absl::MutexLock lock(&mu_);
@@ -111,7 +120,9 @@ void InMemoryIdempotencyStore::Complete(const std::string& caller,
   }
   // Outside the lock: waiters finish their own gRPC calls, and evicted
   // entries are freed.
-  for (auto& waiter : waiters) waiter(result);
+  for (auto& waiter : waiters) {
+    waiter(IdempotencyClaim{IdempotencyClaim::Kind::kReplay, result});
+  }
 }
 
 void InMemoryIdempotencyStore::Remember(const std::string& caller,

@@ -10,35 +10,46 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "absl/types/optional.h"
 #include "idgate/v1/verification.pb.h"
 
 namespace idgate {
 
 using VerifyResult = absl::StatusOr<::idgate::v1::VerifyResponse>;
 
-// Remembers the answer to each (caller, request_id) so that a retry never
-// reaches a provider twice (I8). An interface, so a store shared by several
-// replicas can replace the in-memory one.
-class IdempotencyStore {
- public:
-  enum class Claim {
+// What IdempotencyStore::Begin found for a (caller, request_id).
+struct IdempotencyClaim {
+  enum class Kind {
     kNew,       // first sighting: run it, then Complete()
-    kReplay,    // answered before: `replay` holds the stored result
-    kWaiting,   // the same request is in flight: `waiter` runs with its result
+    kReplay,    // answered before, or a duplicate in flight has since been
+                // answered: `replay` holds that result
     kConflict,  // same key, different request: ALREADY_EXISTS
   };
-  using Waiter = std::function<void(const VerifyResult&)>;
+  Kind kind = Kind::kNew;
+  VerifyResult replay = absl::UnknownError("no replay");
+};
+
+// Remembers the answer to each (caller, request_id) so that a retry never
+// reaches a provider twice (I8, ARCHITECTURE.md). Asynchronous, so that a
+// store shared by several replicas, over the network, can sit behind it
+// without a gRPC thread waiting on it.
+class IdempotencyStore {
+ public:
+  // With the claim, or an error when the store cannot tell (UNAVAILABLE:
+  // the call fails closed) or will not wait (ABORTED: too many duplicates
+  // of this key are waiting). May run before Begin returns, or later on
+  // another thread (a duplicate in flight completes when the first does).
+  using ClaimDone = std::function<void(absl::StatusOr<IdempotencyClaim>)>;
 
   virtual ~IdempotencyStore() = default;
 
   // `fingerprint` is a keyed hash of the normalized request, never values.
-  virtual Claim Begin(const std::string& caller, const std::string& request_id,
-                      const std::string& fingerprint, Waiter waiter,
-                      VerifyResult* replay) = 0;
+  virtual void Begin(const std::string& caller, const std::string& request_id,
+                     const std::string& fingerprint, ClaimDone done) = 0;
 
   // Ends a kNew claim. With `remember`, the result is replayed to later
   // retries; without (nothing was disclosed), the key is freed so a retry
-  // runs anew. Waiters get `result` either way.
+  // runs anew. Waiting duplicates get `result` either way.
   virtual void Complete(const std::string& caller,
                         const std::string& request_id,
                         const VerifyResult& result, bool remember) = 0;
@@ -46,7 +57,7 @@ class IdempotencyStore {
   // Stores `result` for a key answered at `answered_at` by an earlier
   // process (known from the ledger, the request itself is not): every later
   // request with that key replays it until answered_at + ttl. Keeps an
-  // existing entry.
+  // existing entry. Called at start-up, before the server serves.
   virtual void Remember(const std::string& caller,
                         const std::string& request_id,
                         const VerifyResult& result, absl::Time answered_at) = 0;
@@ -61,9 +72,10 @@ class InMemoryIdempotencyStore : public IdempotencyStore {
                            size_t max_waiters_per_key,
                            std::function<absl::Time()> now);
 
-  Claim Begin(const std::string& caller, const std::string& request_id,
-              const std::string& fingerprint, Waiter waiter,
-              VerifyResult* replay) override;
+  // Completes inline, except for a duplicate of a request in flight: its
+  // `done` runs when the first completes, on that thread.
+  void Begin(const std::string& caller, const std::string& request_id,
+             const std::string& fingerprint, ClaimDone done) override;
   void Complete(const std::string& caller, const std::string& request_id,
                 const VerifyResult& result, bool remember) override;
   void Remember(const std::string& caller, const std::string& request_id,
@@ -83,11 +95,15 @@ class InMemoryIdempotencyStore : public IdempotencyStore {
     bool done = false;
     Answer answer;  // valid when done
     absl::Time expires;
-    std::vector<Waiter> waiters;
+    std::vector<ClaimDone> waiters;
     std::list<const std::string*>::iterator lru;  // valid when done
   };
   using Entries = std::unordered_map<std::string, Entry>;
 
+  // Begin's answer, or nullopt for a duplicate in flight: then `done` moved
+  // into the entry's waiters, to run when the first completes.
+  absl::optional<absl::StatusOr<IdempotencyClaim>> Claim(
+      const std::string& key, const std::string& fingerprint, ClaimDone& done);
   static Answer Keep(const VerifyResult& result);
   static VerifyResult Replay(const Answer& answer);
   static std::string Key(const std::string& caller,

@@ -2,11 +2,36 @@
 
 #include <algorithm>
 
-#include "absl/strings/str_cat.h"
+#include "absl/strings/cord.h"
+#include "core/status.h"
+#include "core/time.h"
+#include "google/protobuf/duration.pb.h"
+#include "google/protobuf/util/time_util.h"
 
 namespace idgate {
 
-CallerRateLimiter::CallerRateLimiter(
+using ::google::protobuf::util::TimeUtil;
+
+absl::Status RateLimited(absl::string_view message,
+                         absl::Duration retry_after) {
+  absl::Status status = absl::ResourceExhaustedError(message);
+  status.SetPayload(kRetryDelayTypeUrl,
+                    absl::Cord(TimeUtil::MillisecondsToDuration(
+                                   absl::ToInt64Milliseconds(retry_after))
+                                   .SerializeAsString()));
+  return status;
+}
+
+absl::Duration RetryDelay(const absl::Status& status) {
+  auto payload = status.GetPayload(kRetryDelayTypeUrl);
+  google::protobuf::Duration delay;
+  if (!payload.has_value() || !delay.ParseFromString(std::string(*payload))) {
+    return absl::ZeroDuration();
+  }
+  return ToDuration(delay);
+}
+
+InMemoryCallerLimiter::InMemoryCallerLimiter(
     const ::idgate::config::v1::CallerSettings& settings,
     std::function<absl::Time()> now)
     : now_(std::move(now)) {
@@ -21,8 +46,11 @@ CallerRateLimiter::CallerRateLimiter(
   }
 }
 
-absl::Status CallerRateLimiter::Acquire(const std::string& caller,
-                                        absl::Duration* retry_after) {
+void InMemoryCallerLimiter::Acquire(const std::string& caller, LimitDone done) {
+  done(Take(caller));  // after the lock: `done` goes on with the call
+}
+
+absl::Status InMemoryCallerLimiter::Take(const std::string& caller) {
   absl::MutexLock lock(&mu_);
   auto it = buckets_.find(caller);
   if (it == buckets_.end()) return absl::OkStatus();
@@ -35,11 +63,11 @@ absl::Status CallerRateLimiter::Acquire(const std::string& caller,
     b.tokens -= 1;
     return absl::OkStatus();
   }
-  *retry_after = absl::Seconds((1 - b.tokens) / b.rate);
-  return absl::ResourceExhaustedError("caller rate limit exceeded");
+  return RateLimited("caller rate limit exceeded",
+                     absl::Seconds((1 - b.tokens) / b.rate));
 }
 
-SubjectLimiter::SubjectLimiter(
+InMemorySubjectLimiter::InMemorySubjectLimiter(
     const ::idgate::config::v1::SubjectLimits& limits, size_t max_subjects,
     std::function<absl::Time()> now)
     : max_calls_(limits.max_calls_per_check_per_day()),
@@ -47,18 +75,19 @@ SubjectLimiter::SubjectLimiter(
       max_subjects_(max_subjects),
       now_(std::move(now)) {}
 
-absl::Status SubjectLimiter::Admit(const std::string& subject_ref,
-                                   ::idgate::config::v1::Check check,
-                                   const std::string& contact_ref) {
+void InMemorySubjectLimiter::Admit(const SubjectUse& use, LimitDone done) {
+  done(Count(use));  // after the lock: `done` goes on with the call
+}
+
+absl::Status InMemorySubjectLimiter::Count(const SubjectUse& use) {
   if (max_calls_ == 0 && max_contacts_ == 0) return absl::OkStatus();
-  // Days in Asia/Shanghai: UTC+8 all year (no DST since 1991).
-  const int64_t day = absl::ToUnixSeconds(now_() + absl::Hours(8)) / 86400;
+  const absl::CivilDay today = ShanghaiDay(now_());
   absl::MutexLock lock(&mu_);
-  if (day != day_) {
+  if (today != day_) {
     usage_.clear();
-    day_ = day;
+    day_ = today;
   }
-  auto it = usage_.find(subject_ref);
+  auto it = usage_.find(use.subject_ref);
   if (it == usage_.end()) {
     // Fail closed rather than forget: forgetting would let a flood reset
     // the guard for everyone.
@@ -66,21 +95,21 @@ absl::Status SubjectLimiter::Admit(const std::string& subject_ref,
       return absl::ResourceExhaustedError(
           "subject limit table full; try again later");
     }
-    it = usage_.emplace(subject_ref, Usage()).first;
+    it = usage_.emplace(use.subject_ref, Usage()).first;
   }
   Usage& u = it->second;
-  if (max_calls_ > 0 && u.calls_per_check[check] >= max_calls_) {
+  if (max_calls_ > 0 && u.calls_per_check[use.check] >= max_calls_) {
     return absl::ResourceExhaustedError(
         "daily verification limit for this subject reached");
   }
   const bool new_contact =
-      !contact_ref.empty() && !u.contacts.count(contact_ref);
+      !use.contact_ref.empty() && !u.contacts.count(use.contact_ref);
   if (max_contacts_ > 0 && new_contact && u.contacts.size() >= max_contacts_) {
     return absl::ResourceExhaustedError(
         "too many different contacts tried for this subject today");
   }
-  ++u.calls_per_check[check];
-  if (new_contact) u.contacts.insert(contact_ref);
+  ++u.calls_per_check[use.check];
+  if (new_contact) u.contacts.insert(use.contact_ref);
   return absl::OkStatus();
 }
 

@@ -106,7 +106,10 @@ class Metrics::LiveCollectable : public prometheus::Collectable {
         Gauge("idgate_provider_inflight", "Calls in flight to each provider.");
     auto open = Gauge("idgate_provider_circuit_open",
                       "1 while the provider is ejected.");
-    for (const auto& [id, guard] : live_.guards) {
+    const auto guards = live_.guards
+                            ? live_.guards()
+                            : std::map<std::string, const ProviderGuard*>();
+    for (const auto& [id, guard] : guards) {
       AddGauge(inflight, guard->in_flight(), {{"provider", id}});
       AddGauge(open, guard->circuit_open() ? 1 : 0, {{"provider", id}});
     }

@@ -24,10 +24,11 @@ namespace idgate {
 // here, once: the request path only looks handles up.
 class Metrics final : public VerifyEvents {
  public:
-  // Read at scrape time: provider guards, ledger health.
+  // Read at scrape time: ledger health, and each provider's guard by
+  // provider id (the parts may be assembled after the metrics).
   struct Live {
     std::function<bool()> ledger_healthy;
-    std::map<std::string, const ProviderGuard*> guards;
+    std::function<std::map<std::string, const ProviderGuard*>()> guards;
   };
 
   Metrics(const ::idgate::config::v1::GatewayConfig& config, Live live);

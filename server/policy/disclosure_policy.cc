@@ -1,7 +1,10 @@
 #include "server/policy/disclosure_policy.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "core/digest.h"
+#include "core/status.h"
 
 namespace idgate {
 namespace {
@@ -25,6 +28,20 @@ ConsentScope DisclosurePolicy::RequiredScope(PiiField field) {
     default:
       return ::idgate::v1::CONSENT_SCOPE_IDENTITY;
   }
+}
+
+absl::Status DisclosurePolicy::CheckConsent(
+    const ::idgate::v1::Consent& consent, PiiField field) {
+  const ConsentScope scope = RequiredScope(field);
+  if (std::find(consent.scopes().begin(), consent.scopes().end(), scope) !=
+      consent.scopes().end()) {
+    return absl::OkStatus();
+  }
+  return WithReason(
+      absl::FailedPreconditionError(absl::StrCat(
+          "consent lacks ", ::idgate::v1::ConsentScope_Name(scope), ", which ",
+          ::idgate::v1::PiiField_Name(field), " needs")),
+      "CONSENT_SCOPE_MISSING");
 }
 
 absl::StatusOr<std::unique_ptr<const DisclosurePolicy>>

@@ -40,6 +40,11 @@ class DisclosurePolicy {
   // biometric and financial-account data).
   static ConsentScope RequiredScope(PiiField field);
 
+  // OK when `consent` grants the scope `field` needs; else
+  // FAILED_PRECONDITION with the reason CONSENT_SCOPE_MISSING.
+  static absl::Status CheckConsent(const ::idgate::v1::Consent& consent,
+                                   PiiField field);
+
  private:
   DisclosurePolicy() = default;
   std::map<std::pair<std::string, std::string>, std::set<FieldForm>> allowed_;

@@ -1,3 +1,4 @@
+#include <deque>
 #include <map>
 
 #include "google/protobuf/util/json_util.h"
@@ -20,6 +21,30 @@ cfg::CircuitBreaker Breaker(uint32_t failures, int base_ms, int max_ms) {
   return b;
 }
 
+// Leases taken and ended in order (first in, first out), so that a test
+// reads as a sequence of calls: Try() admits or refuses one, End(failure)
+// ends the oldest one still in flight.
+struct Calls {
+  explicit Calls(ProviderGuard& g) : guard(g) {}
+  Admit Try() {
+    ProviderGuard::Lease lease;
+    const Admit admit = guard.TryAcquire(&lease);
+    if (lease) leases.push_back(std::move(lease));
+    return admit;
+  }
+  void End(bool provider_failure) {
+    ProviderGuard::Lease lease = std::move(leases.front());
+    leases.pop_front();
+    if (provider_failure) {
+      lease.ProviderFailed();
+    } else {
+      lease.Answered();
+    }
+  }
+  ProviderGuard& guard;
+  std::deque<ProviderGuard::Lease> leases;
+};
+
 struct FakeClock {
   absl::Time t = absl::FromUnixSeconds(1'800'000'000);
   std::function<absl::Time()> fn() {
@@ -30,60 +55,98 @@ struct FakeClock {
 TEST(ProviderGuard, OpensAfterConsecutiveFailuresAndRecoversThroughOneProbe) {
   FakeClock clock;
   ProviderGuard guard(100, Breaker(3, 500, 2000), clock.fn());
+  Calls calls(guard);
   for (int i = 0; i < 2; ++i) {
-    ASSERT_EQ(guard.TryAcquire(), Admit::kAdmitted);
-    guard.Release(true);
+    ASSERT_EQ(calls.Try(), Admit::kAdmitted);
+    calls.End(true);
   }
   // A success in between resets the count.
-  ASSERT_EQ(guard.TryAcquire(), Admit::kAdmitted);
-  guard.Release(false);
+  ASSERT_EQ(calls.Try(), Admit::kAdmitted);
+  calls.End(false);
   for (int i = 0; i < 3; ++i) {
-    ASSERT_EQ(guard.TryAcquire(), Admit::kAdmitted);
-    guard.Release(true);
+    ASSERT_EQ(calls.Try(), Admit::kAdmitted);
+    calls.End(true);
   }
   EXPECT_TRUE(guard.circuit_open());
-  EXPECT_EQ(guard.TryAcquire(), Admit::kCircuitOpen);
+  EXPECT_EQ(calls.Try(), Admit::kCircuitOpen);
 
   clock.t += absl::Milliseconds(499);
-  EXPECT_EQ(guard.TryAcquire(), Admit::kCircuitOpen);
+  EXPECT_EQ(calls.Try(), Admit::kCircuitOpen);
   clock.t += absl::Milliseconds(1);
-  ASSERT_EQ(guard.TryAcquire(), Admit::kAdmitted);     // the half-open probe
-  EXPECT_EQ(guard.TryAcquire(), Admit::kCircuitOpen);  // only one at a time
-  guard.Release(false);
+  ASSERT_EQ(calls.Try(), Admit::kAdmitted);     // the half-open probe
+  EXPECT_EQ(calls.Try(), Admit::kCircuitOpen);  // only one at a time
+  calls.End(false);
   EXPECT_FALSE(guard.circuit_open());
-  EXPECT_EQ(guard.TryAcquire(), Admit::kAdmitted);
-  guard.Release(false);
+  EXPECT_EQ(calls.Try(), Admit::kAdmitted);
+  calls.End(false);
 }
 
 TEST(ProviderGuard, EjectionTimeGrowsWithEachEjectionUpToTheCap) {
   FakeClock clock;
   ProviderGuard guard(100, Breaker(1, 500, 1200), clock.fn());
-  ASSERT_EQ(guard.TryAcquire(), Admit::kAdmitted);
-  guard.Release(true);  // ejection 1: 500 ms
+  Calls calls(guard);
+  ASSERT_EQ(calls.Try(), Admit::kAdmitted);
+  calls.End(true);  // ejection 1: 500 ms
   clock.t += absl::Milliseconds(500);
-  ASSERT_EQ(guard.TryAcquire(), Admit::kAdmitted);
-  guard.Release(true);  // failed probe, ejection 2: 1000 ms
+  ASSERT_EQ(calls.Try(), Admit::kAdmitted);
+  calls.End(true);  // failed probe, ejection 2: 1000 ms
   clock.t += absl::Milliseconds(999);
-  EXPECT_EQ(guard.TryAcquire(), Admit::kCircuitOpen);
+  EXPECT_EQ(calls.Try(), Admit::kCircuitOpen);
   clock.t += absl::Milliseconds(1);
-  ASSERT_EQ(guard.TryAcquire(), Admit::kAdmitted);
-  guard.Release(true);  // ejection 3: 1500 ms capped at 1200 ms
+  ASSERT_EQ(calls.Try(), Admit::kAdmitted);
+  calls.End(true);  // ejection 3: 1500 ms capped at 1200 ms
   clock.t += absl::Milliseconds(1199);
-  EXPECT_EQ(guard.TryAcquire(), Admit::kCircuitOpen);
+  EXPECT_EQ(calls.Try(), Admit::kCircuitOpen);
   clock.t += absl::Milliseconds(1);
-  EXPECT_EQ(guard.TryAcquire(), Admit::kAdmitted);
+  EXPECT_EQ(calls.Try(), Admit::kAdmitted);
   EXPECT_EQ(guard.ejections(), 3u);
 }
 
 TEST(ProviderGuard, BulkheadCapsInFlightCalls) {
   FakeClock clock;
   ProviderGuard guard(2, Breaker(5, 1000, 30000), clock.fn());
-  EXPECT_EQ(guard.TryAcquire(), Admit::kAdmitted);
-  EXPECT_EQ(guard.TryAcquire(), Admit::kAdmitted);
-  EXPECT_EQ(guard.TryAcquire(), Admit::kBulkheadFull);
+  Calls calls(guard);
+  EXPECT_EQ(calls.Try(), Admit::kAdmitted);
+  EXPECT_EQ(calls.Try(), Admit::kAdmitted);
+  EXPECT_EQ(calls.Try(), Admit::kBulkheadFull);
   EXPECT_EQ(guard.in_flight(), 2u);
-  guard.Release(false);
-  EXPECT_EQ(guard.TryAcquire(), Admit::kAdmitted);
+  calls.End(false);
+  EXPECT_EQ(calls.Try(), Admit::kAdmitted);
+}
+
+TEST(ProviderGuard, AProbeNotAttemptedLeavesTheCircuitAsItWas) {
+  FakeClock clock;
+  ProviderGuard guard(100, Breaker(1, 500, 2000), clock.fn());
+  Calls calls(guard);
+  ASSERT_EQ(calls.Try(), Admit::kAdmitted);
+  calls.End(true);  // ejected for 500 ms
+  clock.t += absl::Milliseconds(500);
+  ProviderGuard::Lease probe;
+  ASSERT_EQ(guard.TryAcquire(&probe), Admit::kAdmitted);
+  probe.NotAttempted();  // e.g. too little time left to send it
+  // Still open, not ejected again, and the next call may probe at once.
+  EXPECT_TRUE(guard.circuit_open());
+  EXPECT_EQ(guard.ejections(), 1u);
+  EXPECT_EQ(guard.in_flight(), 0u);
+  ProviderGuard::Lease second_probe;
+  ASSERT_EQ(guard.TryAcquire(&second_probe), Admit::kAdmitted);
+  EXPECT_EQ(calls.Try(), Admit::kCircuitOpen);  // one probe at a time
+  second_probe.Answered();
+  EXPECT_FALSE(guard.circuit_open());
+}
+
+TEST(ProviderGuard, ALeaseNeverEndedEndsAsNotAttempted) {
+  FakeClock clock;
+  ProviderGuard guard(1, Breaker(1, 500, 2000), clock.fn());
+  {
+    ProviderGuard::Lease lease;
+    ASSERT_EQ(guard.TryAcquire(&lease), Admit::kAdmitted);
+    EXPECT_EQ(guard.in_flight(), 1u);
+  }
+  EXPECT_EQ(guard.in_flight(), 0u);
+  EXPECT_FALSE(guard.circuit_open());
+  ProviderGuard::Lease lease;
+  EXPECT_EQ(guard.TryAcquire(&lease), Admit::kAdmitted);
 }
 
 class NoAdapter : public Adapter {

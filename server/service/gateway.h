@@ -1,9 +1,12 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
+#include <set>
 #include <string>
 
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "idgate/config/v1/config.pb.h"
 #include "server/idempotency/idempotency_store.h"
@@ -37,8 +40,8 @@ class VerifyEvents {
   virtual void IntentDurable(absl::Duration wait) {}
 };
 
-// Everything a Verify call needs, built once by main and shared read-only
-// (the components synchronize internally).
+// Everything a Verify call reads, shared read-only by all calls (the parts
+// synchronize internally). GatewayParts builds and owns it.
 struct Gateway {
   const ::idgate::config::v1::GatewayConfig* config = nullptr;
   const DisclosurePolicy* policy = nullptr;
@@ -46,7 +49,7 @@ struct Gateway {
   Ledger* ledger = nullptr;
   const SubjectKeyring* subject_keys = nullptr;
   IdempotencyStore* idempotency = nullptr;
-  CallerRateLimiter* caller_limits = nullptr;
+  CallerLimiter* caller_limits = nullptr;
   SubjectLimiter* subject_limits = nullptr;
   VerifyEvents* events = nullptr;
   identity::ValidationLimits validation;
@@ -57,6 +60,53 @@ struct Gateway {
   std::function<absl::Time()> now;
   // Unique, unguessable disclosure ids.
   std::function<std::string()> new_disclosure_id;
+};
+
+// What the gateway is built from besides its config: the parts that come
+// from outside server/ (adapters, the ledger, keys) or that tests replace.
+struct GatewayInputs {
+  // One adapter per configured provider, by provider id.
+  std::map<std::string, std::unique_ptr<Adapter>> adapters;
+  Ledger* ledger = nullptr;  // outlives the gateway
+  std::unique_ptr<SubjectKeyring> subject_keys;
+  VerifyEvents* events = nullptr;  // optional; outlives the gateway
+  // Shared stores; each left empty gets the in-memory one the config
+  // describes.
+  std::unique_ptr<IdempotencyStore> idempotency;
+  std::unique_ptr<CallerLimiter> caller_limits;
+  std::unique_ptr<SubjectLimiter> subject_limits;
+  std::function<absl::Time()> now = [] { return absl::Now(); };
+  // A value in [0, 1): the weighted order of providers inside a priority.
+  std::function<double()> uniform;
+  std::function<std::string()> new_disclosure_id;
+};
+
+// The gateway assembled from a config: provider runtimes (adapter, breaker
+// and bulkhead), the compiled disclosure policy, the router, the stores and
+// limits. The one way a gateway is put together, by the app and by tests.
+class GatewayParts {
+ public:
+  // Fails, naming the config path, when the policy does not allow what a
+  // routed adapter needs, or a provider has no adapter.
+  static absl::StatusOr<std::unique_ptr<GatewayParts>> Assemble(
+      const ::idgate::config::v1::GatewayConfig& config, GatewayInputs inputs);
+
+  const Gateway& gateway() const { return gateway_; }
+  IdempotencyStore& idempotency() { return *inputs_.idempotency; }
+  // By provider id.
+  const std::map<std::string, std::unique_ptr<ProviderRuntime>>& providers()
+      const {
+    return providers_;
+  }
+
+ private:
+  GatewayParts() = default;
+
+  GatewayInputs inputs_;
+  std::map<std::string, std::unique_ptr<ProviderRuntime>> providers_;
+  std::unique_ptr<const DisclosurePolicy> policy_;
+  std::unique_ptr<Router> router_;
+  Gateway gateway_;
 };
 
 }  // namespace idgate

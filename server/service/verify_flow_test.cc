@@ -11,6 +11,7 @@
 #include "google/protobuf/util/time_util.h"
 #include "gtest/gtest.h"
 #include "idgate/provider/v1/carrier.pb.h"
+#include "server/config/config_loader.h"
 
 namespace idgate {
 namespace {
@@ -147,6 +148,7 @@ class ScriptedLedger : public Ledger {
       records.push_back(record);
       awaited.push_back(static_cast<bool>(done));
     }
+    if (done && before_durable) before_durable();
     if (done) done(absl::OkStatus());
   }
   bool healthy() const override { return !failed; }
@@ -162,6 +164,8 @@ class ScriptedLedger : public Ledger {
   }
 
   std::atomic<bool> failed{false};
+  // Runs before an awaited record is reported durable (a slow disk).
+  std::function<void()> before_durable;
   absl::Mutex mu;
   std::vector<LedgerRecord> records;
   std::vector<bool> awaited;  // whether each record's Append had a callback
@@ -169,11 +173,28 @@ class ScriptedLedger : public Ledger {
 
 class VerifyFlowTest : public ::testing::Test {
  protected:
-  void Build(bool smuggle_first = false, const std::string& edit_json = "") {
-    std::string json = R"({
+  // The gateway as the app assembles it, over scripted adapters and ledger.
+  // `first_breaker` is the first provider's circuitBreaker (JSON).
+  void Build(
+      bool smuggle_first = false,
+      const std::string& first_breaker = R"({"consecutiveFailures": 100})") {
+    // The adapters are scripted; the config only names their type.
+    const std::string kCarrier =
+        R"({"@type": "type.googleapis.com/idgate.config.v1.CarrierAdapterConfig"})";
+    const std::string json = R"({
+      "listenAddress": "127.0.0.1:0",
+      "purposes": [{"id": "esign.signer_identity"}],
+      "ledger": {"subjectKeys": [{"version": 1, "file": "unused"}]},
       "providers": [
-        {"id": "first", "recipient": "First Carrier Co.", "timeout": "2s"},
-        {"id": "second", "recipient": "Second Carrier Co.", "timeout": "2s"}],
+        {"id": "first", "recipient": "First Carrier Co.", "timeout": "2s",
+         "address": "127.0.0.1:1", "adapter": )" +
+                             kCarrier + R"(,
+         "maxInFlight": 100, "circuitBreaker": )" +
+                             first_breaker + R"(},
+        {"id": "second", "recipient": "Second Carrier Co.", "timeout": "2s",
+         "address": "127.0.0.1:1", "adapter": )" +
+                             kCarrier + R"(,
+         "maxInFlight": 100, "circuitBreaker": {"consecutiveFailures": 100}}],
       "routes": [{"check": "CHECK_CARRIER_THREE_FACTOR", "targets": [
         {"provider": "first", "priority": 1}, {"provider": "second", "priority": 2}]}],
       "disclosureRules": [
@@ -188,40 +209,30 @@ class VerifyFlowTest : public ::testing::Test {
       "callers": {"callers": [{"id": "esign", "checks": ["CHECK_CARRIER_THREE_FACTOR"],
                                "purposes": ["esign.signer_identity"]}]}
     })";
-    ASSERT_TRUE(
-        google::protobuf::util::JsonStringToMessage(json, &config_).ok());
+    auto loaded = ParseConfig(json, ".");  // defaults, as the gateway has them
+    ASSERT_TRUE(loaded.ok()) << loaded.status();
+    config_ = std::move(loaded->config);
     caller_ = config_.callers().callers(0);
+
+    GatewayInputs in;
     first_ = new ScriptedAdapter(smuggle_first);
     second_ = new ScriptedAdapter();
-    cfg::CircuitBreaker breaker;
-    breaker.set_consecutive_failures(100);
-    for (int i = 0; i < 2; ++i) {
-      auto& rt = runtimes_[i];
-      rt.config = &config_.providers(i);
-      rt.adapter.reset(i == 0 ? first_ : second_);
-      rt.guard = std::make_unique<ProviderGuard>(100, breaker,
-                                                 [this] { return now_; });
-      by_id_[rt.config->id()] = &rt;
-    }
-    auto policy = DisclosurePolicy::Compile(
-        config_,
-        [this](const std::string& id) { return by_id_.at(id)->adapter.get(); });
-    ASSERT_TRUE(policy.ok()) << policy.status();
-    policy_ = std::move(*policy);
-    router_ =
-        std::make_unique<Router>(config_, *policy_, by_id_, [] { return 0.0; });
-    keys_ = std::make_unique<SubjectKeyring>(
+    in.adapters["first"].reset(first_);
+    in.adapters["second"].reset(second_);
+    in.ledger = &ledger_;
+    in.subject_keys = std::make_unique<SubjectKeyring>(
         std::move(*SubjectKeyring::FromKeys({{1, std::string(32, 'k')}})));
-    idempotency_ = std::make_unique<InMemoryIdempotencyStore>(
-        absl::Hours(24), 1000, 1000, [this] { return now_; });
-    gw_.config = &config_;
-    gw_.policy = policy_.get();
-    gw_.router = router_.get();
-    gw_.ledger = &ledger_;
-    gw_.subject_keys = keys_.get();
-    gw_.idempotency = idempotency_.get();
-    gw_.now = [this] { return now_; };
-    gw_.new_disclosure_id = [this] { return "d-" + std::to_string(++ids_); };
+    in.now = [this] { return now_; };
+    in.uniform = [] { return 0.0; };
+    in.new_disclosure_id = [this] { return "d-" + std::to_string(++ids_); };
+    auto parts = GatewayParts::Assemble(config_, std::move(in));
+    ASSERT_TRUE(parts.ok()) << parts.status();
+    parts_ = std::move(*parts);
+    gw_ = parts_->gateway();
+  }
+
+  ProviderGuard& Guard(const std::string& provider) {
+    return *parts_->providers().at(provider)->guard;
   }
 
   v1::VerifyRequest Request(const std::string& request_id = "r-1") {
@@ -263,16 +274,11 @@ class VerifyFlowTest : public ::testing::Test {
   absl::Time now_ = absl::FromUnixSeconds(1'795'000'000);  // 2026-11
   cfg::GatewayConfig config_;
   Caller caller_;
-  ScriptedAdapter* first_ = nullptr;
+  ScriptedAdapter* first_ = nullptr;  // owned by parts_
   ScriptedAdapter* second_ = nullptr;
-  ProviderRuntime runtimes_[2];
-  std::map<std::string, ProviderRuntime*> by_id_;
-  std::unique_ptr<const DisclosurePolicy> policy_;
-  std::unique_ptr<Router> router_;
-  std::unique_ptr<SubjectKeyring> keys_;
-  std::unique_ptr<InMemoryIdempotencyStore> idempotency_;
   ScriptedLedger ledger_;
-  Gateway gw_;
+  std::unique_ptr<GatewayParts> parts_;
+  Gateway gw_;  // a copy of parts_'s, which a test may adjust
   int ids_ = 0;
 };
 
@@ -291,7 +297,7 @@ TEST_F(VerifyFlowTest, MatchWithDurableIntentBeforeSendAndOutcomeAfter) {
   EXPECT_EQ(records[0].disclosure_id(), result->disclosures(0).disclosure_id());
   EXPECT_EQ(records[0].fields_size(), 3);
   EXPECT_EQ(records[0].subject_ref().size(), 64u);
-  EXPECT_EQ(records[0].policy_version(), policy_->version());
+  EXPECT_EQ(records[0].policy_version(), gw_.policy->version());
   EXPECT_TRUE(records[1].outcome().billed());
   // The send waits for the intent; nothing waits for the outcome, so the
   // ledger need not sync it on its own.
@@ -406,6 +412,60 @@ TEST_F(VerifyFlowTest, NoProviderCallWhenTooLittleTimeIsLeft) {
   EXPECT_EQ(result.status().code(), absl::StatusCode::kDeadlineExceeded);
   EXPECT_EQ(Sent(first_) + Sent(second_), 0u);
   EXPECT_TRUE(ledger_.Records().empty());
+}
+
+// The breaker hears only what the provider did. A half-open probe that
+// never reached the provider leaves the circuit open, ready for the next
+// probe; it used to close it.
+TEST_F(VerifyFlowTest, AProbeThatNeverReachedTheProviderLeavesTheCircuitOpen) {
+  Build(false, R"({"consecutiveFailures": 1, "baseEjectionTime": "10s",
+                    "maxEjectionTime": "60s"})");
+  first_->state->script.push_back(
+      Failure(absl::UnavailableError("down"), true));
+  ASSERT_TRUE(Run(Request("r-1")).ok());  // first ejected, second answered
+  ASSERT_TRUE(Guard("first").circuit_open());
+  now_ += absl::Seconds(10);  // the ejection is over: the next call probes
+
+  // The probe's intent cannot be made durable: nothing is sent.
+  ledger_.failed = true;
+  EXPECT_EQ(Run(Request("r-2")).status().code(),
+            absl::StatusCode::kUnavailable);
+  ledger_.failed = false;
+  // Too little time left to send the probe.
+  EXPECT_EQ(Run(Request("r-3"), absl::Milliseconds(60)).status().code(),
+            absl::StatusCode::kDeadlineExceeded);
+
+  EXPECT_EQ(Sent(first_), 1u);
+  EXPECT_TRUE(Guard("first").circuit_open());
+  EXPECT_EQ(Guard("first").ejections(), 1u);
+  // The next call is the probe, and the provider's answer closes it.
+  auto result = Run(Request("r-4"));
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->provider(), "first");
+  EXPECT_FALSE(Guard("first").circuit_open());
+}
+
+// An intent that became durable too late to send the request: nothing left,
+// the outcome record says so, and the provider is not blamed for our clock;
+// it used to count as the provider's failure and open its circuit.
+TEST_F(VerifyFlowTest, AnUnsentRequestThatRanOutOfTimeIsNoProviderFailure) {
+  Build(false, R"({"consecutiveFailures": 1, "baseEjectionTime": "10s",
+                    "maxEjectionTime": "60s"})");
+  ledger_.before_durable = [this] {
+    now_ += absl::Milliseconds(960);  // a slow fdatasync
+    ledger_.before_durable = nullptr;
+  };
+  auto late = Run(Request("r-1"), absl::Seconds(1));
+  EXPECT_EQ(late.status().code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(Sent(first_), 0u);
+  auto records = ledger_.Records();
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_FALSE(records[1].outcome().sent());
+  EXPECT_FALSE(Guard("first").circuit_open());
+
+  auto result = Run(Request("r-2"));
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->provider(), "first");
 }
 
 TEST_F(VerifyFlowTest, MinorIsRefusedBeforeAnyProviderCall) {
@@ -526,18 +586,13 @@ TEST_F(VerifyFlowTest, CancellationCancelsTheProviderCall) {
 }
 
 TEST_F(VerifyFlowTest, OpenCircuitSkipsToTheNextProviderWithoutDisclosure) {
-  Build();
-  cfg::CircuitBreaker breaker;
-  breaker.set_consecutive_failures(1);
-  breaker.mutable_base_ejection_time()->set_seconds(10);
-  breaker.mutable_max_ejection_time()->set_seconds(60);
-  runtimes_[0].guard =
-      std::make_unique<ProviderGuard>(100, breaker, [this] { return now_; });
+  Build(false, R"({"consecutiveFailures": 1, "baseEjectionTime": "10s",
+                    "maxEjectionTime": "60s"})");
   first_->state->script.push_back(
       Failure(absl::UnavailableError("down"), true));
   ASSERT_TRUE(
       Run(Request("r-1")).ok());  // first fails over and opens its circuit
-  ASSERT_TRUE(runtimes_[0].guard->circuit_open());
+  ASSERT_TRUE(Guard("first").circuit_open());
   auto result = Run(Request("r-2"));
   ASSERT_TRUE(result.ok());
   EXPECT_EQ(result->disclosures_size(),
