@@ -50,23 +50,26 @@ void Admission::Run(const Gateway& gateway, const Caller& caller,
 
 Admission::Admission(const Gateway& gateway, const Caller& caller,
                      const v1::VerifyRequest& request, Done done)
-    : gw_(gateway), caller_(caller), request_(request), done_(std::move(done)) {}
+    : gw_(gateway),
+      caller_(caller),
+      request_(request),
+      done_(std::move(done)) {}
 
 void Admission::Start() {
   const cfg::Check check = CheckOf(request_);
   // Authorization first: a caller without the grant learns nothing about
   // the validity of what it sent. (No check set: validation says so.)
   if (check != cfg::CHECK_UNSPECIFIED) {
-    if (auto st = CallerAuthenticator::Authorize(caller_, check,
-                                                 request_.purpose());
+    if (auto st =
+            CallerAuthenticator::Authorize(caller_, check, request_.purpose());
         !st.ok()) {
       return Refuse(st, "permission");
     }
   }
-  gw_.caller_limits->Acquire(
-      caller_.id(), [self = shared_from_this()](absl::Status status) {
-        self->OnCallerLimit(std::move(status));
-      });
+  gw_.caller_limits->Acquire(caller_.id(),
+                             [self = shared_from_this()](absl::Status status) {
+                               self->OnCallerLimit(std::move(status));
+                             });
 }
 
 void Admission::OnCallerLimit(absl::Status status) {
@@ -127,11 +130,10 @@ void Admission::OnClaim(absl::StatusOr<IdempotencyClaim> claim) {
       break;
   }
   const identity::NormalizedRequest& n = admitted_.normalized;
-  gw_.subject_limits->Admit(
-      {admitted_.subject.ref, n.check, ContactRef()},
-      [self = shared_from_this()](absl::Status status) {
-        self->OnSubjectLimit(std::move(status));
-      });
+  gw_.subject_limits->Admit({admitted_.subject.ref, n.check, ContactRef()},
+                            [self = shared_from_this()](absl::Status status) {
+                              self->OnSubjectLimit(std::move(status));
+                            });
 }
 
 void Admission::OnSubjectLimit(absl::Status status) {
@@ -157,12 +159,12 @@ void Admission::OnSubjectLimit(absl::Status status) {
 
 std::string Admission::Fingerprint() const {
   const identity::NormalizedRequest& n = admitted_.normalized;
-  std::string canonical = absl::StrCat(
-      cfg::Check_Name(n.check), "\x1f", n.purpose, "\x1f",
-      n.consent.consent_id(), "\x1f", n.name, "\x1f", n.id_number, "\x1f",
-      n.mobile, "\x1f", n.bank_card_number, "\x1f",
-      n.face_image.empty() ? "" : Sha256Hex(n.face_image), "\x1f",
-      n.liveness_video.empty() ? "" : Sha256Hex(n.liveness_video));
+  std::string canonical =
+      absl::StrCat(cfg::Check_Name(n.check), "\x1f", n.purpose, "\x1f",
+                   n.consent.consent_id(), "\x1f", n.name, "\x1f", n.id_number,
+                   "\x1f", n.mobile, "\x1f", n.bank_card_number, "\x1f",
+                   n.face_image.empty() ? "" : Sha256Hex(n.face_image), "\x1f",
+                   n.liveness_video.empty() ? "" : Sha256Hex(n.liveness_video));
   for (int scope : n.consent.scopes()) {
     absl::StrAppend(&canonical, "\x1f", scope);
   }

@@ -23,8 +23,8 @@ absl::StatusOr<std::unique_ptr<GatewayParts>> GatewayParts::Assemble(
     const cfg::Provider& p = config.providers(i);
     auto adapter = in.adapters.find(p.id());
     if (adapter == in.adapters.end() || adapter->second == nullptr) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("config: providers[", i, "] (", p.id(), "): no adapter"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "config: providers[", i, "] (", p.id(), "): no adapter"));
     }
     auto runtime = std::make_unique<ProviderRuntime>();
     runtime->config = &p;
@@ -43,8 +43,8 @@ absl::StatusOr<std::unique_ptr<GatewayParts>> GatewayParts::Assemble(
       });
   if (!policy.ok()) return policy.status();
   parts->policy_ = std::move(*policy);
-  parts->router_ = std::make_unique<Router>(config, *parts->policy_, by_id,
-                                            in.uniform);
+  parts->router_ =
+      std::make_unique<Router>(config, *parts->policy_, by_id, in.uniform);
 
   if (in.idempotency == nullptr) {
     in.idempotency = std::make_unique<InMemoryIdempotencyStore>(

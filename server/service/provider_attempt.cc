@@ -100,8 +100,8 @@ void ProviderAttempt::OnIntentDurable(absl::Status status) {
     } else if (!HasTimeToSend()) {
       // The intent became durable too late; bounded by the caller's
       // deadline, not by the provider.
-      not_sent.status =
-          absl::DeadlineExceededError("too little time left to call a provider");
+      not_sent.status = absl::DeadlineExceededError(
+          "too little time left to call a provider");
     } else {
       sending_ = call = call_;
     }

@@ -1,5 +1,6 @@
 // The Verify pipeline against scripted providers and a scripted ledger:
-// the invariants of DESIGN.md (I1-I3, I5, I6, I8), failover and deadlines.
+// the invariants of ARCHITECTURE.md (I1-I3, I5, I6, I8), failover, the
+// breaker and deadlines.
 #include "server/service/verify_flow.h"
 
 #include <atomic>

@@ -205,7 +205,7 @@ TEST(Hanging, HungProviderNeverHoldsTheCallerAndIsNotRetriedElsewhere) {
   }
   EXPECT_EQ(hung->stats("carrier").requests, 6u);
   // A timed-out request may have been processed (and billed): never failed
-  // over to a second provider (DESIGN step 12).
+  // over to a second provider (ARCHITECTURE.md, "Failover and the breaker").
   EXPECT_EQ(other->stats("carrier").requests, 0u);
   // The provider calls ended with their callers: nothing left in flight.
   absl::SleepFor(absl::Milliseconds(300));
