@@ -1,13 +1,12 @@
 #include "tools/idgate-load/load_config.h"
 
 #include <cmath>
-#include <fstream>
 #include <limits>
 #include <set>
-#include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "core/file.h"
 #include "google/protobuf/util/json_util.h"
 
 namespace idgate::load {
@@ -104,11 +103,9 @@ absl::StatusOr<absl::Duration> DurationOf(const std::string& key,
 
 absl::StatusOr<std::string> ReadFile(const std::string& key,
                                      const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Bad(key, absl::StrCat("cannot read ", path));
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
+  auto content = ReadFileToString(path);
+  if (!content.ok()) return Bad(key, std::string(content.status().message()));
+  return content;
 }
 
 absl::StatusOr<Value> ParseJsonValue(const std::string& key,

@@ -1,8 +1,6 @@
 #include "tools/idgate-mock-providers/mock_providers.h"
 
-#include <fstream>
 #include <set>
-#include <sstream>
 #include <utility>
 
 #include "absl/strings/ascii.h"
@@ -11,6 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "adapters/registry.h"
+#include "core/file.h"
 #include "core/status.h"
 #include "google/protobuf/util/json_util.h"
 
@@ -19,13 +18,9 @@ namespace {
 
 absl::StatusOr<std::string> ReadFile(const std::string& path,
                                      absl::string_view field) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return absl::NotFoundError(absl::StrCat(field, ": cannot read ", path));
-  }
-  std::stringstream content;
-  content << in.rdbuf();
-  return content.str();
+  auto content = ReadFileToString(path);
+  if (!content.ok()) return Prefixed(field, content.status());
+  return content;
 }
 
 std::string Resolve(const std::string& dir, const std::string& path) {
