@@ -17,7 +17,6 @@
 #include "google/protobuf/util/time_util.h"
 #include "server/config/config_loader.h"
 #include "server/ledger/segment_format.h"
-#include "server/ledger/segment_sink.h"
 
 namespace idgate::audit {
 namespace {
@@ -32,40 +31,6 @@ using ::idgate::ledger::v1::SharingTable;
 using ::idgate::ledger::v1::SubjectDisclosure;
 using ::idgate::ledger::v1::SubjectReport;
 using ::idgate::v1::PiiFieldForm;
-
-class DirSource : public SegmentSource {
- public:
-  explicit DirSource(std::unique_ptr<SegmentSink> sink)
-      : sink_(std::move(sink)) {}
-  absl::StatusOr<std::vector<std::string>> List() override {
-    return sink_->List();
-  }
-  absl::StatusOr<std::string> Read(const std::string& name) override {
-    return sink_->Read(name);
-  }
-
- private:
-  std::unique_ptr<SegmentSink> sink_;
-};
-
-class MemSource : public SegmentSource {
- public:
-  explicit MemSource(std::map<std::string, std::string> files)
-      : files_(std::move(files)) {}
-  absl::StatusOr<std::vector<std::string>> List() override {
-    std::vector<std::string> names;
-    for (const auto& [name, data] : files_) names.push_back(name);
-    return names;
-  }
-  absl::StatusOr<std::string> Read(const std::string& name) override {
-    auto it = files_.find(name);
-    if (it == files_.end()) return absl::NotFoundError(name);
-    return it->second;
-  }
-
- private:
-  std::map<std::string, std::string> files_;
-};
 
 std::string FormatTime(const Timestamp& time) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", ToTime(time),
@@ -143,19 +108,6 @@ absl::Status Failed(const VerifyReport& report) {
 }
 
 }  // namespace
-
-absl::StatusOr<std::unique_ptr<SegmentSource>> DirectorySource(
-    const std::string& dir) {
-  absl::StatusOr<std::unique_ptr<SegmentSink>> sink =
-      NewPosixSegmentSink(dir, SinkMode::kReader);
-  if (!sink.ok()) return sink.status();
-  return std::unique_ptr<SegmentSource>(new DirSource(*std::move(sink)));
-}
-
-std::unique_ptr<SegmentSource> MemorySource(
-    std::map<std::string, std::string> files) {
-  return std::make_unique<MemSource>(std::move(files));
-}
 
 VerifyReport Verify(SegmentSource& source, const VerifyOptions& options,
                     const RecordVisitor& visit) {
