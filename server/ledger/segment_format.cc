@@ -218,14 +218,14 @@ ChainVerifier ChainVerifier::TrustingFirstLink() {
 absl::Status ChainVerifier::Add(const LedgerRecord& record) {
   const bool first = records_ == 0;
   if (!(first && trust_first_link_)) {
-    if (record.sequence() != head_sequence_ + 1) {
-      return Broken(absl::StrCat("expected sequence ", head_sequence_ + 1,
+    if (record.sequence() != head_.sequence + 1) {
+      return Broken(absl::StrCat("expected sequence ", head_.sequence + 1,
                                  ", found ", record.sequence(),
                                  " (record removed, duplicated or moved)"));
     }
-    if (record.prev_hash() != head_hash_) {
+    if (record.prev_hash() != head_.hash) {
       return Broken(absl::StrCat("prev_hash does not match the hash of record ",
-                                 head_sequence_));
+                                 head_.sequence));
     }
   } else if (record.sequence() == 0) {
     return Broken("sequence 0");
@@ -249,8 +249,8 @@ absl::Status ChainVerifier::Add(const LedgerRecord& record) {
     default:
       return Broken(absl::StrCat("unknown record kind ", record.kind()));
   }
-  head_sequence_ = record.sequence();
-  head_hash_ = record.hash();
+  head_.sequence = record.sequence();
+  head_.hash = record.hash();
   ++records_;
   return absl::OkStatus();
 }
