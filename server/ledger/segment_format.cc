@@ -255,42 +255,4 @@ absl::Status ChainVerifier::Add(const LedgerRecord& record) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<SegmentReadResult> ReadSegment(
-    absl::string_view name, absl::string_view data, ChainVerifier* chain,
-    const std::function<absl::Status(const LedgerRecord&)>& visit) {
-  // Errors name the position in the chain where the bad record sits, not
-  // the sequence it claims (a duplicate claims an earlier one).
-  auto located = [&](absl::optional<uint64_t> position, uint64_t offset,
-                     const absl::Status& status) {
-    std::string where = position.has_value()
-                            ? absl::StrCat("sequence ", *position)
-                            : std::string("first record read");
-    return absl::Status(status.code(),
-                        absl::StrCat(name, ": ", where, " (offset ", offset,
-                                     "): ", status.message()));
-  };
-  FrameScan scan = ScanFrames(data);
-  for (const SegmentFrame& frame : scan.frames) {
-    const absl::optional<uint64_t> position = chain->next_sequence();
-    absl::StatusOr<LedgerRecord> record = DecodeRecord(frame.payload);
-    if (!record.ok()) return located(position, frame.offset, record.status());
-    absl::Status status = chain->Add(*record);
-    if (status.ok() && visit) status = visit(*record);
-    if (!status.ok()) {
-      return located(position.has_value() ? position : record->sequence(),
-                     frame.offset, status);
-    }
-  }
-  if (scan.tail == SegmentTail::kCorrupt) {
-    return located(chain->next_sequence(), scan.valid_bytes,
-                   Broken(scan.tail_reason));
-  }
-  SegmentReadResult result;
-  result.tail = scan.tail;
-  result.tail_reason = std::move(scan.tail_reason);
-  result.valid_bytes = scan.valid_bytes;
-  result.size = data.size();
-  return result;
-}
-
 }  // namespace idgate

@@ -24,7 +24,6 @@
 // ends with a zero byte (it ends with its hash in hex).
 
 #include <cstdint>
-#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -68,7 +67,7 @@ std::string CheckpointMessage(uint64_t head_sequence,
 absl::Status VerifyCheckpointSignature(const LedgerRecord& checkpoint,
                                        const Ed25519PublicKey& key);
 
-// --- Reading ---
+// --- Reading (ledger_scan.h walks whole ledgers with these) ---
 
 struct SegmentFrame {
   uint64_t offset = 0;  // of the frame header
@@ -140,22 +139,5 @@ class ChainVerifier {
   ChainHead head_;
   uint64_t records_ = 0;
 };
-
-struct SegmentReadResult {
-  // kClean or kTorn: a damaged header is an error.
-  SegmentTail tail = SegmentTail::kClean;
-  std::string tail_reason;
-  uint64_t valid_bytes = 0;
-  uint64_t size = 0;
-};
-
-// Decodes every whole frame of segment `name` in order, feeding `chain` and
-// then `visit`. Fails with DATA_LOSS "<name>: sequence N (offset O): reason"
-// at the first bad frame or broken link (N is the position the bad record
-// holds in the chain). A torn end is returned, not failed: whether it is
-// acceptable depends on whether this is the last segment.
-absl::StatusOr<SegmentReadResult> ReadSegment(
-    absl::string_view name, absl::string_view data, ChainVerifier* chain,
-    const std::function<absl::Status(const LedgerRecord&)>& visit);
 
 }  // namespace idgate
