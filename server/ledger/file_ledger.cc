@@ -8,6 +8,8 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "core/status.h"
+#include "core/time.h"
+#include "idgate/config/v1/config.pb.h"
 #include "server/ledger/ledger_scan.h"
 #include "server/ledger/segment_format.h"
 
@@ -219,6 +221,18 @@ class RecoveryVisitor final : public LedgerVisitor {
 };
 
 }  // namespace
+
+FileLedgerOptions FileLedgerOptions::FromConfig(
+    const ::idgate::config::v1::LedgerSettings& settings) {
+  FileLedgerOptions options;
+  options.segment_max_bytes = settings.segment_max_bytes();
+  options.max_batch_records = settings.max_batch_records();
+  options.max_pending_records = settings.max_pending_records();
+  options.checkpoint_private_key_file = settings.checkpoint_private_key_file();
+  options.checkpoint_every_records = settings.checkpoint_every_records();
+  options.checkpoint_interval = ToDuration(settings.checkpoint_interval());
+  return options;
+}
 
 FileLedger::FileLedger(FileLedgerOptions options,
                        std::unique_ptr<SegmentSink> sink)

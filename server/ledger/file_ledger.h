@@ -20,9 +20,18 @@
 #include "server/ledger/ledger.h"
 #include "server/ledger/segment_sink.h"
 
+namespace idgate::config::v1 {
+class LedgerSettings;
+}  // namespace idgate::config::v1
+
 namespace idgate {
 
 struct FileLedgerOptions {
+  // The settings config.proto's LedgerSettings holds, as the config loader
+  // has defaulted them; dir, now and on_batch are the caller's.
+  static FileLedgerOptions FromConfig(
+      const ::idgate::config::v1::LedgerSettings& settings);
+
   // Directory of the segment files; created (not its parents) if missing.
   std::string dir;
   // As in config.proto's LedgerSettings, 0 means the default for these three.

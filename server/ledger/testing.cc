@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <mutex>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "core/file.h"
@@ -96,6 +97,17 @@ LedgerRecord MakeOutcome(absl::string_view disclosure_id,
   outcome->set_provider_code("0");
   outcome->set_sent(true);
   return record;
+}
+
+FileLedgerOptions TestLedgerOptions(std::string dir) {
+  FileLedgerOptions options;
+  options.dir = std::move(dir);
+  options.segment_max_bytes = 64 << 20;
+  options.max_batch_records = 4096;
+  options.max_pending_records = 65536;
+  options.checkpoint_every_records = 1000;
+  options.checkpoint_interval = absl::Seconds(10);
+  return options;
 }
 
 absl::Status AppendAndWait(Ledger& ledger, LedgerRecord record) {
