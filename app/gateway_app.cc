@@ -213,14 +213,8 @@ absl::Status GatewayApp::Build(AppOptions options) {
       return absl::FailedPreconditionError(absl::StrCat(
           "config: ledger.checkpoint_private_key_file: cannot read ", key));
     }
-    FileLedgerOptions lo;
+    FileLedgerOptions lo = FileLedgerOptions::FromConfig(c.ledger());
     lo.dir = options.state_dir + "/ledger";
-    lo.segment_max_bytes = c.ledger().segment_max_bytes();
-    lo.max_batch_records = c.ledger().max_batch_records();
-    lo.max_pending_records = c.ledger().max_pending_records();
-    lo.checkpoint_private_key_file = c.ledger().checkpoint_private_key_file();
-    lo.checkpoint_every_records = c.ledger().checkpoint_every_records();
-    lo.checkpoint_interval = ToDuration(c.ledger().checkpoint_interval());
     lo.now = now;
     lo.on_batch = [metrics = metrics_.get()](size_t records, absl::Duration) {
       metrics->LedgerBatch(records);
