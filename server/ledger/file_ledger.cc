@@ -252,14 +252,12 @@ absl::StatusOr<std::unique_ptr<FileLedger>> FileLedger::Open(
 absl::StatusOr<std::unique_ptr<FileLedger>> FileLedger::Open(
     FileLedgerOptions options, std::unique_ptr<SegmentSink> sink) {
   if (sink == nullptr) return absl::InvalidArgumentError("no segment sink");
-  if (options.segment_max_bytes == 0) {
-    options.segment_max_bytes = FileLedgerOptions::kDefaultSegmentMaxBytes;
-  }
-  if (options.max_batch_records == 0) {
-    options.max_batch_records = FileLedgerOptions::kDefaultMaxBatchRecords;
-  }
-  if (options.max_pending_records == 0) {
-    options.max_pending_records = FileLedgerOptions::kDefaultMaxPendingRecords;
+  // Zero is no setting: the config loader gives the defaults.
+  if (options.segment_max_bytes == 0 || options.max_batch_records == 0 ||
+      options.max_pending_records == 0) {
+    return absl::InvalidArgumentError(
+        "ledger: segment_max_bytes, max_batch_records and "
+        "max_pending_records must be positive");
   }
   if (options.checkpoint_interval < absl::ZeroDuration() ||
       options.recovery_intent_window < absl::ZeroDuration() ||

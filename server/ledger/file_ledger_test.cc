@@ -509,12 +509,24 @@ TEST_F(FakeSinkLedgerTest, UnawaitedRecordAloneIsWrittenAfterTheDelay) {
   EXPECT_EQ(ledger->stats().records, 1u);
 }
 
-TEST_F(FakeSinkLedgerTest, ZeroSettingsMeanDefaultsAndBatchesAreObserved) {
-  FileLedgerOptions options;
-  // As an unset proto3 LedgerSettings gives them.
-  options.segment_max_bytes = 0;
-  options.max_batch_records = 0;
-  options.max_pending_records = 0;
+// The config loader gives the defaults (FileLedgerOptions::FromConfig): a
+// zero limit, as an unset proto3 LedgerSettings has, is refused.
+TEST_F(FakeSinkLedgerTest, ZeroLimitsAreRefused) {
+  std::vector<FileLedgerOptions> zeros(3, Options());
+  zeros[0].segment_max_bytes = 0;
+  zeros[1].max_batch_records = 0;
+  zeros[2].max_pending_records = 0;
+  for (const FileLedgerOptions& options : zeros) {
+    absl::StatusOr<std::unique_ptr<FileLedger>> ledger =
+        FileLedger::Open(options, std::make_unique<FakeSink>(shared_));
+    EXPECT_EQ(ledger.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(ledger.status().message(), HasSubstr("must be positive"));
+  }
+  EXPECT_THAT(Events(), ::testing::IsEmpty()) << "no segment created";
+}
+
+TEST_F(FakeSinkLedgerTest, BatchesAreObserved) {
+  FileLedgerOptions options = Options();
   std::mutex mu;
   std::vector<size_t> batches;
   options.on_batch = [&](size_t records, absl::Duration) {
