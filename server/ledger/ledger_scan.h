@@ -45,7 +45,8 @@ struct RecordPosition {
   uint64_t offset = 0;   // of the record's frame in the segment
 };
 
-// A segment whose records all passed.
+// A segment whose records all passed. The views live only as long as the
+// OnSegment call: a visitor copies what it keeps.
 struct ScannedSegment {
   uint64_t index = 0;
   absl::string_view name;
