@@ -196,14 +196,8 @@ absl::Status GatewayApp::OpenLedger(const AppOptions& options) {
     return absl::FailedPreconditionError(absl::StrCat(
         "config: ledger.checkpoint_private_key_file: cannot read ", key));
   }
-  FileLedgerOptions lo;
+  FileLedgerOptions lo = FileLedgerOptions::FromConfig(l);
   lo.dir = options.state_dir + "/ledger";
-  lo.segment_max_bytes = l.segment_max_bytes();
-  lo.max_batch_records = l.max_batch_records();
-  lo.max_pending_records = l.max_pending_records();
-  lo.checkpoint_private_key_file = l.checkpoint_private_key_file();
-  lo.checkpoint_every_records = l.checkpoint_every_records();
-  lo.checkpoint_interval = ToDuration(l.checkpoint_interval());
   lo.now = options.now;
   lo.on_batch = [metrics = metrics_.get()](size_t records, absl::Duration) {
     metrics->LedgerBatch(records);

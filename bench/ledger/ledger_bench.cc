@@ -218,9 +218,12 @@ Sample Run(const std::string& base_dir, const std::string& key_file,
     std::perror("mkdtemp");
     std::exit(1);
   }
+  // Segment and queue limits as the config loader defaults them.
   FileLedgerOptions options;
   options.dir = dir;
+  options.segment_max_bytes = 64 << 20;
   options.max_batch_records = max_batch;
+  options.max_pending_records = 65536;
   options.checkpoint_private_key_file = key_file;
   options.checkpoint_every_records = 1000;
   absl::StatusOr<std::unique_ptr<FileLedger>> ledger =

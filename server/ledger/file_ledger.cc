@@ -8,6 +8,9 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "core/status.h"
+#include "core/time.h"
+#include "idgate/config/v1/config.pb.h"
+#include "server/ledger/ledger_scan.h"
 #include "server/ledger/segment_format.h"
 
 namespace idgate {
@@ -48,7 +51,188 @@ absl::Status ValidateForAppend(const LedgerRecord& record) {
   return absl::OkStatus();
 }
 
+// Damage found at start-up, which the ledger refuses to open over.
+absl::Status LedgerDamaged(const LedgerDamage& damage) {
+  return absl::DataLossError(absl::StrCat("ledger: ", damage.ToString()));
+}
+
+// The segment start-up verifies from: walking back from the last one
+// until the range holds a checkpoint (when checkpoints are signed) and
+// reaches `window` before the last record. Only the structure is read
+// here; the scan from the segment returned verifies, and reports the
+// damage of a segment that does not even parse, where the walk stops.
+absl::StatusOr<uint64_t> FirstSegmentToVerify(
+    SegmentSource& source, const std::vector<uint64_t>& indices,
+    absl::Duration window, bool need_checkpoint) {
+  bool have_records = false;
+  bool have_checkpoint = false;
+  absl::Time last_time;
+  for (size_t k = indices.size(); k-- > 0;) {
+    absl::StatusOr<std::string> data = source.Read(SegmentFileName(indices[k]));
+    if (!data.ok()) return data.status();
+    FrameScan scan = ScanFrames(*data);
+    bool parsed_all = true;
+    absl::Time segment_first_time = absl::InfiniteFuture();
+    for (size_t f = 0; f < scan.frames.size(); ++f) {
+      LedgerRecord record;
+      if (!record.ParseFromArray(
+              scan.frames[f].payload.data(),
+              static_cast<int>(scan.frames[f].payload.size()))) {
+        parsed_all = false;
+        break;
+      }
+      if (f == 0) segment_first_time = RecordTime(record);
+      if (!have_records && f + 1 == scan.frames.size()) {
+        last_time = RecordTime(record);
+      }
+      if (record.kind() == RECORD_KIND_CHECKPOINT) have_checkpoint = true;
+    }
+    if (!parsed_all || scan.tail == SegmentTail::kCorrupt) return indices[k];
+    if (!scan.frames.empty()) have_records = true;
+    const bool window_covered =
+        have_records && segment_first_time <= last_time - window;
+    if (window_covered && (have_checkpoint || !need_checkpoint)) {
+      return indices[k];
+    }
+  }
+  return indices.front();
+}
+
+// What start-up learns from the verified range: the last checkpoint, the
+// INTENTs without OUTCOME, and the requests that reached a provider (for
+// the idempotency store, I8).
+class RecoveryVisitor final : public LedgerVisitor {
+ public:
+  // `key`: the ledger's own checkpoint key, or null when it signs none.
+  explicit RecoveryVisitor(const Ed25519PublicKey* key)
+      : key_(key), key_id_(key != nullptr ? key->KeyId() : "") {}
+
+  absl::Status OnCheckpoint(const LedgerRecord& checkpoint,
+                            const RecordPosition& position) override {
+    last_checkpoint_sequence_ = checkpoint.sequence();
+    last_checkpoint_signature_verified_ = false;
+    // A checkpoint by another key (rotated) cannot be checked here; one
+    // claiming our key must verify.
+    if (key_ != nullptr && checkpoint.checkpoint().key_id() == key_id_) {
+      absl::Status status = VerifyCheckpointSignature(checkpoint, *key_);
+      if (!status.ok()) return status;
+      last_checkpoint_signature_verified_ = true;
+    }
+    records_since_checkpoint_ = 0;
+    return absl::OkStatus();
+  }
+
+  absl::Status OnRecord(const LedgerRecord& record,
+                        const RecordPosition& position) override {
+    if (first_sequence_ == 0) first_sequence_ = record.sequence();
+    switch (record.kind()) {
+      case RECORD_KIND_INTENT: {
+        open_intents_[record.disclosure_id()] =
+            UnmatchedIntent{record.disclosure_id(), record.sequence(),
+                            record.provider(), RecordTime(record)};
+        RequestTally& r = requests_[{record.caller(), record.request_id()}];
+        if (r.first_sequence == 0) {
+          r.first_sequence = record.sequence();
+          r.time = RecordTime(record);
+        }
+        ++r.disclosing_intents;
+        ++records_since_checkpoint_;
+        break;
+      }
+      case RECORD_KIND_OUTCOME:
+        // An OUTCOME whose INTENT is before the verified range changes
+        // nothing: that request is not in `requests_` either.
+        if (open_intents_.erase(record.disclosure_id()) > 0 &&
+            !record.outcome().sent()) {
+          --requests_[{record.caller(), record.request_id()}]
+                .disclosing_intents;
+        }
+        ++records_since_checkpoint_;
+        break;
+      default:  // checkpoints: OnCheckpoint
+        break;
+    }
+    return absl::OkStatus();
+  }
+
+  // What Recover needs to resume appending: the last segment's length.
+  struct SegmentEnd {
+    std::string name;
+    uint64_t size = 0;
+    uint64_t valid_bytes = 0;  // zeros or a torn write follow
+  };
+
+  absl::Status OnSegment(const ScannedSegment& segment) override {
+    last_segment_ = SegmentEnd{std::string(segment.name), segment.data.size(),
+                               segment.valid_bytes};
+    return absl::OkStatus();
+  }
+
+  const SegmentEnd& last_segment() const { return last_segment_; }
+  uint64_t records_since_checkpoint() const {
+    return records_since_checkpoint_;
+  }
+
+  // The report's fields that come from the records.
+  void FillReport(RecoveryReport* report) {
+    report->verified_from_sequence = first_sequence_;
+    report->last_checkpoint_sequence = last_checkpoint_sequence_;
+    report->last_checkpoint_signature_verified =
+        last_checkpoint_signature_verified_;
+    for (auto& [id, intent] : open_intents_) {
+      report->possibly_disclosed.push_back(std::move(intent));
+    }
+    std::sort(report->possibly_disclosed.begin(),
+              report->possibly_disclosed.end(),
+              [](const UnmatchedIntent& a, const UnmatchedIntent& b) {
+                return a.sequence < b.sequence;
+              });
+    std::vector<std::pair<uint64_t, DisclosedRequest>> disclosed;
+    for (auto& [key, tally] : requests_) {
+      if (tally.disclosing_intents <= 0) continue;
+      disclosed.push_back(
+          {tally.first_sequence, {key.first, key.second, tally.time}});
+    }
+    std::sort(disclosed.begin(), disclosed.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (auto& [sequence, request] : disclosed) {
+      report->disclosed_requests.push_back(std::move(request));
+    }
+  }
+
+ private:
+  // Per (caller, request_id): its INTENTs minus the OUTCOMEs that say
+  // nothing was sent. Above zero, the request was (maybe) disclosed.
+  struct RequestTally {
+    uint64_t first_sequence = 0;
+    absl::Time time;
+    int disclosing_intents = 0;
+  };
+
+  const Ed25519PublicKey* const key_;
+  const std::string key_id_;
+  uint64_t first_sequence_ = 0;
+  uint64_t last_checkpoint_sequence_ = 0;
+  bool last_checkpoint_signature_verified_ = false;
+  uint64_t records_since_checkpoint_ = 0;
+  std::map<std::string, UnmatchedIntent> open_intents_;
+  std::map<std::pair<std::string, std::string>, RequestTally> requests_;
+  SegmentEnd last_segment_;
+};
+
 }  // namespace
+
+FileLedgerOptions FileLedgerOptions::FromConfig(
+    const ::idgate::config::v1::LedgerSettings& settings) {
+  FileLedgerOptions options;
+  options.segment_max_bytes = settings.segment_max_bytes();
+  options.max_batch_records = settings.max_batch_records();
+  options.max_pending_records = settings.max_pending_records();
+  options.checkpoint_private_key_file = settings.checkpoint_private_key_file();
+  options.checkpoint_every_records = settings.checkpoint_every_records();
+  options.checkpoint_interval = ToDuration(settings.checkpoint_interval());
+  return options;
+}
 
 FileLedger::FileLedger(FileLedgerOptions options,
                        std::unique_ptr<SegmentSink> sink)
@@ -68,14 +252,12 @@ absl::StatusOr<std::unique_ptr<FileLedger>> FileLedger::Open(
 absl::StatusOr<std::unique_ptr<FileLedger>> FileLedger::Open(
     FileLedgerOptions options, std::unique_ptr<SegmentSink> sink) {
   if (sink == nullptr) return absl::InvalidArgumentError("no segment sink");
-  if (options.segment_max_bytes == 0) {
-    options.segment_max_bytes = FileLedgerOptions::kDefaultSegmentMaxBytes;
-  }
-  if (options.max_batch_records == 0) {
-    options.max_batch_records = FileLedgerOptions::kDefaultMaxBatchRecords;
-  }
-  if (options.max_pending_records == 0) {
-    options.max_pending_records = FileLedgerOptions::kDefaultMaxPendingRecords;
+  // Zero is no setting: the config loader gives the defaults.
+  if (options.segment_max_bytes == 0 || options.max_batch_records == 0 ||
+      options.max_pending_records == 0) {
+    return absl::InvalidArgumentError(
+        "ledger: segment_max_bytes, max_batch_records and "
+        "max_pending_records must be positive");
   }
   if (options.checkpoint_interval < absl::ZeroDuration() ||
       options.recovery_intent_window < absl::ZeroDuration() ||
@@ -118,187 +300,60 @@ absl::Status FileLedger::LoadSigner() {
 }
 
 absl::Status FileLedger::Recover() {
-  absl::StatusOr<std::vector<std::string>> names = sink_->List();
-  if (!names.ok()) return names.status();
-  std::vector<uint64_t> indices;
-  for (const std::string& name : *names) {
-    // Other files (lost+found, an operator's notes) are not the ledger's.
-    if (absl::optional<uint64_t> index = ParseSegmentFileName(name)) {
-      indices.push_back(*index);
-    }
-  }
-  std::sort(indices.begin(), indices.end());
-  for (size_t i = 1; i < indices.size(); ++i) {
-    if (indices[i] != indices[i - 1] + 1) {
-      return absl::DataLossError(
-          absl::StrCat("ledger: segment ", SegmentFileName(indices[i - 1] + 1),
-                       " is missing"));
-    }
-  }
-  report_.segments = indices.size();
+  absl::StatusOr<std::vector<uint64_t>> indices = ListSegments(*sink_);
+  if (!indices.ok()) return indices.status();
+  report_.segments = indices->size();
   report_.head_hash = std::string(kGenesisHash);
-  if (indices.empty()) return StartSegment(1, /*create=*/true);
-
-  // Walk back from the last segment until the range holds a checkpoint
-  // (when we sign them) and reaches recovery_intent_window before the last
-  // record. Only the structure is read here; the pass below verifies.
-  size_t first = indices.size() - 1;
-  bool have_records = false;
-  bool have_checkpoint = false;
-  absl::Time last_time;
-  for (size_t k = indices.size(); k-- > 0;) {
-    first = k;
-    absl::StatusOr<std::string> data = sink_->Read(SegmentFileName(indices[k]));
-    if (!data.ok()) return data.status();
-    FrameScan scan = ScanFrames(*data);
-    bool parsed_all = true;
-    absl::Time segment_first_time = absl::InfiniteFuture();
-    for (size_t f = 0; f < scan.frames.size(); ++f) {
-      LedgerRecord record;
-      if (!record.ParseFromArray(
-              scan.frames[f].payload.data(),
-              static_cast<int>(scan.frames[f].payload.size()))) {
-        parsed_all = false;
-        break;
-      }
-      if (f == 0) segment_first_time = RecordTime(record);
-      if (!have_records && f + 1 == scan.frames.size()) {
-        last_time = RecordTime(record);
-      }
-      if (record.kind() == RECORD_KIND_CHECKPOINT) have_checkpoint = true;
-    }
-    // Damage: the verifying pass starting here reports it.
-    if (!parsed_all || scan.tail == SegmentTail::kCorrupt) break;
-    if (!scan.frames.empty()) have_records = true;
-    const bool window_covered =
-        have_records &&
-        segment_first_time <= last_time - options_.recovery_intent_window;
-    const bool anchored = !signer_.has_value() || have_checkpoint;
-    if (window_covered && anchored) break;
+  if (indices->empty()) return StartSegment(1, /*create=*/true);
+  if (absl::optional<LedgerDamage> missing =
+          FindMissingSegment(*indices, indices->front())) {
+    return LedgerDamaged(*missing);
   }
 
-  ChainVerifier chain = indices[first] == 1
-                            ? ChainVerifier()
-                            : ChainVerifier::TrustingFirstLink();
-  std::map<std::string, UnmatchedIntent> open_intents;
-  // Per (caller, request_id): its INTENTs minus the OUTCOMEs that say
-  // nothing was sent. Above zero, the request was (maybe) disclosed.
-  struct RequestTally {
-    uint64_t first_sequence = 0;
-    absl::Time time;
-    int disclosing_intents = 0;
-  };
-  std::map<std::pair<std::string, std::string>, RequestTally> requests;
-  auto visit = [&](const LedgerRecord& record) -> absl::Status {
-    if (chain.records() == 1) {
-      report_.verified_from_sequence = record.sequence();
-    }
-    switch (record.kind()) {
-      case RECORD_KIND_CHECKPOINT:
-        report_.last_checkpoint_sequence = record.sequence();
-        report_.last_checkpoint_signature_verified = false;
-        // A checkpoint by another key (rotated) cannot be checked here;
-        // one claiming our key must verify.
-        if (signer_public_.has_value() &&
-            record.checkpoint().key_id() == signer_key_id_) {
-          absl::Status status =
-              VerifyCheckpointSignature(record, *signer_public_);
-          if (!status.ok()) return status;
-          report_.last_checkpoint_signature_verified = true;
-        }
-        records_since_checkpoint_ = 0;
-        break;
-      case RECORD_KIND_INTENT:
-        open_intents[record.disclosure_id()] =
-            UnmatchedIntent{record.disclosure_id(), record.sequence(),
-                            record.provider(), RecordTime(record)};
-        {
-          RequestTally& r = requests[{record.caller(), record.request_id()}];
-          if (r.first_sequence == 0) {
-            r.first_sequence = record.sequence();
-            r.time = RecordTime(record);
-          }
-          ++r.disclosing_intents;
-        }
-        ++records_since_checkpoint_;
-        break;
-      default:
-        // An OUTCOME whose INTENT is before the verified range changes
-        // nothing: that request is not in `requests` either.
-        if (open_intents.erase(record.disclosure_id()) > 0 &&
-            !record.outcome().sent()) {
-          --requests[{record.caller(), record.request_id()}].disclosing_intents;
-        }
-        ++records_since_checkpoint_;
-        break;
-    }
-    return absl::OkStatus();
-  };
-
-  uint64_t last_segment_bytes = 0;
-  for (size_t k = first; k < indices.size(); ++k) {
-    const std::string name = SegmentFileName(indices[k]);
-    absl::StatusOr<std::string> data = sink_->Read(name);
-    if (!data.ok()) return data.status();
-    absl::StatusOr<SegmentReadResult> result =
-        ReadSegment(name, *data, &chain, visit);
-    if (!result.ok()) {
-      return Prefixed("ledger", result.status());
-    }
-    const bool last = k + 1 == indices.size();
-    if (result->tail == SegmentTail::kTorn) {
-      // Only the last write can be interrupted: a sealed segment was synced
-      // before the next one was created. The cut bytes were never synced,
-      // so no callback was told OK for them and no provider was called.
-      if (!last) {
-        return absl::DataLossError(
-            absl::StrCat("ledger: ", name, ": ", result->tail_reason,
-                         " in a segment that is not the last"));
-      }
-      report_.torn_tail_bytes = result->size - result->valid_bytes;
-      report_.torn_tail_segment = name;
-      report_.torn_tail_reason = result->tail_reason;
-    }
-    // Appending resumes at the file's end: cut a torn write and the zeros
-    // preallocated before the crash (the writer grows the file again).
-    if (last && result->size > result->valid_bytes) {
-      absl::Status truncated = sink_->Truncate(name, result->valid_bytes);
-      if (!truncated.ok()) return truncated;
-    }
-    last_segment_bytes = result->valid_bytes;
-  }
-  if (chain.records() == 0 && indices.front() != 1) {
+  absl::StatusOr<uint64_t> first = FirstSegmentToVerify(
+      *sink_, *indices, options_.recovery_intent_window, signer_.has_value());
+  if (!first.ok()) return first.status();
+  ScanStart start;
+  start.segment = *first;
+  // The segments before were verified by the start-ups that wrote after
+  // them (and are idgate-audit's to check).
+  if (*first != 1) start.previous = absl::nullopt;
+  RecoveryVisitor visitor(signer_public_.has_value() ? &*signer_public_
+                                                     : nullptr);
+  absl::StatusOr<ScanResult> scan = ScanLedger(*sink_, start, visitor);
+  if (!scan.ok()) return scan.status();
+  if (scan->damage.has_value()) return LedgerDamaged(*scan->damage);
+  if (scan->records == 0 && indices->front() != 1) {
     return absl::DataLossError(
         "ledger: the segments hold no records, yet the first is not " +
         SegmentFileName(1));
   }
 
-  head_sequence_ = chain.head_sequence();
-  head_hash_ = chain.head_hash();
+  const RecoveryVisitor::SegmentEnd& last = visitor.last_segment();
+  if (scan->torn_tail.has_value()) {
+    // The cut bytes were never synced, so no callback was told OK for them
+    // and no provider was called.
+    report_.torn_tail_bytes = last.size - last.valid_bytes;
+    report_.torn_tail_segment = scan->torn_tail->segment;
+    report_.torn_tail_reason = scan->torn_tail->reason;
+  }
+  // Appending resumes at the file's end: cut a torn write and the zeros
+  // preallocated before the crash (the writer grows the file again).
+  if (last.size > last.valid_bytes) {
+    absl::Status truncated = sink_->Truncate(last.name, last.valid_bytes);
+    if (!truncated.ok()) return truncated;
+  }
+  const uint64_t last_segment_bytes = last.valid_bytes;
+
+  head_sequence_ = scan->head.sequence;
+  head_hash_ = scan->head.hash;
+  records_since_checkpoint_ = visitor.records_since_checkpoint();
   report_.last_sequence = head_sequence_;
   report_.head_hash = head_hash_;
-  report_.records_verified = chain.records();
-  for (auto& [id, intent] : open_intents) {
-    report_.possibly_disclosed.push_back(std::move(intent));
-  }
-  std::sort(report_.possibly_disclosed.begin(),
-            report_.possibly_disclosed.end(),
-            [](const UnmatchedIntent& a, const UnmatchedIntent& b) {
-              return a.sequence < b.sequence;
-            });
-  std::vector<std::pair<uint64_t, DisclosedRequest>> disclosed;
-  for (auto& [key, tally] : requests) {
-    if (tally.disclosing_intents <= 0) continue;
-    disclosed.push_back(
-        {tally.first_sequence, {key.first, key.second, tally.time}});
-  }
-  std::sort(disclosed.begin(), disclosed.end(),
-            [](const auto& a, const auto& b) { return a.first < b.first; });
-  for (auto& [sequence, request] : disclosed) {
-    report_.disclosed_requests.push_back(std::move(request));
-  }
+  report_.records_verified = scan->records;
+  visitor.FillReport(&report_);
 
-  absl::Status status = StartSegment(indices.back(), /*create=*/false);
+  absl::Status status = StartSegment(indices->back(), /*create=*/false);
   segment_bytes_ = last_segment_bytes;
   return status;
 }

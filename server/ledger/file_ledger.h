@@ -20,26 +20,41 @@
 #include "server/ledger/ledger.h"
 #include "server/ledger/segment_sink.h"
 
+namespace idgate::config::v1 {
+class LedgerSettings;
+}  // namespace idgate::config::v1
+
 namespace idgate {
 
 struct FileLedgerOptions {
+  // The settings config.proto's LedgerSettings holds, as the config loader
+  // has defaulted them; dir, now and on_batch are the caller's.
+  static FileLedgerOptions FromConfig(
+      const ::idgate::config::v1::LedgerSettings& settings);
+
   // Directory of the segment files; created (not its parents) if missing.
   std::string dir;
-  // As in config.proto's LedgerSettings, 0 means the default for these three.
+
+  // The configured settings (FromConfig) have no defaults here: the config
+  // loader is the one place that gives them (tests: TestLedgerOptions).
   // A batch that would grow the current segment past this goes to a new one.
-  uint64_t segment_max_bytes = kDefaultSegmentMaxBytes;
+  // Must be positive, as must the next two.
+  uint64_t segment_max_bytes = 0;
   // Most records per write + fdatasync.
-  size_t max_batch_records = kDefaultMaxBatchRecords;
+  size_t max_batch_records = 0;
   // Most records waiting for the writer; beyond it Append fails UNAVAILABLE.
-  size_t max_pending_records = kDefaultMaxPendingRecords;
+  size_t max_pending_records = 0;
   // PEM Ed25519 private key signing checkpoints; empty = no checkpoints.
   std::string checkpoint_private_key_file;
   // A checkpoint is written at the end of the first batch that brings the
   // records since the last one to this many (0 = no count trigger), when
   // this much time has passed since the last one and records were added
   // (0 = no time trigger), and at Close().
-  uint64_t checkpoint_every_records = 1000;
-  absl::Duration checkpoint_interval = absl::Seconds(10);
+  uint64_t checkpoint_every_records = 0;
+  absl::Duration checkpoint_interval = absl::ZeroDuration();
+
+  // Not in the config: the defaults below are the only ones.
+  //
   // At start-up, INTENTs without OUTCOME are looked for at least this far
   // back from the last record. Must exceed the longest provider call.
   absl::Duration recovery_intent_window = absl::Minutes(10);
@@ -55,10 +70,6 @@ struct FileLedgerOptions {
   // batch with its record count (checkpoint included) and the time its
   // write and fdatasync took. Must be quick and must not call the ledger.
   std::function<void(size_t records, absl::Duration write_and_sync)> on_batch;
-
-  static constexpr uint64_t kDefaultSegmentMaxBytes = 64ull << 20;
-  static constexpr size_t kDefaultMaxBatchRecords = 4096;
-  static constexpr size_t kDefaultMaxPendingRecords = 65536;
 };
 
 // An INTENT with no OUTCOME after it: the request may have reached the

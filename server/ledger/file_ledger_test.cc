@@ -19,6 +19,7 @@
 #include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "idgate/config/v1/config.pb.h"
 #include "server/ledger/segment_format.h"
 #include "server/ledger/subject_ref.h"
 #include "server/ledger/testing.h"
@@ -213,8 +214,13 @@ std::string Req(const std::string& id) { return "req-" + id; }
 
 class FakeSinkLedgerTest : public ::testing::Test {
  protected:
-  std::unique_ptr<FileLedger> OpenLedger(FileLedgerOptions options = {}) {
-    options.dir = "unused";
+  // The fake sink has no directory.
+  static FileLedgerOptions Options() {
+    return testing::TestLedgerOptions("unused");
+  }
+
+  std::unique_ptr<FileLedger> OpenLedger(
+      FileLedgerOptions options = Options()) {
     absl::StatusOr<std::unique_ptr<FileLedger>> ledger =
         FileLedger::Open(options, std::make_unique<FakeSink>(shared_));
     EXPECT_TRUE(ledger.ok()) << ledger.status();
@@ -237,7 +243,7 @@ class FakeSinkLedgerTest : public ::testing::Test {
   }
 
   std::unique_ptr<FileLedger> OpenWithUnawaitedDelay(absl::Duration delay) {
-    FileLedgerOptions options;
+    FileLedgerOptions options = Options();
     options.unawaited_delay = delay;
     return OpenLedger(options);
   }
@@ -365,7 +371,7 @@ TEST_F(FakeSinkLedgerTest, WriteErrorIsFatal) {
 }
 
 TEST_F(FakeSinkLedgerTest, FullQueueRefusesAtOnce) {
-  FileLedgerOptions options;
+  FileLedgerOptions options = Options();
   options.max_pending_records = 3;
   std::unique_ptr<FileLedger> ledger = OpenLedger(options);
   ASSERT_NE(ledger, nullptr);
@@ -425,7 +431,7 @@ TEST_F(FakeSinkLedgerTest, CloseMakesQueuedRecordsDurable) {
 }
 
 TEST_F(FakeSinkLedgerTest, NewSegmentIsDurableBeforeItsRecords) {
-  FileLedgerOptions options;
+  FileLedgerOptions options = Options();
   options.segment_max_bytes = 1;  // every batch in a new segment
   std::unique_ptr<FileLedger> ledger = OpenLedger(options);
   ASSERT_NE(ledger, nullptr);
@@ -503,12 +509,24 @@ TEST_F(FakeSinkLedgerTest, UnawaitedRecordAloneIsWrittenAfterTheDelay) {
   EXPECT_EQ(ledger->stats().records, 1u);
 }
 
-TEST_F(FakeSinkLedgerTest, ZeroSettingsMeanDefaultsAndBatchesAreObserved) {
-  FileLedgerOptions options;
-  // As an unset proto3 LedgerSettings gives them.
-  options.segment_max_bytes = 0;
-  options.max_batch_records = 0;
-  options.max_pending_records = 0;
+// The config loader gives the defaults (FileLedgerOptions::FromConfig): a
+// zero limit, as an unset proto3 LedgerSettings has, is refused.
+TEST_F(FakeSinkLedgerTest, ZeroLimitsAreRefused) {
+  std::vector<FileLedgerOptions> zeros(3, Options());
+  zeros[0].segment_max_bytes = 0;
+  zeros[1].max_batch_records = 0;
+  zeros[2].max_pending_records = 0;
+  for (const FileLedgerOptions& options : zeros) {
+    absl::StatusOr<std::unique_ptr<FileLedger>> ledger =
+        FileLedger::Open(options, std::make_unique<FakeSink>(shared_));
+    EXPECT_EQ(ledger.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(ledger.status().message(), HasSubstr("must be positive"));
+  }
+  EXPECT_THAT(Events(), ::testing::IsEmpty()) << "no segment created";
+}
+
+TEST_F(FakeSinkLedgerTest, BatchesAreObserved) {
+  FileLedgerOptions options = Options();
   std::mutex mu;
   std::vector<size_t> batches;
   options.on_batch = [&](size_t records, absl::Duration) {
@@ -524,12 +542,29 @@ TEST_F(FakeSinkLedgerTest, ZeroSettingsMeanDefaultsAndBatchesAreObserved) {
   EXPECT_THAT(batches, ElementsAre(1, 1));
 }
 
+TEST(FileLedgerOptionsTest, FromConfigTakesEverySetting) {
+  ::idgate::config::v1::LedgerSettings settings;
+  settings.set_segment_max_bytes(1 << 20);
+  settings.set_max_batch_records(128);
+  settings.set_max_pending_records(1024);
+  settings.set_checkpoint_private_key_file("/keys/checkpoint.key");
+  settings.set_checkpoint_every_records(500);
+  settings.mutable_checkpoint_interval()->set_seconds(30);
+  settings.mutable_checkpoint_interval()->set_nanos(500000000);
+  FileLedgerOptions options = FileLedgerOptions::FromConfig(settings);
+  EXPECT_EQ(options.segment_max_bytes, 1u << 20);
+  EXPECT_EQ(options.max_batch_records, 128u);
+  EXPECT_EQ(options.max_pending_records, 1024u);
+  EXPECT_EQ(options.checkpoint_private_key_file, "/keys/checkpoint.key");
+  EXPECT_EQ(options.checkpoint_every_records, 500u);
+  EXPECT_EQ(options.checkpoint_interval, absl::Milliseconds(30500));
+  EXPECT_TRUE(options.dir.empty());
+}
+
 // --- On the real file system ---
 
 FileLedgerOptions DirOptions(const TempDir& dir) {
-  FileLedgerOptions options;
-  options.dir = dir.Join("ledger");
-  return options;
+  return testing::TestLedgerOptions(dir.Join("ledger"));
 }
 
 std::unique_ptr<FileLedger> OpenOrDie(const FileLedgerOptions& options) {

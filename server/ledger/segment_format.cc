@@ -218,14 +218,14 @@ ChainVerifier ChainVerifier::TrustingFirstLink() {
 absl::Status ChainVerifier::Add(const LedgerRecord& record) {
   const bool first = records_ == 0;
   if (!(first && trust_first_link_)) {
-    if (record.sequence() != head_sequence_ + 1) {
-      return Broken(absl::StrCat("expected sequence ", head_sequence_ + 1,
+    if (record.sequence() != head_.sequence + 1) {
+      return Broken(absl::StrCat("expected sequence ", head_.sequence + 1,
                                  ", found ", record.sequence(),
                                  " (record removed, duplicated or moved)"));
     }
-    if (record.prev_hash() != head_hash_) {
+    if (record.prev_hash() != head_.hash) {
       return Broken(absl::StrCat("prev_hash does not match the hash of record ",
-                                 head_sequence_));
+                                 head_.sequence));
     }
   } else if (record.sequence() == 0) {
     return Broken("sequence 0");
@@ -249,48 +249,10 @@ absl::Status ChainVerifier::Add(const LedgerRecord& record) {
     default:
       return Broken(absl::StrCat("unknown record kind ", record.kind()));
   }
-  head_sequence_ = record.sequence();
-  head_hash_ = record.hash();
+  head_.sequence = record.sequence();
+  head_.hash = record.hash();
   ++records_;
   return absl::OkStatus();
-}
-
-absl::StatusOr<SegmentReadResult> ReadSegment(
-    absl::string_view name, absl::string_view data, ChainVerifier* chain,
-    const std::function<absl::Status(const LedgerRecord&)>& visit) {
-  // Errors name the position in the chain where the bad record sits, not
-  // the sequence it claims (a duplicate claims an earlier one).
-  auto located = [&](absl::optional<uint64_t> position, uint64_t offset,
-                     const absl::Status& status) {
-    std::string where = position.has_value()
-                            ? absl::StrCat("sequence ", *position)
-                            : std::string("first record read");
-    return absl::Status(status.code(),
-                        absl::StrCat(name, ": ", where, " (offset ", offset,
-                                     "): ", status.message()));
-  };
-  FrameScan scan = ScanFrames(data);
-  for (const SegmentFrame& frame : scan.frames) {
-    const absl::optional<uint64_t> position = chain->next_sequence();
-    absl::StatusOr<LedgerRecord> record = DecodeRecord(frame.payload);
-    if (!record.ok()) return located(position, frame.offset, record.status());
-    absl::Status status = chain->Add(*record);
-    if (status.ok() && visit) status = visit(*record);
-    if (!status.ok()) {
-      return located(position.has_value() ? position : record->sequence(),
-                     frame.offset, status);
-    }
-  }
-  if (scan.tail == SegmentTail::kCorrupt) {
-    return located(chain->next_sequence(), scan.valid_bytes,
-                   Broken(scan.tail_reason));
-  }
-  SegmentReadResult result;
-  result.tail = scan.tail;
-  result.tail_reason = std::move(scan.tail_reason);
-  result.valid_bytes = scan.valid_bytes;
-  result.size = data.size();
-  return result;
 }
 
 }  // namespace idgate

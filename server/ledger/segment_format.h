@@ -24,8 +24,8 @@
 // ends with a zero byte (it ends with its hash in hex).
 
 #include <cstdint>
-#include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -67,7 +67,7 @@ std::string CheckpointMessage(uint64_t head_sequence,
 absl::Status VerifyCheckpointSignature(const LedgerRecord& checkpoint,
                                        const Ed25519PublicKey& key);
 
-// --- Reading ---
+// --- Reading (ledger_scan.h walks whole ledgers with these) ---
 
 struct SegmentFrame {
   uint64_t offset = 0;  // of the frame header
@@ -95,6 +95,13 @@ FrameScan ScanFrames(absl::string_view segment);
 // Checks a payload's hash and parses it. Fails (DATA_LOSS) with a reason.
 absl::StatusOr<LedgerRecord> DecodeRecord(absl::string_view payload);
 
+// The last record of a chain: the next one must have sequence + 1 and
+// prev_hash == hash. The default is the genesis, before record 1.
+struct ChainHead {
+  uint64_t sequence = 0;
+  std::string hash = std::string(kGenesisHash);
+};
+
 // Checks that records follow each other: sequence, prev_hash, and that a
 // checkpoint names the record before it. Signatures are checked apart
 // (VerifyCheckpointSignature) because they need keys.
@@ -102,6 +109,10 @@ class ChainVerifier {
  public:
   // Expects the chain from its first record (sequence 1, genesis prev_hash).
   ChainVerifier() = default;
+
+  // Expects the record after `previous`: for a range of the chain that
+  // starts after a head known from elsewhere (a pruned ledger's anchor).
+  explicit ChainVerifier(ChainHead previous) : head_(std::move(previous)) {}
 
   // Accepts whatever link the first record has to its predecessor: for
   // verifying the tail of a ledger whose head was verified before.
@@ -115,34 +126,18 @@ class ChainVerifier {
   // record when trusting the first link.
   absl::optional<uint64_t> next_sequence() const {
     if (trust_first_link_ && records_ == 0) return absl::nullopt;
-    return head_sequence_ + 1;
+    return head_.sequence + 1;
   }
-  uint64_t head_sequence() const { return head_sequence_; }
-  const std::string& head_hash() const { return head_hash_; }
+  // The last record added (or the one expected before the first).
+  const ChainHead& head() const { return head_; }
+  uint64_t head_sequence() const { return head_.sequence; }
+  const std::string& head_hash() const { return head_.hash; }
   uint64_t records() const { return records_; }
 
  private:
   bool trust_first_link_ = false;
-  uint64_t head_sequence_ = 0;
-  std::string head_hash_ = std::string(kGenesisHash);
+  ChainHead head_;
   uint64_t records_ = 0;
 };
-
-struct SegmentReadResult {
-  // kClean or kTorn: a damaged header is an error.
-  SegmentTail tail = SegmentTail::kClean;
-  std::string tail_reason;
-  uint64_t valid_bytes = 0;
-  uint64_t size = 0;
-};
-
-// Decodes every whole frame of segment `name` in order, feeding `chain` and
-// then `visit`. Fails with DATA_LOSS "<name>: sequence N (offset O): reason"
-// at the first bad frame or broken link (N is the position the bad record
-// holds in the chain). A torn end is returned, not failed: whether it is
-// acceptable depends on whether this is the last segment.
-absl::StatusOr<SegmentReadResult> ReadSegment(
-    absl::string_view name, absl::string_view data, ChainVerifier* chain,
-    const std::function<absl::Status(const LedgerRecord&)>& visit);
 
 }  // namespace idgate

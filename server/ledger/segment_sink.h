@@ -11,6 +11,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "server/ledger/segment_source.h"
 
 namespace idgate {
 
@@ -33,16 +34,10 @@ class SegmentFile {
   virtual absl::Status Seal() { return absl::OkStatus(); }
 };
 
-// A directory of segment files.
-class SegmentSink {
+// A directory of segment files: a SegmentSource that can also be written.
+// List() names all regular files in the directory, sorted.
+class SegmentSink : public SegmentSource {
  public:
-  virtual ~SegmentSink() = default;
-
-  // Names of all regular files in the directory, sorted.
-  virtual absl::StatusOr<std::vector<std::string>> List() = 0;
-
-  virtual absl::StatusOr<std::string> Read(const std::string& name) = 0;
-
   // Opens `name` for appending; with `create`, creates it and fails if it
   // already exists. A created file is durable only after SyncDir().
   virtual absl::StatusOr<std::unique_ptr<SegmentFile>> OpenForAppend(

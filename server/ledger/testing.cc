@@ -8,12 +8,13 @@
 #include <cstdlib>
 #include <fstream>
 #include <mutex>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "core/file.h"
 #include "server/ledger/crypto.h"
-#include "server/ledger/segment_format.h"
-#include "server/ledger/segment_sink.h"
+#include "server/ledger/ledger_scan.h"
+#include "server/ledger/segment_source.h"
 
 namespace idgate::testing {
 namespace {
@@ -98,6 +99,17 @@ LedgerRecord MakeOutcome(absl::string_view disclosure_id,
   return record;
 }
 
+FileLedgerOptions TestLedgerOptions(std::string dir) {
+  FileLedgerOptions options;
+  options.dir = std::move(dir);
+  options.segment_max_bytes = 64 << 20;
+  options.max_batch_records = 4096;
+  options.max_pending_records = 65536;
+  options.checkpoint_every_records = 1000;
+  options.checkpoint_interval = absl::Seconds(10);
+  return options;
+}
+
 absl::Status AppendAndWait(Ledger& ledger, LedgerRecord record) {
   std::mutex mu;
   std::condition_variable cv;
@@ -116,33 +128,24 @@ absl::Status AppendAndWait(Ledger& ledger, LedgerRecord record) {
 
 absl::StatusOr<std::vector<LedgerRecord>> ReadVerifiedLedger(
     const std::string& dir) {
-  absl::StatusOr<std::unique_ptr<SegmentSink>> sink =
-      NewPosixSegmentSink(dir, SinkMode::kReader);
-  if (!sink.ok()) return sink.status();
-  absl::StatusOr<std::vector<std::string>> names = (*sink)->List();
-  if (!names.ok()) return names.status();
-  ChainVerifier chain;
-  std::vector<LedgerRecord> records;
-  uint64_t expected_index = 1;
-  for (const std::string& name : *names) {
-    absl::optional<uint64_t> index = ParseSegmentFileName(name);
-    if (!index.has_value()) continue;
-    if (*index != expected_index++) {
-      return absl::DataLossError(absl::StrCat("unexpected segment ", name));
+  absl::StatusOr<std::unique_ptr<SegmentSource>> source = DirectorySource(dir);
+  if (!source.ok()) return source.status();
+  class Collector : public LedgerVisitor {
+   public:
+    absl::Status OnRecord(const LedgerRecord& record,
+                          const RecordPosition&) override {
+      records.push_back(record);
+      return absl::OkStatus();
     }
-    absl::StatusOr<std::string> data = (*sink)->Read(name);
-    if (!data.ok()) return data.status();
-    absl::StatusOr<SegmentReadResult> result =
-        ReadSegment(name, *data, &chain, [&](const LedgerRecord& record) {
-          records.push_back(record);
-          return absl::OkStatus();
-        });
-    if (!result.ok()) return result.status();
-    if (result->tail != SegmentTail::kClean) {
-      return absl::DataLossError(absl::StrCat(name, ": ", result->tail_reason));
-    }
+    std::vector<LedgerRecord> records;
+  } collector;
+  absl::StatusOr<ScanResult> scan =
+      ScanLedger(**source, ScanStart(), collector);
+  if (!scan.ok()) return scan.status();
+  for (const auto& damage : {scan->damage, scan->torn_tail}) {
+    if (damage.has_value()) return absl::DataLossError(damage->ToString());
   }
-  return records;
+  return std::move(collector.records);
 }
 
 KeyFiles WriteKeyPair(const std::string& dir, absl::string_view stem) {

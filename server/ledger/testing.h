@@ -8,6 +8,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "server/ledger/file_ledger.h"
 #include "server/ledger/ledger.h"
 
 namespace idgate::testing {
@@ -37,6 +38,11 @@ LedgerRecord MakeIntent(absl::string_view disclosure_id,
 // The OUTCOME of that intent: a billed match.
 LedgerRecord MakeOutcome(absl::string_view disclosure_id,
                          absl::string_view provider = "carrier_mock");
+
+// Options for a FileLedger in `dir`: limits no test reaches unless it sets
+// its own, and (with a key) checkpoints every 1000 records or 10 s. The
+// gateway's come from its config (FileLedgerOptions::FromConfig).
+FileLedgerOptions TestLedgerOptions(std::string dir);
 
 // Appends and waits for the callback (tests only: blocks the caller).
 absl::Status AppendAndWait(Ledger& ledger, LedgerRecord record);

@@ -142,7 +142,8 @@ struct InjectedLedger {
 std::unique_ptr<InjectedLedger> OpenInjected(
     uint64_t segment_max_bytes = 1 << 20) {
   auto out = std::make_unique<InjectedLedger>();
-  FileLedgerOptions options;
+  FileLedgerOptions options =
+      FileLedgerOptions::FromConfig(DevConfigAbsolute().ledger());
   options.dir = out->ledger_dir();
   options.segment_max_bytes = segment_max_bytes;
   options.checkpoint_private_key_file =
@@ -259,7 +260,8 @@ TEST_P(InjectedLedgerFault, NoProviderCallWithoutADurableIntent) {
     provider_requests = carrier->stats().requests;
   }  // the gateway lets go of the ledger (and its directory lock)
   injected->ledger.reset();
-  FileLedgerOptions reopen;
+  FileLedgerOptions reopen =
+      FileLedgerOptions::FromConfig(DevConfigAbsolute().ledger());
   reopen.dir = injected->ledger_dir();
   reopen.checkpoint_private_key_file =
       RepoPath("config/dev-secrets/checkpoint-ed25519.key");

@@ -10,6 +10,9 @@
 //  - a key only adds checks: accepted with the key => accepted without, and
 //    then every checkpoint's signature was verified;
 //  - `cat` (WriteJsonLines) accepts exactly the ledgers Verify accepts;
+//  - the ledger scan resumes at any segment: started after the head a
+//    whole scan reached at the end of the segment before, it accepts the
+//    rest and reaches the same head;
 //  - the error names positions, never raw bytes: printable ASCII, bounded.
 
 #include <cstddef>
@@ -24,6 +27,7 @@
 #include "absl/strings/string_view.h"
 #include "google/protobuf/stubs/logging.h"
 #include "server/ledger/crypto.h"
+#include "server/ledger/ledger_scan.h"
 #include "server/ledger/segment_format.h"
 #include "tests/fuzz/fuzz_check.h"
 #include "tools/idgate-audit/audit.h"
@@ -75,6 +79,55 @@ Run VerifyOnce(const std::map<std::string, std::string>& files,
   run.report =
       Verify(*source, options, [&run](const LedgerRecord&) { ++run.visited; });
   return run;
+}
+
+// The chain head and record count at the end of each segment.
+class SegmentEnds : public LedgerVisitor {
+ public:
+  struct End {
+    ChainHead head;
+    uint64_t records = 0;
+  };
+
+  absl::Status OnRecord(const LedgerRecord& record,
+                        const RecordPosition&) override {
+    head_ = ChainHead{record.sequence(), record.hash()};
+    ++records_;
+    return absl::OkStatus();
+  }
+  absl::Status OnSegment(const ScannedSegment& segment) override {
+    ends[segment.index] = End{head_, records_};
+    return absl::OkStatus();
+  }
+
+  std::map<uint64_t, End> ends;
+
+ private:
+  ChainHead head_;
+  uint64_t records_ = 0;
+};
+
+// For a ledger that verified: a scan from each later segment, after the
+// head the whole scan had there, accepts the rest and ends where it did.
+void CheckScanResumesAtEverySegment(
+    const std::map<std::string, std::string>& files,
+    const VerifyReport& whole) {
+  std::unique_ptr<SegmentSource> source = MemorySource(files);
+  SegmentEnds segment_ends;
+  absl::StatusOr<ScanResult> scan =
+      ScanLedger(*source, ScanStart(), segment_ends);
+  FUZZ_CHECK(scan.ok() && !scan->damage && !scan->torn_tail);
+  for (const auto& [index, end] : segment_ends.ends) {
+    if (index == scan->segments) break;
+    ScanStart start;
+    start.segment = index + 1;
+    start.previous = end.head;
+    LedgerVisitor ignore;
+    absl::StatusOr<ScanResult> rest = ScanLedger(*source, start, ignore);
+    FUZZ_CHECK(rest.ok() && !rest->damage && !rest->torn_tail);
+    FUZZ_CHECK(rest->head.hash == whole.head_hash);
+    FUZZ_CHECK(rest->records == whole.records - end.records);
+  }
 }
 
 void CheckReport(const Run& run) {
@@ -148,5 +201,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
                  VerifySummary(plain.report).c_str(), cat.ToString().c_str());
   }
   FUZZ_CHECK(cat.ok() == plain.report.ok);
+
+  if (plain.report.ok) CheckScanResumesAtEverySegment(files, plain.report);
   return 0;
 }

@@ -47,8 +47,8 @@ Spec MakeSpec(int pairs, bool sign, uint64_t segment_max_bytes,
 // The segments of a ledger written with `spec`, in order.
 std::vector<std::string> Write(const Spec& spec, const std::string& key_file) {
   idgate::testing::TempDir dir;
-  idgate::FileLedgerOptions options;
-  options.dir = dir.Join("ledger");
+  idgate::FileLedgerOptions options =
+      idgate::testing::TestLedgerOptions(dir.Join("ledger"));
   options.segment_max_bytes = spec.segment_max_bytes;
   if (spec.sign) options.checkpoint_private_key_file = key_file;
   options.checkpoint_every_records = spec.checkpoint_every;

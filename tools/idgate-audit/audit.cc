@@ -16,8 +16,8 @@
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/time_util.h"
 #include "server/config/config_loader.h"
+#include "server/ledger/ledger_scan.h"
 #include "server/ledger/segment_format.h"
-#include "server/ledger/segment_sink.h"
 
 namespace idgate::audit {
 namespace {
@@ -32,40 +32,6 @@ using ::idgate::ledger::v1::SharingTable;
 using ::idgate::ledger::v1::SubjectDisclosure;
 using ::idgate::ledger::v1::SubjectReport;
 using ::idgate::v1::PiiFieldForm;
-
-class DirSource : public SegmentSource {
- public:
-  explicit DirSource(std::unique_ptr<SegmentSink> sink)
-      : sink_(std::move(sink)) {}
-  absl::StatusOr<std::vector<std::string>> List() override {
-    return sink_->List();
-  }
-  absl::StatusOr<std::string> Read(const std::string& name) override {
-    return sink_->Read(name);
-  }
-
- private:
-  std::unique_ptr<SegmentSink> sink_;
-};
-
-class MemSource : public SegmentSource {
- public:
-  explicit MemSource(std::map<std::string, std::string> files)
-      : files_(std::move(files)) {}
-  absl::StatusOr<std::vector<std::string>> List() override {
-    std::vector<std::string> names;
-    for (const auto& [name, data] : files_) names.push_back(name);
-    return names;
-  }
-  absl::StatusOr<std::string> Read(const std::string& name) override {
-    auto it = files_.find(name);
-    if (it == files_.end()) return absl::NotFoundError(name);
-    return it->second;
-  }
-
- private:
-  std::map<std::string, std::string> files_;
-};
 
 std::string FormatTime(const Timestamp& time) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", ToTime(time),
@@ -137,92 +103,47 @@ std::string FieldsLabel(
   return absl::StrJoin(labels, ", ");
 }
 
-absl::Status Failed(const VerifyReport& report) {
-  return absl::DataLossError(
-      absl::StrCat("ledger does not verify: ", report.error));
-}
-
-}  // namespace
-
-absl::StatusOr<std::unique_ptr<SegmentSource>> DirectorySource(
-    const std::string& dir) {
-  absl::StatusOr<std::unique_ptr<SegmentSink>> sink =
-      NewPosixSegmentSink(dir, SinkMode::kReader);
-  if (!sink.ok()) return sink.status();
-  return std::unique_ptr<SegmentSource>(new DirSource(*std::move(sink)));
-}
-
-std::unique_ptr<SegmentSource> MemorySource(
-    std::map<std::string, std::string> files) {
-  return std::make_unique<MemSource>(std::move(files));
-}
-
-VerifyReport Verify(SegmentSource& source, const VerifyOptions& options,
-                    const RecordVisitor& visit) {
-  VerifyReport report;
-  report.head_hash = std::string(kGenesisHash);
-  absl::StatusOr<std::vector<std::string>> names = source.List();
-  if (!names.ok()) {
-    report.error = std::string(names.status().message());
-    return report;
-  }
-  std::vector<uint64_t> indices;
-  for (const std::string& name : *names) {
-    if (absl::optional<uint64_t> index = ParseSegmentFileName(name)) {
-      indices.push_back(*index);
-    }
-  }
-  std::sort(indices.begin(), indices.end());
-  if (indices.empty()) {
-    report.error = "no ledger segment files (ledger-NNNNNN.log)";
-    return report;
-  }
-  // A whole segment removed is a removal too.
-  for (size_t i = 0; i < indices.size(); ++i) {
-    if (indices[i] != i + 1) {
-      report.error = absl::StrCat(SegmentFileName(i + 1), " is missing");
-      return report;
+// What verify checks beyond the chain, as the scan's visitor: checkpoint
+// signatures, and INTENTs and OUTCOMEs without their other half (warnings,
+// not failures). Hands every record that passed to `visit`.
+class AuditVisitor final : public LedgerVisitor {
+ public:
+  AuditVisitor(const VerifyOptions& options, const RecordVisitor& visit,
+               VerifyReport* report)
+      : visit_(visit), report_(report) {
+    for (const Ed25519PublicKey& key : options.public_keys) {
+      keys_[key.KeyId()] = &key;
     }
   }
 
-  std::map<std::string, const Ed25519PublicKey*> keys;
-  for (const Ed25519PublicKey& key : options.public_keys) {
-    keys[key.KeyId()] = &key;
+  absl::Status OnCheckpoint(const LedgerRecord& checkpoint,
+                            const RecordPosition& position) override {
+    ++report_->checkpoints;
+    report_->last_checkpoint_sequence = checkpoint.sequence();
+    if (keys_.empty()) return absl::OkStatus();
+    auto key = keys_.find(checkpoint.checkpoint().key_id());
+    if (key == keys_.end()) {
+      return absl::DataLossError(
+          absl::StrCat("checkpoint signed by unknown key ",
+                       checkpoint.checkpoint().key_id()));
+    }
+    absl::Status signature =
+        VerifyCheckpointSignature(checkpoint, *key->second);
+    if (!signature.ok()) return signature;
+    ++report_->signatures_verified;
+    return absl::OkStatus();
   }
-  struct OpenIntent {
-    uint64_t sequence;
-    std::string provider;
-    Timestamp time;
-  };
-  std::map<std::string, OpenIntent> open_intents;
-  std::vector<std::string> outcomes_without_intent;
 
-  ChainVerifier chain;
-  auto check = [&](const LedgerRecord& record) -> absl::Status {
+  absl::Status OnRecord(const LedgerRecord& record,
+                        const RecordPosition& position) override {
     switch (record.kind()) {
-      case RECORD_KIND_CHECKPOINT: {
-        ++report.checkpoints;
-        report.last_checkpoint_sequence = record.sequence();
-        if (keys.empty()) break;
-        auto key = keys.find(record.checkpoint().key_id());
-        if (key == keys.end()) {
-          return absl::DataLossError(
-              absl::StrCat("checkpoint signed by unknown key ",
-                           record.checkpoint().key_id()));
-        }
-        absl::Status signature =
-            VerifyCheckpointSignature(record, *key->second);
-        if (!signature.ok()) return signature;
-        ++report.signatures_verified;
-        break;
-      }
       case RECORD_KIND_INTENT:
-        open_intents[record.disclosure_id()] =
+        open_intents_[record.disclosure_id()] =
             OpenIntent{record.sequence(), record.provider(), record.time()};
         break;
       case RECORD_KIND_OUTCOME:
-        if (open_intents.erase(record.disclosure_id()) == 0) {
-          outcomes_without_intent.push_back(absl::StrCat(
+        if (open_intents_.erase(record.disclosure_id()) == 0) {
+          outcomes_without_intent_.push_back(absl::StrCat(
               "OUTCOME without a preceding INTENT: sequence ",
               record.sequence(), " disclosure ", record.disclosure_id()));
         }
@@ -230,51 +151,79 @@ VerifyReport Verify(SegmentSource& source, const VerifyOptions& options,
       default:
         break;
     }
-    if (visit) visit(record);
+    if (visit_) visit_(record);
     return absl::OkStatus();
-  };
+  }
 
-  for (uint64_t index : indices) {
-    const std::string name = SegmentFileName(index);
-    absl::StatusOr<std::string> data = source.Read(name);
-    if (!data.ok()) {
-      report.error = std::string(data.status().message());
-      return report;
+  // The warnings about records, once the scan is over.
+  void AddRecordWarnings() {
+    for (const auto& [id, intent] : open_intents_) {
+      report_->warnings.push_back(
+          absl::StrCat("INTENT without OUTCOME (possibly disclosed): sequence ",
+                       intent.sequence, " disclosure ", id, " provider ",
+                       intent.provider, " at ", FormatTime(intent.time)));
     }
-    absl::StatusOr<SegmentReadResult> result =
-        ReadSegment(name, *data, &chain, check);
-    if (!result.ok()) {
-      report.error = std::string(result.status().message());
-      break;
-    }
-    if (result->tail == SegmentTail::kTorn) {
-      report.error = absl::StrCat(
-          name, ": sequence ", chain.head_sequence() + 1, " (offset ",
-          result->valid_bytes, "): torn record: ", result->tail_reason);
-      break;
+    for (std::string& warning : outcomes_without_intent_) {
+      report_->warnings.push_back(std::move(warning));
     }
   }
-  report.records = chain.records();
-  report.head_sequence = chain.head_sequence();
-  report.head_hash = chain.head_hash();
-  if (report.error.empty() && !keys.empty() && report.records > 0 &&
-      report.checkpoints == 0) {
+
+ private:
+  struct OpenIntent {
+    uint64_t sequence;
+    std::string provider;
+    Timestamp time;
+  };
+
+  const RecordVisitor& visit_;
+  VerifyReport* const report_;
+  std::map<std::string, const Ed25519PublicKey*> keys_;
+  std::map<std::string, OpenIntent> open_intents_;
+  std::vector<std::string> outcomes_without_intent_;
+};
+
+absl::Status Failed(const VerifyReport& report) {
+  return absl::DataLossError(
+      absl::StrCat("ledger does not verify: ", report.error));
+}
+
+}  // namespace
+
+VerifyReport Verify(SegmentSource& source, const VerifyOptions& options,
+                    const RecordVisitor& visit) {
+  VerifyReport report;
+  report.head_hash = std::string(kGenesisHash);
+  AuditVisitor visitor(options, visit, &report);
+  absl::StatusOr<ScanResult> scan = ScanLedger(source, ScanStart(), visitor);
+  if (!scan.ok()) {
+    report.error = std::string(scan.status().message());
+    return report;
+  }
+  if (scan->segments == 0 && !scan->damage.has_value()) {
+    report.error = "no ledger segment files (ledger-NNNNNN.log)";
+    return report;
+  }
+  if (scan->damage.has_value()) {
+    report.error = scan->damage->ToString();
+  } else if (scan->torn_tail.has_value()) {
+    // Recovery cuts a torn tail; for the audit it is damage like any other.
+    LedgerDamage torn = *scan->torn_tail;
+    torn.reason = absl::StrCat("torn record: ", torn.reason);
+    report.error = torn.ToString();
+  }
+  report.records = scan->records;
+  report.head_sequence = scan->head.sequence;
+  report.head_hash = scan->head.hash;
+  if (report.error.empty() && !options.public_keys.empty() &&
+      report.records > 0 && report.checkpoints == 0) {
     report.error =
         "no checkpoint although a public key was given: the chain is not "
         "authenticated and could have been rewritten whole";
   }
   report.ok = report.error.empty();
 
-  for (const auto& [id, intent] : open_intents) {
-    report.warnings.push_back(
-        absl::StrCat("INTENT without OUTCOME (possibly disclosed): sequence ",
-                     intent.sequence, " disclosure ", id, " provider ",
-                     intent.provider, " at ", FormatTime(intent.time)));
-  }
-  for (std::string& warning : outcomes_without_intent) {
-    report.warnings.push_back(std::move(warning));
-  }
-  if (report.ok && report.checkpoints > 0 && keys.empty()) {
+  visitor.AddRecordWarnings();
+  if (report.ok && report.checkpoints > 0 && options.public_keys.empty()) {
     report.warnings.push_back(
         "checkpoint signatures not checked (no --public-key): a chain "
         "rewritten with recomputed hashes and checkpoints would pass");

@@ -5,8 +5,6 @@
 
 #include <cstdint>
 #include <functional>
-#include <map>
-#include <memory>
 #include <string>
 #include <vector>
 
@@ -17,25 +15,16 @@
 #include "idgate/ledger/v1/audit.pb.h"
 #include "server/ledger/crypto.h"
 #include "server/ledger/ledger.h"
+#include "server/ledger/segment_source.h"
 #include "server/ledger/subject_ref.h"
 
 namespace idgate::audit {
 
-// Where the audit reads segment files from.
-class SegmentSource {
- public:
-  virtual ~SegmentSource() = default;
-  // All file names, in any order; names that are not segments are ignored.
-  virtual absl::StatusOr<std::vector<std::string>> List() = 0;
-  virtual absl::StatusOr<std::string> Read(const std::string& name) = 0;
-};
-
-// Reads a ledger directory (never creates or changes it).
-absl::StatusOr<std::unique_ptr<SegmentSource>> DirectorySource(
-    const std::string& dir);
-// Serves the given {name: bytes} (tests, fuzzing).
-std::unique_ptr<SegmentSource> MemorySource(
-    std::map<std::string, std::string> files);
+// Where the audit reads segment files from: the sources the gateway's
+// recovery reads through too (server/ledger/segment_source.h).
+using ::idgate::DirectorySource;
+using ::idgate::MemorySource;
+using ::idgate::SegmentSource;
 
 struct VerifyOptions {
   // Keys that may have signed checkpoints. With none, signatures are not

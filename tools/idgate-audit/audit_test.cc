@@ -36,8 +36,7 @@ class LedgerFixture {
  public:
   explicit LedgerFixture(int pairs = 6, bool sign = true) {
     keys_ = testing::WriteKeyPair(dir_.path(), "checkpoint");
-    FileLedgerOptions options;
-    options.dir = ledger_dir();
+    FileLedgerOptions options = testing::TestLedgerOptions(ledger_dir());
     options.segment_max_bytes = 1500;
     if (sign) options.checkpoint_private_key_file = keys_.private_key;
     options.checkpoint_every_records = 4;
@@ -326,8 +325,7 @@ TEST(VerifyTest, WrongKeyAndMissingCheckpointsFail) {
 
 TEST(VerifyTest, IntentWithoutOutcomeIsWarned) {
   testing::TempDir dir;
-  FileLedgerOptions options;
-  options.dir = dir.Join("ledger");
+  FileLedgerOptions options = testing::TestLedgerOptions(dir.Join("ledger"));
   {
     std::unique_ptr<FileLedger> ledger = *FileLedger::Open(options);
     ASSERT_TRUE(AppendAndWait(*ledger, MakeIntent("answered")).ok());
@@ -398,8 +396,7 @@ constexpr char kConfig[] = R"json({
 
 TEST(SharingTableTest, BuildsRowsFromTrafficAndMarksIdleProviders) {
   testing::TempDir dir;
-  FileLedgerOptions options;
-  options.dir = dir.Join("ledger");
+  FileLedgerOptions options = testing::TestLedgerOptions(dir.Join("ledger"));
   int64_t clock = kStart;
   options.now = [&] { return absl::FromUnixSeconds(clock); };
   {
@@ -500,8 +497,7 @@ TEST(SubjectTest, ListsThePersonsDisclosuresUnderEveryKeyVersion) {
     return record;
   };
   testing::TempDir dir;
-  FileLedgerOptions options;
-  options.dir = dir.Join("ledger");
+  FileLedgerOptions options = testing::TestLedgerOptions(dir.Join("ledger"));
   {
     std::unique_ptr<FileLedger> ledger = *FileLedger::Open(options);
     // Before the rotation, under key 1.
