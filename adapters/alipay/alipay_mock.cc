@@ -51,13 +51,13 @@ class AlipayMock : public MockProvider,
         context, *request,
         signed_ok ? request->biz_content().identity_param().cert_no() : "",
         [this, request, response, signed_ok](MockDisposition disposition) {
-          return Answer(*request, signed_ok, disposition, *response);
+          Answer(*request, signed_ok, disposition, *response);
+          return IsBilled(*response);
         });
   }
 
  private:
-  // Fills `response`; returns whether the answer is billed.
-  bool Answer(const CertifyFaceRequest& request, bool signed_ok,
+  void Answer(const CertifyFaceRequest& request, bool signed_ok,
               MockDisposition disposition,
               CertifyFaceResponse& response) const {
     const auto& biz = request.biz_content();
@@ -103,46 +103,43 @@ class AlipayMock : public MockProvider,
     const IdentityBook::Person* person =
         core_.book().FindById(identity.cert_no(), PII_FORM_PLAIN);
     if (person == nullptr) {
-      return Failed(response, kNoRecord, "无权威比对源", false);
+      return Failed(response, kNoRecord, "无权威比对源");
     }
     if (person->name() != identity.cert_name()) {
-      return Failed(response, kNameIdMismatch, "姓名与身份证号不匹配", true);
+      return Failed(response, kNameIdMismatch, "姓名与身份证号不匹配");
     }
     if (!person->has_id_photo()) {
-      return Failed(response, kNoRecord, "无权威比对源", false);
+      return Failed(response, kNoRecord, "无权威比对源");
     }
     if (LivenessFails(biz.face_image())) {
-      return Failed(response, kLivenessRisk, "活体检测未通过", true);
+      return Failed(response, kLivenessRisk, "活体检测未通过");
     }
     const std::string face = FaceDigest(biz.face_image());
     if (face != person->face_sha256()) {
       // Below any sensible threshold: [5, 39).
       response.set_face_score(
           5 + 34 * Fraction(Sha256Hex(face + person->face_sha256())));
-      return Failed(response, kFaceMismatch, "人脸比对不一致", true);
+      return Failed(response, kFaceMismatch, "人脸比对不一致");
     }
     // [92, 99).
     response.set_face_score(92 + 7 * Fraction(face));
     response.set_passed(kPassedTrue);
-    return true;
   }
 
-  static bool Error(CertifyFaceResponse& response, const char* code,
+  static void Error(CertifyFaceResponse& response, const char* code,
                     const char* msg, const char* sub_code,
                     const char* sub_msg) {
     response.set_code(code);
     response.set_msg(msg);
     response.set_sub_code(sub_code);
     response.set_sub_msg(sub_msg);
-    return false;
   }
 
-  static bool Failed(CertifyFaceResponse& response, const char* sub_code,
-                     const char* sub_msg, bool billed) {
+  static void Failed(CertifyFaceResponse& response, const char* sub_code,
+                     const char* sub_msg) {
     response.set_passed(kPassedFalse);
     response.set_sub_code(sub_code);
     response.set_sub_msg(sub_msg);
-    return billed;
   }
 
   MockCore core_;

@@ -37,12 +37,6 @@ class BankAdapter final : public Adapter {
   ProviderCallQueue* const call_queue_;
 };
 
-// The outcome of a finished call: the transport status, then the raw code
-// per the table in bank.proto. Exposed for the mapping tests.
-ProviderOutcome MapBankResult(
-    const grpc::Status& status,
-    const ::idgate::provider::v1::CheckFourFactorResponse& response);
-
 class BankAdapterFactory final : public AdapterFactory {
  public:
   std::string config_type() const override;

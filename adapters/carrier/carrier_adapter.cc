@@ -13,30 +13,6 @@ using ::idgate::config::v1::CarrierAdapterConfig;
 using ::idgate::provider::v1::CheckThreeFactorRequest;
 using ::idgate::provider::v1::CheckThreeFactorResponse;
 
-ProviderOutcome Failure(absl::StatusCode code, absl::string_view message,
-                        bool retryable) {
-  ProviderOutcome outcome;
-  outcome.status = absl::Status(code, message);
-  outcome.retryable = retryable;
-  return outcome;
-}
-
-ProviderOutcome Answered(Verdict verdict, absl::string_view code) {
-  ProviderOutcome outcome;
-  outcome.verdict = verdict;
-  outcome.billed = carrier::IsBilled(code);
-  outcome.provider_code = std::string(code);
-  return outcome;
-}
-
-ProviderOutcome Refused(absl::StatusCode status, absl::string_view code,
-                        absl::string_view what, bool retryable) {
-  ProviderOutcome outcome = Failure(
-      status, absl::StrCat("carrier code ", code, ": ", what), retryable);
-  outcome.provider_code = std::string(code);
-  return outcome;
-}
-
 PiiForm FormOf(::idgate::config::v1::CarrierMode mode) {
   switch (mode) {
     case ::idgate::config::v1::CARRIER_MODE_PLAIN:
@@ -62,65 +38,6 @@ PiiForm FormOf(::idgate::config::v1::CarrierMode mode) {
 }
 
 }  // namespace
-
-ProviderOutcome MapCarrierResult(const grpc::Status& status,
-                                 const CheckThreeFactorResponse& response) {
-  if (!status.ok()) return TransportFailure("carrier", status);
-  const std::string& code = response.code();
-  using absl::StatusCode;
-  if (code == carrier::kMatch)
-    return Answered(::idgate::v1::VERDICT_MATCH, code);
-  if (code == carrier::kMismatch) {
-    return Answered(::idgate::v1::VERDICT_MISMATCH, code);
-  }
-  if (code == carrier::kNoRecord) {
-    return Answered(::idgate::v1::VERDICT_NO_RECORD, code);
-  }
-  if (code == carrier::kBadRequest) {
-    return Refused(StatusCode::kInternal, code, "request refused as malformed",
-                   false);
-  }
-  // The gateway validated these formats already: the provider disagrees,
-  // and another provider would most likely refuse them too.
-  if (code == carrier::kBadMobile) {
-    return Refused(StatusCode::kFailedPrecondition, code,
-                   "provider rejected the mobile number format", false);
-  }
-  if (code == carrier::kBadIdNumber) {
-    return Refused(StatusCode::kFailedPrecondition, code,
-                   "provider rejected the ID number format", false);
-  }
-  if (code == carrier::kBadName) {
-    return Refused(StatusCode::kFailedPrecondition, code,
-                   "provider rejected the name format", false);
-  }
-  // Another carrier aggregator may cover the segment.
-  if (code == carrier::kSegmentUnsupported) {
-    return Refused(StatusCode::kFailedPrecondition, code,
-                   "number segment not supported by the provider", true);
-  }
-  if (code == carrier::kBusy) {
-    return Refused(StatusCode::kUnavailable, code, "provider busy", true);
-  }
-  // The limit protects the subject; going round it through another
-  // provider would defeat it.
-  if (code == carrier::kDailyLimit) {
-    return Refused(StatusCode::kResourceExhausted, code,
-                   "provider's daily limit for this subject reached", false);
-  }
-  // Unknown codes are never a match. The code itself is kept only when it
-  // looks like one, since an unexpected field could carry anything.
-  const bool printable =
-      code.size() <= 8 &&
-      code.find_first_not_of("-0123456789") == std::string::npos;
-  ProviderOutcome outcome =
-      Failure(StatusCode::kInternal,
-              printable ? absl::StrCat("carrier: unknown result code ", code)
-                        : "carrier: unknown result code",
-              false);
-  if (printable) outcome.provider_code = code;
-  return outcome;
-}
 
 absl::StatusOr<std::unique_ptr<CarrierAdapter>> CarrierAdapter::Create(
     const CarrierAdapterConfig& config, std::shared_ptr<grpc::Channel> channel,

@@ -38,12 +38,6 @@ class CarrierAdapter final : public Adapter {
   ProviderCallQueue* const call_queue_;
 };
 
-// The outcome of a finished call: the transport status, then the raw code
-// per the table in carrier.proto. Exposed for the mapping tests.
-ProviderOutcome MapCarrierResult(
-    const grpc::Status& status,
-    const ::idgate::provider::v1::CheckThreeFactorResponse& response);
-
 class CarrierAdapterFactory final : public AdapterFactory {
  public:
   std::string config_type() const override;

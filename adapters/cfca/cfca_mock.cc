@@ -117,9 +117,7 @@ class CfcaMock : public MockProvider, public CfcaFaceService::CallbackService {
                     const char* message) {
     response.set_code(code);
     response.set_message(message);
-    const std::string c = code;
-    return c == kPassed || c == kNameIdMismatch || c == kFaceMismatch ||
-           c == kLivenessFailed;
+    return IsBilled(code);
   }
 
   MockCore core_;
