@@ -148,8 +148,6 @@ class AlipayMock : public MockProvider,
 
 }  // namespace
 
-std::string AlipayMockFactory::config_type() const { return kConfigType; }
-
 std::unique_ptr<MockProvider> AlipayMockFactory::Create(
     const MockEnv& env) const {
   return std::make_unique<AlipayMock>(env);

@@ -143,10 +143,6 @@ std::unique_ptr<MockProvider> MakeBankMock(const MockEnv& env) {
   return std::make_unique<BankMock>(env);
 }
 
-std::string BankMockFactory::config_type() const {
-  return ::idgate::config::v1::BankAdapterConfig::descriptor()->full_name();
-}
-
 std::unique_ptr<MockProvider> BankMockFactory::Create(
     const MockEnv& env) const {
   return MakeBankMock(env);

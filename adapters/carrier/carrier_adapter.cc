@@ -1,15 +1,18 @@
 #include "adapters/carrier/carrier_adapter.h"
 
+#include <string>
 #include <utility>
+#include <vector>
 
-#include "absl/strings/str_cat.h"
 #include "adapters/carrier/carrier_codes.h"
-#include "adapters/provider_call.h"
+#include "adapters/unary_check_adapter.h"
+#include "idgate/provider/v1/carrier.grpc.pb.h"
 
 namespace idgate {
 namespace {
 
 using ::idgate::config::v1::CarrierAdapterConfig;
+using ::idgate::provider::v1::CarrierService;
 using ::idgate::provider::v1::CheckThreeFactorRequest;
 using ::idgate::provider::v1::CheckThreeFactorResponse;
 
@@ -37,113 +40,72 @@ PiiForm FormOf(::idgate::config::v1::CarrierMode mode) {
   }
 }
 
+class CarrierAdapter final
+    : public UnaryCheckAdapter<CarrierService, CheckThreeFactorRequest,
+                               CheckThreeFactorResponse> {
+ public:
+  CarrierAdapter(CarrierAdapterConfig config, const AdapterEnv& env, Clock now)
+      : UnaryCheckAdapter(
+            "carrier adapter", ::idgate::config::v1::CHECK_CARRIER_THREE_FACTOR,
+            {{::idgate::v1::PII_FIELD_NAME, FormOf(config.mode())},
+             {::idgate::v1::PII_FIELD_ID_NUMBER, FormOf(config.mode())},
+             {::idgate::v1::PII_FIELD_MOBILE, FormOf(config.mode())}},
+            &CarrierService::Stub::PrepareAsyncCheckThreeFactor,
+            &MapCarrierResult, env, std::move(now)),
+        config_(std::move(config)),
+        form_(FormOf(config_.mode())) {}
+
+ private:
+  absl::StatusOr<CheckThreeFactorRequest> BuildRequest(
+      const std::vector<absl::string_view>& values,
+      const MinimizedSubject& subject,
+      const CallContext& context) const override {
+    CheckThreeFactorRequest request;
+    request.set_app_id(config_.app_id());
+    request.set_order_no(context.disclosure_id);
+    request.set_hash_mode(HashModeOf(form_));
+    // Only the fields of the configured form are set: the egress guard sees
+    // exactly what the policy granted.
+    switch (form_) {
+      case ::idgate::v1::PII_FORM_SHA256:
+        request.set_name_sha256(std::string(values[0]));
+        request.set_id_number_sha256(std::string(values[1]));
+        request.set_mobile_sha256(std::string(values[2]));
+        break;
+      case ::idgate::v1::PII_FORM_SM3:
+        request.set_name_sm3(std::string(values[0]));
+        request.set_id_number_sm3(std::string(values[1]));
+        request.set_mobile_sm3(std::string(values[2]));
+        break;
+      default:
+        request.set_name(std::string(values[0]));
+        request.set_id_number(std::string(values[1]));
+        request.set_mobile(std::string(values[2]));
+        break;
+    }
+    return request;
+  }
+
+  const CarrierAdapterConfig config_;
+  const PiiForm form_;
+};
+
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<CarrierAdapter>> CarrierAdapter::Create(
-    const CarrierAdapterConfig& config, std::shared_ptr<grpc::Channel> channel,
-    ProviderCallQueue* call_queue) {
+absl::Status CarrierAdapterFactory::CheckConfig(
+    const CarrierAdapterConfig& config) const {
   if (FormOf(config.mode()) == ::idgate::v1::PII_FORM_UNSPECIFIED) {
-    return absl::InvalidArgumentError(
-        "CarrierAdapterConfig.mode: must be PLAIN, SHA256 or SM3");
+    return absl::InvalidArgumentError("mode: must be PLAIN, SHA256 or SM3");
   }
   if (config.app_id().empty()) {
-    return absl::InvalidArgumentError(
-        "CarrierAdapterConfig.app_id: must be set");
+    return absl::InvalidArgumentError("app_id: must be set");
   }
-  if (channel == nullptr || call_queue == nullptr) {
-    return absl::InvalidArgumentError(
-        "carrier adapter: no channel or call queue");
-  }
-  return std::unique_ptr<CarrierAdapter>(new CarrierAdapter(
-      config, std::make_shared<Stub>(std::move(channel)), call_queue));
+  return absl::OkStatus();
 }
 
-CarrierAdapter::CarrierAdapter(CarrierAdapterConfig config,
-                               std::shared_ptr<Stub> stub,
-                               ProviderCallQueue* call_queue)
-    : config_(std::move(config)),
-      form_(FormOf(config_.mode())),
-      stub_(std::move(stub)),
-      call_queue_(call_queue) {}
-
-std::vector<Check> CarrierAdapter::checks() const {
-  return {::idgate::config::v1::CHECK_CARRIER_THREE_FACTOR};
-}
-
-std::vector<FieldForm> CarrierAdapter::RequiredFields(Check check) const {
-  if (check != ::idgate::config::v1::CHECK_CARRIER_THREE_FACTOR) return {};
-  return {{::idgate::v1::PII_FIELD_NAME, form_},
-          {::idgate::v1::PII_FIELD_ID_NUMBER, form_},
-          {::idgate::v1::PII_FIELD_MOBILE, form_}};
-}
-
-absl::StatusOr<std::unique_ptr<PreparedCall>> CarrierAdapter::Prepare(
-    const MinimizedSubject& subject, const CallContext& context) const {
-  if (context.check != ::idgate::config::v1::CHECK_CARRIER_THREE_FACTOR) {
-    return absl::InternalError("carrier adapter: unsupported check");
-  }
-  if (context.disclosure_id.empty()) {
-    return absl::InternalError("carrier adapter: no disclosure id");
-  }
-  auto found =
-      RequiredValues(subject, RequiredFields(context.check), "carrier adapter");
-  if (!found.ok()) return found.status();
-  const std::vector<absl::string_view>& values = *found;
-
-  CheckThreeFactorRequest request;
-  request.set_app_id(config_.app_id());
-  request.set_order_no(context.disclosure_id);
-  request.set_hash_mode(HashModeOf(form_));
-  // Only the fields of the configured form are set: the egress guard sees
-  // exactly what the policy granted.
-  switch (form_) {
-    case ::idgate::v1::PII_FORM_SHA256:
-      request.set_name_sha256(std::string(values[0]));
-      request.set_id_number_sha256(std::string(values[1]));
-      request.set_mobile_sha256(std::string(values[2]));
-      break;
-    case ::idgate::v1::PII_FORM_SM3:
-      request.set_name_sm3(std::string(values[0]));
-      request.set_id_number_sm3(std::string(values[1]));
-      request.set_mobile_sm3(std::string(values[2]));
-      break;
-    default:
-      request.set_name(std::string(values[0]));
-      request.set_id_number(std::string(values[1]));
-      request.set_mobile(std::string(values[2]));
-      break;
-  }
-  auto stub = stub_;
-  return std::unique_ptr<PreparedCall>(
-      new UnaryProviderCall<CheckThreeFactorRequest, CheckThreeFactorResponse>(
-          std::move(request),
-          [stub](grpc::ClientContext* context,
-                 const CheckThreeFactorRequest& req,
-                 grpc::CompletionQueue* cq) {
-            return stub->PrepareAsyncCheckThreeFactor(context, req, cq);
-          },
-          &MapCarrierResult, call_queue_));
-}
-
-std::string CarrierAdapterFactory::config_type() const {
-  return CarrierAdapterConfig::descriptor()->full_name();
-}
-
-absl::StatusOr<std::unique_ptr<Adapter>> CarrierAdapterFactory::Create(
-    const AdapterEnv& env) const {
-  CarrierAdapterConfig config;
-  if (env.provider == nullptr || !env.provider->adapter().UnpackTo(&config)) {
-    return absl::InvalidArgumentError(
-        "carrier adapter: adapter is not a CarrierAdapterConfig");
-  }
-  auto adapter = CarrierAdapter::Create(config, env.channel, env.call_queue);
-  if (!adapter.ok()) {
-    return absl::Status(
-        adapter.status().code(),
-        absl::StrCat("providers[", env.provider->id(),
-                     "].adapter: ", adapter.status().message()));
-  }
-  return std::unique_ptr<Adapter>(std::move(*adapter));
+absl::StatusOr<std::unique_ptr<Adapter>> CarrierAdapterFactory::CreateTyped(
+    const CarrierAdapterConfig& config, const AdapterEnv& env) const {
+  return std::make_unique<CarrierAdapter>(config, env, clock());
 }
 
 }  // namespace idgate

@@ -155,10 +155,6 @@ std::unique_ptr<MockProvider> MakeCarrierMock(const MockEnv& env) {
   return std::make_unique<CarrierMock>(env);
 }
 
-std::string CarrierMockFactory::config_type() const {
-  return ::idgate::config::v1::CarrierAdapterConfig::descriptor()->full_name();
-}
-
 std::unique_ptr<MockProvider> CarrierMockFactory::Create(
     const MockEnv& env) const {
   return MakeCarrierMock(env);

@@ -2,7 +2,6 @@
 
 #include <utility>
 
-#include "adapters/cfca/cfca_adapter.h"
 #include "adapters/cfca/cfca_codes.h"
 #include "adapters/mock_support/face.h"
 #include "adapters/mock_support/formats.h"
@@ -125,8 +124,6 @@ class CfcaMock : public MockProvider, public CfcaFaceService::CallbackService {
 };
 
 }  // namespace
-
-std::string CfcaMockFactory::config_type() const { return kConfigType; }
 
 std::unique_ptr<MockProvider> CfcaMockFactory::Create(
     const MockEnv& env) const {
