@@ -20,25 +20,12 @@ using ::idgate::provider::v1::CertifyFaceRequest;
 using ::idgate::provider::v1::CertifyFaceResponse;
 using ::idgate::v1::PII_FORM_PLAIN;
 
-// A number in [0, 1) from the first 8 hex digits of a digest: scores are
-// deterministic per image, as a real engine's would be.
-double Fraction(const std::string& hex_digest) {
-  return static_cast<double>(std::stoul(hex_digest.substr(0, 8), nullptr, 16)) /
-         4294967296.0;
-}
-
-class AlipayMock : public MockProvider,
-                   public AlipayFaceService::CallbackService {
+class AlipayMock final : public ServiceMock<AlipayFaceService> {
  public:
-  explicit AlipayMock(const MockEnv& env) : core_(env) {
-    if (!env.verify_public_key_pem.empty()) {
-      auto verifier = signing::RsaVerifier::FromPem(env.verify_public_key_pem);
-      if (verifier.ok()) verifier_ = *std::move(verifier);
-    }
+  explicit AlipayMock(const MockEnv& env) : ServiceMock(env) {
+    auto verifier = signing::RsaVerifier::FromPem(env.verify_public_key_pem);
+    if (verifier.ok()) verifier_ = *std::move(verifier);
   }
-
-  grpc::Service* service() override { return this; }
-  MockStats stats() const override { return core_.stats(); }
 
   grpc::ServerUnaryReactor* CertifyFace(
       grpc::CallbackServerContext* context, const CertifyFaceRequest* request,
@@ -115,14 +102,10 @@ class AlipayMock : public MockProvider,
       return Failed(response, kLivenessRisk, "活体检测未通过");
     }
     const std::string face = FaceDigest(biz.face_image());
+    response.set_face_score(FaceScore(face, person->face_sha256()));
     if (face != person->face_sha256()) {
-      // Below any sensible threshold: [5, 39).
-      response.set_face_score(
-          5 + 34 * Fraction(Sha256Hex(face + person->face_sha256())));
       return Failed(response, kFaceMismatch, "人脸比对不一致");
     }
-    // [92, 99).
-    response.set_face_score(92 + 7 * Fraction(face));
     response.set_passed(kPassedTrue);
   }
 
@@ -142,7 +125,6 @@ class AlipayMock : public MockProvider,
     response.set_sub_msg(sub_msg);
   }
 
-  MockCore core_;
   std::unique_ptr<signing::RsaVerifier> verifier_;
 };
 

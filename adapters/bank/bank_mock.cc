@@ -40,13 +40,9 @@ void SetCode(CheckFourFactorResponse& response, absl::string_view code,
   response.set_resp_msg(std::string(message));
 }
 
-class BankMock final : public MockProvider,
-                       public BankService::CallbackService {
+class BankMock final : public ServiceMock<BankService> {
  public:
-  explicit BankMock(const MockEnv& env) : core_(env) {}
-
-  grpc::Service* service() override { return this; }
-  MockStats stats() const override { return core_.stats(); }
+  using ServiceMock::ServiceMock;
 
   grpc::ServerUnaryReactor* CheckFourFactor(
       grpc::CallbackServerContext* context,
@@ -133,8 +129,6 @@ class BankMock final : public MockProvider,
         return SetCode(response, bank::kPassed, "验证通过");
     }
   }
-
-  MockCore core_;
 };
 
 }  // namespace
