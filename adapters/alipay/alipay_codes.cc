@@ -1,10 +1,9 @@
 #include "adapters/alipay/alipay_codes.h"
 
-#include <algorithm>
-#include <utility>
+#include <string>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "adapters/code_table.h"
 #include "adapters/provider_call.h"
 
 namespace idgate {
@@ -13,111 +12,81 @@ namespace {
 
 using ::idgate::provider::v1::CertifyFaceResponse;
 
-// A misbehaving provider could put anything in a code; only short code-like
-// strings are recorded.
-std::string SafeCode(absl::string_view code) {
-  if (code.size() > 48) return "<invalid>";
-  for (char c : code) {
-    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '.' &&
-        c != '-' && c != '_') {
-      return "<invalid>";
-    }
-  }
-  return std::string(code);
-}
+// The table of alipay_codes.h, keyed by {code, passed, sub_code}.
+constexpr CodeRow kRows[] = {
+    AnswerRow({kSuccess, kPassedTrue, kAnyCode}, ::idgate::v1::VERDICT_MATCH,
+              Billing::kBilled),
+    AnswerRow({kSuccess, kPassedFalse, kNameIdMismatch},
+              ::idgate::v1::VERDICT_MISMATCH, Billing::kBilled),
+    AnswerRow({kSuccess, kPassedFalse, kNoRecord},
+              ::idgate::v1::VERDICT_NO_RECORD, Billing::kNotBilled),
+    AnswerRow({kSuccess, kPassedFalse, kFaceMismatch},
+              ::idgate::v1::VERDICT_MISMATCH, Billing::kBilled),
+    AnswerRow({kSuccess, kPassedFalse, kLivenessRisk},
+              ::idgate::v1::VERDICT_LIVENESS_FAILED, Billing::kBilled),
+    FailureRow({kUnavailable, kAnyCode, kAnyCode},
+               absl::StatusCode::kUnavailable, Retry::kRetryable,
+               "unavailable"),
+    FailureRow({kMissingArgument, kAnyCode, kMissingSignature},
+               absl::StatusCode::kInternal, Retry::kFinal,
+               "request signature refused"),
+    FailureRow({kMissingArgument, kAnyCode, kInvalidSignature},
+               absl::StatusCode::kInternal, Retry::kFinal,
+               "request signature refused"),
+    FailureRow({kMissingArgument, kAnyCode, kAnyCode},
+               absl::StatusCode::kInternal, Retry::kFinal, "request refused"),
+    FailureRow({kInvalidArgument, kAnyCode, kMissingSignature},
+               absl::StatusCode::kInternal, Retry::kFinal,
+               "request signature refused"),
+    FailureRow({kInvalidArgument, kAnyCode, kInvalidSignature},
+               absl::StatusCode::kInternal, Retry::kFinal,
+               "request signature refused"),
+    FailureRow({kInvalidArgument, kAnyCode, kAnyCode},
+               absl::StatusCode::kInternal, Retry::kFinal, "request refused"),
+    FailureRow({kBusinessFailed, kAnyCode, kTooManyAttemptsToday},
+               absl::StatusCode::kResourceExhausted, Retry::kFinal,
+               "too many attempts today for subject"),
+};
 
+constexpr CodeTable kTable = {"alipay",
+                              /*cite_code=*/false,
+                              kWordCodeChars,
+                              /*max_code_length=*/48,
+                              /*not_code_like=*/"<invalid>",
+                              kRows};
+
+// "<code>" or "<code>/<sub_code>".
 std::string ProviderCode(const CertifyFaceResponse& response) {
-  std::string code = SafeCode(response.code());
+  std::string code = RecordableCode(kTable, response.code());
   if (!response.sub_code().empty()) {
-    absl::StrAppend(&code, "/", SafeCode(response.sub_code()));
+    absl::StrAppend(&code, "/", RecordableCode(kTable, response.sub_code()));
   }
   return code;
 }
 
-float Similarity(double score) {
-  // NaN compares false both ways and ends up 0.
-  return score > 0 ? static_cast<float>(std::min(score, 100.0)) : 0.0f;
-}
-
-ProviderOutcome Verdict(const CertifyFaceResponse& response,
-                        ::idgate::v1::Verdict verdict, bool billed,
-                        bool liveness_passed) {
-  ProviderOutcome outcome;
-  outcome.verdict = verdict;
-  outcome.billed = billed;
-  outcome.provider_code = ProviderCode(response);
-  outcome.face_similarity = Similarity(response.face_score());
-  outcome.liveness_passed = liveness_passed;
-  return outcome;
-}
-
-ProviderOutcome Failure(const CertifyFaceResponse& response,
-                        absl::Status status, bool retryable) {
-  ProviderOutcome outcome;
-  outcome.status = std::move(status);
-  outcome.retryable = retryable;
-  outcome.provider_code = ProviderCode(response);
-  return outcome;
-}
-
-ProviderOutcome Unknown(const CertifyFaceResponse& response) {
-  return Failure(response,
-                 absl::InternalError(absl::StrCat("alipay: unknown result ",
-                                                  ProviderCode(response))),
-                 false);
-}
-
 }  // namespace
 
-ProviderOutcome MapResponse(const CertifyFaceResponse& response) {
-  const std::string& code = response.code();
-  const std::string& sub_code = response.sub_code();
-  if (code == kSuccess) {
-    if (response.passed() == kPassedTrue) {
-      return Verdict(response, ::idgate::v1::VERDICT_MATCH, true, true);
-    }
-    if (response.passed() != kPassedFalse) return Unknown(response);
-    if (sub_code == kNameIdMismatch) {
-      return Verdict(response, ::idgate::v1::VERDICT_MISMATCH, true, false);
-    }
-    if (sub_code == kNoRecord) {
-      return Verdict(response, ::idgate::v1::VERDICT_NO_RECORD, false, false);
-    }
-    if (sub_code == kFaceMismatch) {
-      // Liveness is assessed before the comparison: the face was live.
-      return Verdict(response, ::idgate::v1::VERDICT_MISMATCH, true, true);
-    }
-    if (sub_code == kLivenessRisk) {
-      return Verdict(response, ::idgate::v1::VERDICT_LIVENESS_FAILED, true,
-                     false);
-    }
-    return Unknown(response);
-  }
-  if (code == kUnavailable) {
-    return Failure(response, absl::UnavailableError("alipay: unavailable"),
-                   true);
-  }
-  if (code == kMissingArgument || code == kInvalidArgument) {
-    const bool signature =
-        sub_code == kMissingSignature || sub_code == kInvalidSignature;
-    return Failure(
-        response,
-        absl::InternalError(signature ? "alipay: request signature refused"
-                                      : "alipay: request refused"),
-        false);
-  }
-  if (code == kBusinessFailed && sub_code == kTooManyAttemptsToday) {
-    return Failure(response,
-                   absl::ResourceExhaustedError(
-                       "alipay: too many attempts today for subject"),
-                   false);
-  }
-  return Unknown(response);
+bool IsBilled(const CertifyFaceResponse& response) {
+  return IsBilledCode(
+      kTable, {response.code(), response.passed(), response.sub_code()});
 }
 
-ProviderOutcome MapResult(
-    const grpc::Status& status,
-    const ::idgate::provider::v1::CertifyFaceResponse& response) {
+ProviderOutcome MapResponse(const CertifyFaceResponse& response) {
+  ProviderOutcome outcome =
+      MapCode(kTable, {response.code(), response.passed(), response.sub_code()},
+              ProviderCode(response));
+  if (outcome.status.ok()) {
+    outcome.face_similarity = FaceSimilarity(response.face_score());
+    // Liveness is assessed before the comparison: a face that passed, or
+    // was compared and differed, was live.
+    outcome.liveness_passed = response.passed() == kPassedTrue ||
+                              response.sub_code() == kFaceMismatch;
+  }
+  return outcome;
+}
+
+ProviderOutcome MapResult(const grpc::Status& status,
+                          const CertifyFaceResponse& response) {
   return status.ok() ? MapResponse(response)
                      : TransportFailure("alipay", status);
 }

@@ -51,6 +51,9 @@ inline constexpr char kInvalidSignature[] = "isv.invalid-signature";
 inline constexpr char kMissingParameter[] = "isv.missing-parameter";
 inline constexpr char kInvalidParameter[] = "isv.invalid-parameter";
 
+// Whether Alipay bills `response`.
+bool IsBilled(const ::idgate::provider::v1::CertifyFaceResponse& response);
+
 // Normalizes an Alipay answer. Status messages never carry the provider's
 // msg/sub_msg texts.
 ProviderOutcome MapResponse(

@@ -20,25 +20,12 @@ using ::idgate::provider::v1::CertifyFaceRequest;
 using ::idgate::provider::v1::CertifyFaceResponse;
 using ::idgate::v1::PII_FORM_PLAIN;
 
-// A number in [0, 1) from the first 8 hex digits of a digest: scores are
-// deterministic per image, as a real engine's would be.
-double Fraction(const std::string& hex_digest) {
-  return static_cast<double>(std::stoul(hex_digest.substr(0, 8), nullptr, 16)) /
-         4294967296.0;
-}
-
-class AlipayMock : public MockProvider,
-                   public AlipayFaceService::CallbackService {
+class AlipayMock final : public ServiceMock<AlipayFaceService> {
  public:
-  explicit AlipayMock(const MockEnv& env) : core_(env) {
-    if (!env.verify_public_key_pem.empty()) {
-      auto verifier = signing::RsaVerifier::FromPem(env.verify_public_key_pem);
-      if (verifier.ok()) verifier_ = *std::move(verifier);
-    }
+  explicit AlipayMock(const MockEnv& env) : ServiceMock(env) {
+    auto verifier = signing::RsaVerifier::FromPem(env.verify_public_key_pem);
+    if (verifier.ok()) verifier_ = *std::move(verifier);
   }
-
-  grpc::Service* service() override { return this; }
-  MockStats stats() const override { return core_.stats(); }
 
   grpc::ServerUnaryReactor* CertifyFace(
       grpc::CallbackServerContext* context, const CertifyFaceRequest* request,
@@ -51,13 +38,13 @@ class AlipayMock : public MockProvider,
         context, *request,
         signed_ok ? request->biz_content().identity_param().cert_no() : "",
         [this, request, response, signed_ok](MockDisposition disposition) {
-          return Answer(*request, signed_ok, disposition, *response);
+          Answer(*request, signed_ok, disposition, *response);
+          return IsBilled(*response);
         });
   }
 
  private:
-  // Fills `response`; returns whether the answer is billed.
-  bool Answer(const CertifyFaceRequest& request, bool signed_ok,
+  void Answer(const CertifyFaceRequest& request, bool signed_ok,
               MockDisposition disposition,
               CertifyFaceResponse& response) const {
     const auto& biz = request.biz_content();
@@ -103,55 +90,45 @@ class AlipayMock : public MockProvider,
     const IdentityBook::Person* person =
         core_.book().FindById(identity.cert_no(), PII_FORM_PLAIN);
     if (person == nullptr) {
-      return Failed(response, kNoRecord, "无权威比对源", false);
+      return Failed(response, kNoRecord, "无权威比对源");
     }
     if (person->name() != identity.cert_name()) {
-      return Failed(response, kNameIdMismatch, "姓名与身份证号不匹配", true);
+      return Failed(response, kNameIdMismatch, "姓名与身份证号不匹配");
     }
     if (!person->has_id_photo()) {
-      return Failed(response, kNoRecord, "无权威比对源", false);
+      return Failed(response, kNoRecord, "无权威比对源");
     }
     if (LivenessFails(biz.face_image())) {
-      return Failed(response, kLivenessRisk, "活体检测未通过", true);
+      return Failed(response, kLivenessRisk, "活体检测未通过");
     }
     const std::string face = FaceDigest(biz.face_image());
+    response.set_face_score(FaceScore(face, person->face_sha256()));
     if (face != person->face_sha256()) {
-      // Below any sensible threshold: [5, 39).
-      response.set_face_score(
-          5 + 34 * Fraction(Sha256Hex(face + person->face_sha256())));
-      return Failed(response, kFaceMismatch, "人脸比对不一致", true);
+      return Failed(response, kFaceMismatch, "人脸比对不一致");
     }
-    // [92, 99).
-    response.set_face_score(92 + 7 * Fraction(face));
     response.set_passed(kPassedTrue);
-    return true;
   }
 
-  static bool Error(CertifyFaceResponse& response, const char* code,
+  static void Error(CertifyFaceResponse& response, const char* code,
                     const char* msg, const char* sub_code,
                     const char* sub_msg) {
     response.set_code(code);
     response.set_msg(msg);
     response.set_sub_code(sub_code);
     response.set_sub_msg(sub_msg);
-    return false;
   }
 
-  static bool Failed(CertifyFaceResponse& response, const char* sub_code,
-                     const char* sub_msg, bool billed) {
+  static void Failed(CertifyFaceResponse& response, const char* sub_code,
+                     const char* sub_msg) {
     response.set_passed(kPassedFalse);
     response.set_sub_code(sub_code);
     response.set_sub_msg(sub_msg);
-    return billed;
   }
 
-  MockCore core_;
   std::unique_ptr<signing::RsaVerifier> verifier_;
 };
 
 }  // namespace
-
-std::string AlipayMockFactory::config_type() const { return kConfigType; }
 
 std::unique_ptr<MockProvider> AlipayMockFactory::Create(
     const MockEnv& env) const {

@@ -4,6 +4,8 @@
 #include <string>
 
 #include "adapters/mock.h"
+#include "adapters/typed_factory.h"
+#include "idgate/config/v1/config.pb.h"
 
 namespace idgate {
 namespace alipay {
@@ -18,9 +20,9 @@ namespace alipay {
 // NAME_ID_MISMATCH, "#LIVENESS:FAIL" in the image → LIVENESS_RISK (checked
 // before comparing), face digest differs → FACE_MISMATCH with a low score.
 // Messages are fixed texts, never input values.
-class AlipayMockFactory : public MockFactory {
+class AlipayMockFactory final
+    : public TypedMockFactory<::idgate::config::v1::AlipayAdapterConfig> {
  public:
-  std::string config_type() const override;
   std::unique_ptr<MockProvider> Create(const MockEnv& env) const override;
 };
 

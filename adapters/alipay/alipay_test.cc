@@ -1,11 +1,9 @@
 // The Alipay adapter against the Alipay mock over an in-process channel, with
 // the identity book and face images of config/testdata/ (tests run from the
 // repository root).
-#include <fstream>
 #include <map>
 #include <memory>
 #include <set>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -15,6 +13,7 @@
 #include "adapters/mock_support/identity_book.h"
 #include "adapters/provider_call.h"
 #include "adapters/signing/signing.h"
+#include "adapters/testing/adapter_test.h"
 #include "core/pii.h"
 #include "core/pii_fields.h"
 #include "gmock/gmock.h"
@@ -45,79 +44,30 @@ const FieldForm kId{PII_FIELD_ID_NUMBER, PII_FORM_PLAIN};
 const FieldForm kImage{PII_FIELD_FACE_IMAGE, PII_FORM_PLAIN};
 const FieldForm kVideo{PII_FIELD_LIVENESS_VIDEO, PII_FORM_PLAIN};
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
-std::string Face(const std::string& file) {
-  std::string image = ReadFile("config/testdata/faces/" + file);
-  EXPECT_FALSE(image.empty()) << file;
-  return image;
-}
-
 // 2024-03-01 12:00:00 Beijing.
 absl::Time FixedNow() { return absl::FromUnixSeconds(1709265600); }
 
-class AlipayTest : public ::testing::Test {
+class AlipayTest : public AdapterTest {
  protected:
   void SetUp() override {
-    auto book = IdentityBook::LoadFile("config/testdata/identities.json");
-    ASSERT_TRUE(book.ok()) << book.status();
-    book_ = *std::move(book);
-    public_key_ = ReadFile("config/dev-secrets/alipay-signing.pub.pem");
+    AdapterTest::SetUp();
+    public_key_ = ReadTestFile("config/dev-secrets/alipay-signing.pub.pem");
     ASSERT_FALSE(public_key_.empty());
     StartMock(MockBehaviour(), public_key_);
   }
 
-  void TearDown() override { StopMock(); }
-
-  void StopMock() {
-    // The server goes before the mock whose core serves its calls.
-    if (server_ != nullptr) server_->Shutdown();
-    server_.reset();
-    mock_.reset();
-  }
-
   void StartMock(const MockBehaviour& behaviour, const std::string& pem,
                  const std::string& biz_code = "") {
-    StopMock();
     MockEnv env;
-    env.book = book_.get();
     env.behaviour = behaviour;
     env.verify_public_key_pem = pem;
     env.seed = 11;
-    mock_ = AlipayMockFactory().Create(env);
-    grpc::ServerBuilder builder;
-    builder.RegisterService(mock_->service());
-    server_ = builder.BuildAndStart();
-    ASSERT_NE(server_, nullptr);
-    channel_ = server_->InProcessChannel(grpc::ChannelArguments());
-
-    provider_.set_id("alipay");
     AlipayAdapterConfig config;
     config.set_app_id("2021000000000001");
     config.set_biz_code(biz_code);
     config.set_signing_key_file("alipay-signing.key");
-    provider_.mutable_adapter()->PackFrom(config);
-    AdapterEnv adapter_env;
-    adapter_env.provider = &provider_;
-    adapter_env.channel = channel_;
-    adapter_env.call_queue = &call_queue_;
-    adapter_env.resolve_path = [](const std::string& path) {
-      return "config/dev-secrets/" + path;
-    };
-    auto adapter = AlipayAdapterFactory(FixedNow).Create(adapter_env);
-    ASSERT_TRUE(adapter.ok()) << adapter.status();
-    adapter_ = *std::move(adapter);
-  }
-
-  const IdentityBook::Person& Person(const std::string& label) {
-    const IdentityBook::Person* person = book_->FindByLabel(label);
-    EXPECT_NE(person, nullptr) << label;
-    return *person;
+    StartProvider(AlipayMockFactory(), env, AlipayAdapterFactory(FixedNow),
+                  config);
   }
 
   // The subject the server would build with a face policy allowing name, ID
@@ -125,10 +75,7 @@ class AlipayTest : public ::testing::Test {
   static MinimizedSubject Subject(const std::string& name,
                                   const std::string& id,
                                   const std::string& image) {
-    PersonalValues values = {{PII_FIELD_NAME, name},
-                             {PII_FIELD_ID_NUMBER, id},
-                             {PII_FIELD_FACE_IMAGE, image}};
-    return MinimizedSubject::Minimize(values, {kName, kId, kImage});
+    return FaceSubject(name, id, image);
   }
 
   MinimizedSubject OwnFace(const std::string& label) {
@@ -136,39 +83,10 @@ class AlipayTest : public ::testing::Test {
     return Subject(person.name(), person.id_number(), Face(label + ".jpg"));
   }
 
-  ProviderOutcome Call(const MinimizedSubject& subject,
-                       absl::Duration timeout = absl::Seconds(10)) {
-    auto call = adapter_->Prepare(subject, {kFace, NextId()});
-    EXPECT_TRUE(call.ok()) << call.status();
-    if (!call.ok()) return {};
-    return Send(**call, absl::Now() + timeout);
-  }
-
-  static ProviderOutcome Send(PreparedCall& call, absl::Time deadline) {
-    absl::Notification done;
-    ProviderOutcome result;
-    call.Send(deadline, [&](ProviderOutcome outcome) {
-      result = std::move(outcome);
-      done.Notify();
-    });
-    done.WaitForNotification();
-    return result;
-  }
-
-  std::string NextId() { return "disc-" + std::to_string(++sequence_); }
-
   // A raw call that bypasses the adapter.
   CertifyFaceResponse RawCall(const CertifyFaceRequest& request,
                               grpc::Status* status = nullptr) {
-    auto stub = AlipayFaceService::NewStub(channel_);
-    grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() +
-                         std::chrono::seconds(10));
-    CertifyFaceResponse response;
-    grpc::Status s = stub->CertifyFace(&context, request, &response);
-    EXPECT_TRUE(s.ok()) << s.error_message();
-    if (status != nullptr) *status = s;
-    return response;
+    return CallMock(&AlipayFaceService::Stub::CertifyFace, request, status);
   }
 
   CertifyFaceRequest Prepared(const MinimizedSubject& subject) {
@@ -189,15 +107,7 @@ class AlipayTest : public ::testing::Test {
     request.set_sign(*sign);
   }
 
-  ProviderCallQueue call_queue_;  // first: it outlives the adapter's calls
-  std::unique_ptr<IdentityBook> book_;
   std::string public_key_;
-  ::idgate::config::v1::Provider provider_;
-  std::unique_ptr<MockProvider> mock_;
-  std::unique_ptr<grpc::Server> server_;
-  std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<Adapter> adapter_;
-  int sequence_ = 0;
 };
 
 TEST_F(AlipayTest, FactoriesShareTheConfigType) {
@@ -365,7 +275,7 @@ TEST_F(AlipayTest, StatsCountRequestsBillingAndFields) {
   Call(OwnFace("adult-match"));
   Call(OwnFace("no-id-photo"));
   Call(OwnFace("liveness-fail"));
-  const MockStats stats = mock_->stats();
+  const MockStats stats = Stats();
   EXPECT_EQ(stats.requests, 3u);
   EXPECT_EQ(stats.billed, 2u);
   EXPECT_EQ(stats.fields_received,
@@ -378,7 +288,7 @@ TEST_F(AlipayTest, MissingSignatureIsRefused) {
   const CertifyFaceResponse response = RawCall(request);
   EXPECT_EQ(response.code(), "40001");
   EXPECT_EQ(response.sub_code(), "isv.missing-signature");
-  EXPECT_EQ(mock_->stats().billed, 0u);
+  EXPECT_EQ(Stats().billed, 0u);
 }
 
 TEST_F(AlipayTest, TamperedFieldsAreRefused) {
@@ -403,13 +313,13 @@ TEST_F(AlipayTest, TamperedFieldsAreRefused) {
 
 TEST_F(AlipayTest, SignatureByAnotherKeyIsRefusedThroughTheAdapter) {
   StartMock(MockBehaviour(),
-            ReadFile("config/dev-secrets/cfca-signing.pub.pem"));
+            ReadTestFile("config/dev-secrets/cfca-signing.pub.pem"));
   const ProviderOutcome outcome = Call(OwnFace("adult-match"));
   EXPECT_EQ(outcome.status.code(), absl::StatusCode::kInternal);
   EXPECT_EQ(outcome.provider_code, "40002/isv.invalid-signature");
   EXPECT_FALSE(outcome.retryable);
   EXPECT_FALSE(outcome.billed);
-  EXPECT_EQ(mock_->stats().billed, 0u);
+  EXPECT_EQ(Stats().billed, 0u);
 }
 
 TEST_F(AlipayTest, MockWithoutKeyRefusesEverything) {
@@ -455,7 +365,7 @@ TEST_F(AlipayTest, TooManyAttemptsToday) {
   EXPECT_EQ(limited.provider_code, "40004/TOO_MANY_ATTEMPTS_TODAY");
   EXPECT_FALSE(limited.retryable);
   EXPECT_FALSE(limited.billed);
-  EXPECT_EQ(mock_->stats().billed, 1u);
+  EXPECT_EQ(Stats().billed, 1u);
   // The limit is per subject: another person is still answered.
   EXPECT_TRUE(Call(OwnFace("liveness-fail")).status.ok());
 }
@@ -493,7 +403,7 @@ TEST_F(AlipayTest, CancelEndsAHungCall) {
     result = std::move(outcome);
     done.Notify();
   });
-  while (mock_->stats().requests == 0) absl::SleepFor(absl::Milliseconds(5));
+  while (Stats().requests == 0) absl::SleepFor(absl::Milliseconds(5));
   (*call)->Cancel();
   ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(10)));
   EXPECT_EQ(result.status.code(), absl::StatusCode::kCancelled);
@@ -515,7 +425,7 @@ TEST_F(AlipayTest, PassedDeadlineSendsNothing) {
   const ProviderOutcome outcome = Send(**call, FixedNow() - absl::Seconds(1));
   EXPECT_EQ(outcome.status.code(), absl::StatusCode::kDeadlineExceeded);
   EXPECT_FALSE(outcome.sent);
-  EXPECT_EQ(mock_->stats().requests, 0u);
+  EXPECT_EQ(Stats().requests, 0u);
 }
 
 TEST_F(AlipayTest, CanaryMockMessagesNeverEchoPersonalValues) {

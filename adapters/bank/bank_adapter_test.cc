@@ -4,15 +4,16 @@
 #include <string>
 #include <vector>
 
-#include "absl/synchronization/notification.h"
 #include "adapters/bank/bank_codes.h"
 #include "adapters/bank/bank_mock.h"
 #include "adapters/mock_support/identity_book.h"
 #include "adapters/mock_support/mock_host.h"
 #include "adapters/provider_call.h"
+#include "adapters/testing/adapter_test.h"
 #include "core/pii_fields.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "idgate/provider/v1/bank.grpc.pb.h"
 
 namespace idgate {
 namespace {
@@ -130,30 +131,14 @@ TEST(BankMappingTest, TransportFailures) {
   }
 }
 
-class BankTest : public ::testing::Test {
+class BankTest : public AdapterTest {
  protected:
-  void SetUp() override {
-    auto book = IdentityBook::LoadFile(IDGATE_SOURCE_DIR
-                                       "/config/testdata/identities.json");
-    ASSERT_TRUE(book.ok()) << book.status();
-    book_ = std::move(*book);
-  }
-
   void Start(::idgate::config::v1::MockBehaviour behaviour = {}) {
     MockEnv env;
-    env.book = book_.get();
     env.behaviour = behaviour;
-    std::vector<std::unique_ptr<MockProvider>> mocks;
-    mocks.push_back(BankMockFactory().Create(env));
-    auto host = MockHost::Start(std::move(mocks));
-    ASSERT_TRUE(host.ok()) << host.status();
-    host_ = std::move(*host);
     BankAdapterConfig config;
     config.set_merchant_id("test-merchant");
-    auto adapter =
-        BankAdapter::Create(config, host_->InProcessChannel(), &call_queue_);
-    ASSERT_TRUE(adapter.ok()) << adapter.status();
-    adapter_ = std::move(*adapter);
+    StartProvider(BankMockFactory(), env, BankAdapterFactory(), config);
   }
 
   static MinimizedSubject Subject(absl::string_view name, absl::string_view id,
@@ -172,62 +157,11 @@ class BankTest : public ::testing::Test {
                    p.cards(card).reserved_mobile());
   }
 
-  const IdentityBook::Person& Person(absl::string_view label) {
-    return *book_->FindByLabel(label);
+  CheckFourFactorResponse Raw(const CheckFourFactorRequest& request) {
+    return CallMock(&::idgate::provider::v1::BankService::Stub::CheckFourFactor,
+                    request);
   }
-
-  ProviderOutcome Call(const MinimizedSubject& subject,
-                       absl::Duration timeout = absl::Seconds(5)) {
-    CallContext context{::idgate::config::v1::CHECK_BANK_FOUR_FACTOR,
-                        "d-" + std::to_string(++calls_)};
-    auto prepared = adapter_->Prepare(subject, context);
-    EXPECT_TRUE(prepared.ok()) << prepared.status();
-    if (!prepared.ok()) return {};
-    ProviderOutcome result;
-    absl::Notification done;
-    (*prepared)->Send(absl::Now() + timeout, [&](ProviderOutcome outcome) {
-      result = std::move(outcome);
-      done.Notify();
-    });
-    done.WaitForNotification();
-    return result;
-  }
-
-  CheckFourFactorResponse Raw(CheckFourFactorRequest request) {
-    auto stub =
-        ::idgate::provider::v1::BankService::NewStub(host_->InProcessChannel());
-    grpc::ClientContext context;
-    CheckFourFactorResponse response;
-    EXPECT_TRUE(stub->CheckFourFactor(&context, request, &response).ok());
-    return response;
-  }
-
-  MockStats Stats() { return host_->mock(0).stats(); }
-
-  ProviderCallQueue call_queue_;  // first: it outlives the adapter's calls
-  std::unique_ptr<IdentityBook> book_;
-  std::unique_ptr<MockHost> host_;
-  std::unique_ptr<BankAdapter> adapter_;
-  int calls_ = 0;
 };
-
-void ExpectVerdict(const ProviderOutcome& o, Verdict verdict,
-                   absl::string_view code, bool billed) {
-  EXPECT_TRUE(o.status.ok()) << o.status;
-  EXPECT_EQ(o.verdict, verdict);
-  EXPECT_EQ(o.provider_code, code);
-  EXPECT_EQ(o.billed, billed);
-  EXPECT_FALSE(o.retryable);
-}
-
-void ExpectError(const ProviderOutcome& o, absl::StatusCode status,
-                 absl::string_view code, bool retryable) {
-  EXPECT_EQ(o.status.code(), status) << o.status;
-  EXPECT_EQ(o.verdict, ::idgate::v1::VERDICT_UNSPECIFIED);
-  EXPECT_EQ(o.provider_code, code);
-  EXPECT_FALSE(o.billed);
-  EXPECT_EQ(o.retryable, retryable);
-}
 
 TEST_F(BankTest, EveryBookScenarioThroughTheMock) {
   Start();

@@ -40,13 +40,9 @@ void SetCode(CheckFourFactorResponse& response, absl::string_view code,
   response.set_resp_msg(std::string(message));
 }
 
-class BankMock final : public MockProvider,
-                       public BankService::CallbackService {
+class BankMock final : public ServiceMock<BankService> {
  public:
-  explicit BankMock(const MockEnv& env) : core_(env) {}
-
-  grpc::Service* service() override { return this; }
-  MockStats stats() const override { return core_.stats(); }
+  using ServiceMock::ServiceMock;
 
   grpc::ServerUnaryReactor* CheckFourFactor(
       grpc::CallbackServerContext* context,
@@ -133,18 +129,12 @@ class BankMock final : public MockProvider,
         return SetCode(response, bank::kPassed, "验证通过");
     }
   }
-
-  MockCore core_;
 };
 
 }  // namespace
 
 std::unique_ptr<MockProvider> MakeBankMock(const MockEnv& env) {
   return std::make_unique<BankMock>(env);
-}
-
-std::string BankMockFactory::config_type() const {
-  return ::idgate::config::v1::BankAdapterConfig::descriptor()->full_name();
 }
 
 std::unique_ptr<MockProvider> BankMockFactory::Create(

@@ -4,6 +4,8 @@
 #include <string>
 
 #include "adapters/mock.h"
+#include "adapters/typed_factory.h"
+#include "idgate/config/v1/config.pb.h"
 
 namespace idgate {
 
@@ -12,9 +14,9 @@ namespace idgate {
 // like a card issuer (see bank.proto).
 std::unique_ptr<MockProvider> MakeBankMock(const MockEnv& env);
 
-class BankMockFactory final : public MockFactory {
+class BankMockFactory final
+    : public TypedMockFactory<::idgate::config::v1::BankAdapterConfig> {
  public:
-  std::string config_type() const override;
   std::unique_ptr<MockProvider> Create(const MockEnv& env) const override;
 };
 

@@ -1,41 +1,20 @@
 #include "adapters/carrier/carrier_adapter.h"
 
+#include <string>
 #include <utility>
+#include <vector>
 
-#include "absl/strings/str_cat.h"
 #include "adapters/carrier/carrier_codes.h"
-#include "adapters/provider_call.h"
+#include "adapters/unary_check_adapter.h"
+#include "idgate/provider/v1/carrier.grpc.pb.h"
 
 namespace idgate {
 namespace {
 
 using ::idgate::config::v1::CarrierAdapterConfig;
+using ::idgate::provider::v1::CarrierService;
 using ::idgate::provider::v1::CheckThreeFactorRequest;
 using ::idgate::provider::v1::CheckThreeFactorResponse;
-
-ProviderOutcome Failure(absl::StatusCode code, absl::string_view message,
-                        bool retryable) {
-  ProviderOutcome outcome;
-  outcome.status = absl::Status(code, message);
-  outcome.retryable = retryable;
-  return outcome;
-}
-
-ProviderOutcome Answered(Verdict verdict, absl::string_view code) {
-  ProviderOutcome outcome;
-  outcome.verdict = verdict;
-  outcome.billed = carrier::IsBilled(code);
-  outcome.provider_code = std::string(code);
-  return outcome;
-}
-
-ProviderOutcome Refused(absl::StatusCode status, absl::string_view code,
-                        absl::string_view what, bool retryable) {
-  ProviderOutcome outcome = Failure(
-      status, absl::StrCat("carrier code ", code, ": ", what), retryable);
-  outcome.provider_code = std::string(code);
-  return outcome;
-}
 
 PiiForm FormOf(::idgate::config::v1::CarrierMode mode) {
   switch (mode) {
@@ -61,172 +40,72 @@ PiiForm FormOf(::idgate::config::v1::CarrierMode mode) {
   }
 }
 
+class CarrierAdapter final
+    : public UnaryCheckAdapter<CarrierService, CheckThreeFactorRequest,
+                               CheckThreeFactorResponse> {
+ public:
+  CarrierAdapter(CarrierAdapterConfig config, const AdapterEnv& env, Clock now)
+      : UnaryCheckAdapter(
+            "carrier adapter", ::idgate::config::v1::CHECK_CARRIER_THREE_FACTOR,
+            {{::idgate::v1::PII_FIELD_NAME, FormOf(config.mode())},
+             {::idgate::v1::PII_FIELD_ID_NUMBER, FormOf(config.mode())},
+             {::idgate::v1::PII_FIELD_MOBILE, FormOf(config.mode())}},
+            &CarrierService::Stub::PrepareAsyncCheckThreeFactor,
+            &MapCarrierResult, env, std::move(now)),
+        config_(std::move(config)),
+        form_(FormOf(config_.mode())) {}
+
+ private:
+  absl::StatusOr<CheckThreeFactorRequest> BuildRequest(
+      const std::vector<absl::string_view>& values,
+      const MinimizedSubject& subject,
+      const CallContext& context) const override {
+    CheckThreeFactorRequest request;
+    request.set_app_id(config_.app_id());
+    request.set_order_no(context.disclosure_id);
+    request.set_hash_mode(HashModeOf(form_));
+    // Only the fields of the configured form are set: the egress guard sees
+    // exactly what the policy granted.
+    switch (form_) {
+      case ::idgate::v1::PII_FORM_SHA256:
+        request.set_name_sha256(std::string(values[0]));
+        request.set_id_number_sha256(std::string(values[1]));
+        request.set_mobile_sha256(std::string(values[2]));
+        break;
+      case ::idgate::v1::PII_FORM_SM3:
+        request.set_name_sm3(std::string(values[0]));
+        request.set_id_number_sm3(std::string(values[1]));
+        request.set_mobile_sm3(std::string(values[2]));
+        break;
+      default:
+        request.set_name(std::string(values[0]));
+        request.set_id_number(std::string(values[1]));
+        request.set_mobile(std::string(values[2]));
+        break;
+    }
+    return request;
+  }
+
+  const CarrierAdapterConfig config_;
+  const PiiForm form_;
+};
+
 }  // namespace
 
-ProviderOutcome MapCarrierResult(const grpc::Status& status,
-                                 const CheckThreeFactorResponse& response) {
-  if (!status.ok()) return TransportFailure("carrier", status);
-  const std::string& code = response.code();
-  using absl::StatusCode;
-  if (code == carrier::kMatch)
-    return Answered(::idgate::v1::VERDICT_MATCH, code);
-  if (code == carrier::kMismatch) {
-    return Answered(::idgate::v1::VERDICT_MISMATCH, code);
-  }
-  if (code == carrier::kNoRecord) {
-    return Answered(::idgate::v1::VERDICT_NO_RECORD, code);
-  }
-  if (code == carrier::kBadRequest) {
-    return Refused(StatusCode::kInternal, code, "request refused as malformed",
-                   false);
-  }
-  // The gateway validated these formats already: the provider disagrees,
-  // and another provider would most likely refuse them too.
-  if (code == carrier::kBadMobile) {
-    return Refused(StatusCode::kFailedPrecondition, code,
-                   "provider rejected the mobile number format", false);
-  }
-  if (code == carrier::kBadIdNumber) {
-    return Refused(StatusCode::kFailedPrecondition, code,
-                   "provider rejected the ID number format", false);
-  }
-  if (code == carrier::kBadName) {
-    return Refused(StatusCode::kFailedPrecondition, code,
-                   "provider rejected the name format", false);
-  }
-  // Another carrier aggregator may cover the segment.
-  if (code == carrier::kSegmentUnsupported) {
-    return Refused(StatusCode::kFailedPrecondition, code,
-                   "number segment not supported by the provider", true);
-  }
-  if (code == carrier::kBusy) {
-    return Refused(StatusCode::kUnavailable, code, "provider busy", true);
-  }
-  // The limit protects the subject; going round it through another
-  // provider would defeat it.
-  if (code == carrier::kDailyLimit) {
-    return Refused(StatusCode::kResourceExhausted, code,
-                   "provider's daily limit for this subject reached", false);
-  }
-  // Unknown codes are never a match. The code itself is kept only when it
-  // looks like one, since an unexpected field could carry anything.
-  const bool printable =
-      code.size() <= 8 &&
-      code.find_first_not_of("-0123456789") == std::string::npos;
-  ProviderOutcome outcome =
-      Failure(StatusCode::kInternal,
-              printable ? absl::StrCat("carrier: unknown result code ", code)
-                        : "carrier: unknown result code",
-              false);
-  if (printable) outcome.provider_code = code;
-  return outcome;
-}
-
-absl::StatusOr<std::unique_ptr<CarrierAdapter>> CarrierAdapter::Create(
-    const CarrierAdapterConfig& config, std::shared_ptr<grpc::Channel> channel,
-    ProviderCallQueue* call_queue) {
+absl::Status CarrierAdapterFactory::CheckConfig(
+    const CarrierAdapterConfig& config) const {
   if (FormOf(config.mode()) == ::idgate::v1::PII_FORM_UNSPECIFIED) {
-    return absl::InvalidArgumentError(
-        "CarrierAdapterConfig.mode: must be PLAIN, SHA256 or SM3");
+    return absl::InvalidArgumentError("mode: must be PLAIN, SHA256 or SM3");
   }
   if (config.app_id().empty()) {
-    return absl::InvalidArgumentError(
-        "CarrierAdapterConfig.app_id: must be set");
+    return absl::InvalidArgumentError("app_id: must be set");
   }
-  if (channel == nullptr || call_queue == nullptr) {
-    return absl::InvalidArgumentError(
-        "carrier adapter: no channel or call queue");
-  }
-  return std::unique_ptr<CarrierAdapter>(new CarrierAdapter(
-      config, std::make_shared<Stub>(std::move(channel)), call_queue));
+  return absl::OkStatus();
 }
 
-CarrierAdapter::CarrierAdapter(CarrierAdapterConfig config,
-                               std::shared_ptr<Stub> stub,
-                               ProviderCallQueue* call_queue)
-    : config_(std::move(config)),
-      form_(FormOf(config_.mode())),
-      stub_(std::move(stub)),
-      call_queue_(call_queue) {}
-
-std::vector<Check> CarrierAdapter::checks() const {
-  return {::idgate::config::v1::CHECK_CARRIER_THREE_FACTOR};
-}
-
-std::vector<FieldForm> CarrierAdapter::RequiredFields(Check check) const {
-  if (check != ::idgate::config::v1::CHECK_CARRIER_THREE_FACTOR) return {};
-  return {{::idgate::v1::PII_FIELD_NAME, form_},
-          {::idgate::v1::PII_FIELD_ID_NUMBER, form_},
-          {::idgate::v1::PII_FIELD_MOBILE, form_}};
-}
-
-absl::StatusOr<std::unique_ptr<PreparedCall>> CarrierAdapter::Prepare(
-    const MinimizedSubject& subject, const CallContext& context) const {
-  if (context.check != ::idgate::config::v1::CHECK_CARRIER_THREE_FACTOR) {
-    return absl::InternalError("carrier adapter: unsupported check");
-  }
-  if (context.disclosure_id.empty()) {
-    return absl::InternalError("carrier adapter: no disclosure id");
-  }
-  auto found =
-      RequiredValues(subject, RequiredFields(context.check), "carrier adapter");
-  if (!found.ok()) return found.status();
-  const std::vector<absl::string_view>& values = *found;
-
-  CheckThreeFactorRequest request;
-  request.set_app_id(config_.app_id());
-  request.set_order_no(context.disclosure_id);
-  request.set_hash_mode(HashModeOf(form_));
-  // Only the fields of the configured form are set: the egress guard sees
-  // exactly what the policy granted.
-  switch (form_) {
-    case ::idgate::v1::PII_FORM_SHA256:
-      request.set_name_sha256(std::string(values[0]));
-      request.set_id_number_sha256(std::string(values[1]));
-      request.set_mobile_sha256(std::string(values[2]));
-      break;
-    case ::idgate::v1::PII_FORM_SM3:
-      request.set_name_sm3(std::string(values[0]));
-      request.set_id_number_sm3(std::string(values[1]));
-      request.set_mobile_sm3(std::string(values[2]));
-      break;
-    default:
-      request.set_name(std::string(values[0]));
-      request.set_id_number(std::string(values[1]));
-      request.set_mobile(std::string(values[2]));
-      break;
-  }
-  auto stub = stub_;
-  return std::unique_ptr<PreparedCall>(
-      new UnaryProviderCall<CheckThreeFactorRequest, CheckThreeFactorResponse>(
-          std::move(request),
-          [stub](grpc::ClientContext* context,
-                 const CheckThreeFactorRequest& req,
-                 grpc::CompletionQueue* cq) {
-            return stub->PrepareAsyncCheckThreeFactor(context, req, cq);
-          },
-          &MapCarrierResult, call_queue_));
-}
-
-std::string CarrierAdapterFactory::config_type() const {
-  return CarrierAdapterConfig::descriptor()->full_name();
-}
-
-absl::StatusOr<std::unique_ptr<Adapter>> CarrierAdapterFactory::Create(
-    const AdapterEnv& env) const {
-  CarrierAdapterConfig config;
-  if (env.provider == nullptr || !env.provider->adapter().UnpackTo(&config)) {
-    return absl::InvalidArgumentError(
-        "carrier adapter: adapter is not a CarrierAdapterConfig");
-  }
-  auto adapter = CarrierAdapter::Create(config, env.channel, env.call_queue);
-  if (!adapter.ok()) {
-    return absl::Status(
-        adapter.status().code(),
-        absl::StrCat("providers[", env.provider->id(),
-                     "].adapter: ", adapter.status().message()));
-  }
-  return std::unique_ptr<Adapter>(std::move(*adapter));
+absl::StatusOr<std::unique_ptr<Adapter>> CarrierAdapterFactory::CreateTyped(
+    const CarrierAdapterConfig& config, const AdapterEnv& env) const {
+  return std::make_unique<CarrierAdapter>(config, env, clock());
 }
 
 }  // namespace idgate

@@ -11,10 +11,12 @@
 #include "adapters/mock_support/identity_book.h"
 #include "adapters/mock_support/mock_host.h"
 #include "adapters/provider_call.h"
+#include "adapters/testing/adapter_test.h"
 #include "core/digest.h"
 #include "core/pii_fields.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "idgate/provider/v1/carrier.grpc.pb.h"
 
 namespace idgate {
 namespace {
@@ -141,37 +143,26 @@ TEST(CarrierMappingTest, TransportFailures) {
 
 // ---- Adapter against the mock over an in-process channel. ----
 
-class CarrierTest : public ::testing::Test {
+class CarrierTest : public AdapterTest {
  protected:
-  void SetUp() override {
-    auto book = IdentityBook::LoadFile(IDGATE_SOURCE_DIR
-                                       "/config/testdata/identities.json");
-    ASSERT_TRUE(book.ok()) << book.status();
-    book_ = std::move(*book);
-  }
-
   // Starts a mock with `behaviour` and a `mode` adapter in front of it.
   void Start(::idgate::config::v1::MockBehaviour behaviour = {},
              ::idgate::config::v1::CarrierMode mode =
                  ::idgate::config::v1::CARRIER_MODE_PLAIN) {
     MockEnv env;
-    env.book = book_.get();
     env.behaviour = behaviour;
-    std::vector<std::unique_ptr<MockProvider>> mocks;
-    mocks.push_back(CarrierMockFactory().Create(env));
-    auto host = MockHost::Start(std::move(mocks));
-    ASSERT_TRUE(host.ok()) << host.status();
-    host_ = std::move(*host);
-    CarrierAdapterConfig config;
-    config.set_mode(mode);
-    config.set_app_id("test-app");
-    auto adapter =
-        CarrierAdapter::Create(config, host_->InProcessChannel(), &call_queue_);
-    ASSERT_TRUE(adapter.ok()) << adapter.status();
-    adapter_ = std::move(*adapter);
+    StartProvider(CarrierMockFactory(), env, CarrierAdapterFactory(),
+                  Config(mode));
     form_ = mode == ::idgate::config::v1::CARRIER_MODE_SHA256 ? kSha256
             : mode == ::idgate::config::v1::CARRIER_MODE_SM3  ? kSm3
                                                               : kPlain;
+  }
+
+  static CarrierAdapterConfig Config(::idgate::config::v1::CarrierMode mode) {
+    CarrierAdapterConfig config;
+    config.set_mode(mode);
+    config.set_app_id("test-app");
+    return config;
   }
 
   MinimizedSubject Subject(absl::string_view name, absl::string_view id,
@@ -182,65 +173,13 @@ class CarrierTest : public ::testing::Test {
          {{kMobile, form_}, IdentityBook::InForm(mobile, form_)}});
   }
 
-  // Prepares and sends one call; returns the outcome and, through
-  // `request`, what was sent.
-  ProviderOutcome Call(const MinimizedSubject& subject,
-                       absl::Duration timeout = absl::Seconds(5),
-                       CheckThreeFactorRequest* request = nullptr) {
-    CallContext context;
-    context.check = ::idgate::config::v1::CHECK_CARRIER_THREE_FACTOR;
-    context.disclosure_id = "d-" + std::to_string(++calls_);
-    auto prepared = adapter_->Prepare(subject, context);
-    EXPECT_TRUE(prepared.ok()) << prepared.status();
-    if (!prepared.ok()) return {};
-    if (request != nullptr) request->CopyFrom((*prepared)->request());
-    ProviderOutcome result;
-    absl::Notification done;
-    (*prepared)->Send(absl::Now() + timeout, [&](ProviderOutcome outcome) {
-      result = std::move(outcome);
-      done.Notify();
-    });
-    done.WaitForNotification();
-    return result;
-  }
-
   ProviderOutcome CallPerson(absl::string_view label) {
-    const auto* p = book_->FindByLabel(label);
-    EXPECT_NE(p, nullptr);
-    return Call(Subject(p->name(), p->id_number(), p->mobiles(0).number()));
+    const auto& p = Person(label);
+    return Call(Subject(p.name(), p.id_number(), p.mobiles(0).number()));
   }
 
-  const IdentityBook::Person& Person(absl::string_view label) {
-    return *book_->FindByLabel(label);
-  }
-
-  MockStats Stats() { return host_->mock(0).stats(); }
-
-  ProviderCallQueue call_queue_;  // first: it outlives the adapter's calls
-  std::unique_ptr<IdentityBook> book_;
-  std::unique_ptr<MockHost> host_;
-  std::unique_ptr<CarrierAdapter> adapter_;
   PiiForm form_ = kPlain;
-  int calls_ = 0;
 };
-
-void ExpectVerdict(const ProviderOutcome& o, Verdict verdict,
-                   absl::string_view code, bool billed) {
-  EXPECT_TRUE(o.status.ok()) << o.status;
-  EXPECT_EQ(o.verdict, verdict);
-  EXPECT_EQ(o.provider_code, code);
-  EXPECT_EQ(o.billed, billed);
-  EXPECT_FALSE(o.retryable);
-}
-
-void ExpectError(const ProviderOutcome& o, absl::StatusCode status,
-                 absl::string_view code, bool retryable) {
-  EXPECT_EQ(o.status.code(), status) << o.status;
-  EXPECT_EQ(o.verdict, ::idgate::v1::VERDICT_UNSPECIFIED);
-  EXPECT_EQ(o.provider_code, code);
-  EXPECT_FALSE(o.billed);
-  EXPECT_EQ(o.retryable, retryable);
-}
 
 TEST_F(CarrierTest, EveryBookScenarioThroughTheMock) {
   Start();
@@ -480,11 +419,9 @@ TEST_F(CarrierTest, DestroyingTheCallQueueWaitsForItsCalls) {
   hang.set_hang(true);
   Start(hang);
   auto queue = std::make_unique<ProviderCallQueue>();
-  CarrierAdapterConfig config;
-  config.set_mode(::idgate::config::v1::CARRIER_MODE_PLAIN);
-  config.set_app_id("test-app");
-  auto adapter =
-      CarrierAdapter::Create(config, host_->InProcessChannel(), queue.get());
+  auto adapter = CreateAdapter(CarrierAdapterFactory(),
+                               Config(::idgate::config::v1::CARRIER_MODE_PLAIN),
+                               queue.get());
   ASSERT_TRUE(adapter.ok()) << adapter.status();
   const auto& adult = Person("adult-match");
   auto prepared = (*adapter)->Prepare(

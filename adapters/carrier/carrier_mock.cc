@@ -56,13 +56,9 @@ void SetCode(CheckThreeFactorResponse& response, absl::string_view code,
   response.set_message(std::string(message));
 }
 
-class CarrierMock final : public MockProvider,
-                          public CarrierService::CallbackService {
+class CarrierMock final : public ServiceMock<CarrierService> {
  public:
-  explicit CarrierMock(const MockEnv& env) : core_(env) {}
-
-  grpc::Service* service() override { return this; }
-  MockStats stats() const override { return core_.stats(); }
+  using ServiceMock::ServiceMock;
 
   grpc::ServerUnaryReactor* CheckThreeFactor(
       grpc::CallbackServerContext* context,
@@ -141,8 +137,6 @@ class CarrierMock final : public MockProvider,
         : !name_ok ? CarrierMismatch::CARRIER_MISMATCH_NAME
                    : CarrierMismatch::CARRIER_MISMATCH_ID_NUMBER);
   }
-
-  MockCore core_;
 };
 
 }  // namespace
@@ -153,10 +147,6 @@ bool CarrierSegmentUnsupported(absl::string_view mobile) {
 
 std::unique_ptr<MockProvider> MakeCarrierMock(const MockEnv& env) {
   return std::make_unique<CarrierMock>(env);
-}
-
-std::string CarrierMockFactory::config_type() const {
-  return ::idgate::config::v1::CarrierAdapterConfig::descriptor()->full_name();
 }
 
 std::unique_ptr<MockProvider> CarrierMockFactory::Create(

@@ -3,7 +3,10 @@
 #include <memory>
 #include <string>
 
+#include "absl/strings/string_view.h"
 #include "adapters/mock.h"
+#include "adapters/typed_factory.h"
+#include "idgate/config/v1/config.pb.h"
 
 namespace idgate {
 
@@ -12,9 +15,9 @@ namespace idgate {
 // formats and billing like the real service (see carrier.proto).
 std::unique_ptr<MockProvider> MakeCarrierMock(const MockEnv& env);
 
-class CarrierMockFactory final : public MockFactory {
+class CarrierMockFactory final
+    : public TypedMockFactory<::idgate::config::v1::CarrierAdapterConfig> {
  public:
-  std::string config_type() const override;
   std::unique_ptr<MockProvider> Create(const MockEnv& env) const override;
 };
 

@@ -1,17 +1,16 @@
 #pragma once
 
-#include <functional>
 #include <memory>
-#include <string>
 #include <vector>
 
-#include "absl/time/time.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "adapters/adapter.h"
+#include "adapters/typed_factory.h"
+#include "idgate/config/v1/config.pb.h"
 
 namespace idgate {
 namespace cfca {
-
-inline constexpr char kConfigType[] = "idgate.config.v1.CfcaAdapterConfig";
 
 // The (field, form) pairs the adapter sends when the subject has them but
 // does not require: the liveness video. Without it CFCA runs silent liveness
@@ -19,20 +18,19 @@ inline constexpr char kConfigType[] = "idgate.config.v1.CfcaAdapterConfig";
 std::vector<FieldForm> OptionalFields(Check check);
 
 // Builds CfcaFaceService adapters from CfcaAdapterConfig. The signing key
-// is read once here; requests are signed SHA256withRSA (adapters/signing/).
-class CfcaAdapterFactory : public AdapterFactory {
+// is read once here; requests are signed SHA256withRSA (adapters/signing/)
+// and stamped with the factory's clock.
+class CfcaAdapterFactory final
+    : public TypedAdapterFactory<::idgate::config::v1::CfcaAdapterConfig> {
  public:
-  // `now` stamps requests; injectable for tests.
-  explicit CfcaAdapterFactory(std::function<absl::Time()> now = [] {
-    return absl::Now();
-  });
-
-  std::string config_type() const override { return kConfigType; }
-  absl::StatusOr<std::unique_ptr<Adapter>> Create(
-      const AdapterEnv& env) const override;
+  using TypedAdapterFactory::TypedAdapterFactory;
 
  private:
-  std::function<absl::Time()> now_;
+  absl::Status CheckConfig(
+      const ::idgate::config::v1::CfcaAdapterConfig& config) const override;
+  absl::StatusOr<std::unique_ptr<Adapter>> CreateTyped(
+      const ::idgate::config::v1::CfcaAdapterConfig& config,
+      const AdapterEnv& env) const override;
 };
 
 }  // namespace cfca

@@ -1,10 +1,6 @@
 #include "adapters/cfca/cfca_codes.h"
 
-#include <algorithm>
-#include <string>
-
-#include "absl/strings/ascii.h"
-#include "absl/strings/str_cat.h"
+#include "adapters/code_table.h"
 #include "adapters/provider_call.h"
 
 namespace idgate {
@@ -14,88 +10,59 @@ namespace {
 using ::idgate::provider::v1::CFCA_LIVENESS_RESULT_PASSED;
 using ::idgate::provider::v1::CompareFaceResponse;
 
-ProviderOutcome Verdict(const CompareFaceResponse& response,
-                        ::idgate::v1::Verdict verdict, bool billed) {
-  ProviderOutcome outcome;
-  outcome.status = absl::OkStatus();
-  outcome.verdict = verdict;
-  outcome.billed = billed;
-  outcome.provider_code = response.code();
-  // NaN compares false both ways and ends up 0.
-  const double similarity = response.similarity();
-  outcome.face_similarity =
-      similarity > 0 ? static_cast<float>(std::min(similarity, 100.0)) : 0.0f;
-  outcome.liveness_passed = response.liveness() == CFCA_LIVENESS_RESULT_PASSED;
-  return outcome;
-}
+// The table of cfca_codes.h.
+constexpr CodeRow kRows[] = {
+    AnswerRow({kPassed}, ::idgate::v1::VERDICT_MATCH, Billing::kBilled),
+    // The lookup was done: billed.
+    AnswerRow({kNameIdMismatch}, ::idgate::v1::VERDICT_MISMATCH,
+              Billing::kBilled),
+    AnswerRow({kNoIdPhoto}, ::idgate::v1::VERDICT_NO_RECORD,
+              Billing::kNotBilled),
+    AnswerRow({kFaceMismatch}, ::idgate::v1::VERDICT_MISMATCH,
+              Billing::kBilled),
+    AnswerRow({kLivenessFailed}, ::idgate::v1::VERDICT_LIVENESS_FAILED,
+              Billing::kBilled),
+    FailureRow({kEngineTimeout}, absl::StatusCode::kUnavailable,
+               Retry::kRetryable, "engine timeout"),
+    FailureRow({kBusy}, absl::StatusCode::kUnavailable, Retry::kRetryable,
+               "busy"),
+    // Our key or config.
+    FailureRow({kSignatureInvalid}, absl::StatusCode::kInternal, Retry::kFinal,
+               "request signature refused"),
+    // The input was validated.
+    FailureRow({kBadRequest}, absl::StatusCode::kInternal, Retry::kFinal,
+               "request format refused"),
+    FailureRow({kDailyLimit}, absl::StatusCode::kResourceExhausted,
+               Retry::kFinal, "daily limit reached for subject"),
+};
 
-ProviderOutcome Failure(const std::string& code, absl::Status status,
-                        bool retryable) {
-  ProviderOutcome outcome;
-  outcome.status = std::move(status);
-  outcome.retryable = retryable;
-  outcome.provider_code = code;
-  return outcome;
-}
+constexpr CodeTable kTable = {"cfca",
+                              /*cite_code=*/false,
+                              kWordCodeChars,
+                              /*max_code_length=*/32,
+                              /*not_code_like=*/"<invalid>",
+                              kRows};
 
 }  // namespace
 
 std::string SafeCode(absl::string_view code) {
-  // An unknown code is kept for diagnosis, but a misbehaving provider could
-  // put anything there; only short code-like strings go on to the ledger.
-  if (code.size() > 32) return "<invalid>";
-  for (char c : code) {
-    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '.' &&
-        c != '-' && c != '_') {
-      return "<invalid>";
-    }
-  }
-  return std::string(code);
+  return RecordableCode(kTable, code);
 }
+
+bool IsBilled(absl::string_view code) { return IsBilledCode(kTable, {code}); }
 
 ProviderOutcome MapResponse(const CompareFaceResponse& response) {
-  const std::string& code = response.code();
-  if (code == kPassed)
-    return Verdict(response, ::idgate::v1::VERDICT_MATCH, true);
-  if (code == kNameIdMismatch || code == kFaceMismatch) {
-    return Verdict(response, ::idgate::v1::VERDICT_MISMATCH, true);
+  ProviderOutcome outcome = MapCode(kTable, response.code());
+  if (outcome.status.ok()) {
+    outcome.face_similarity = FaceSimilarity(response.similarity());
+    outcome.liveness_passed =
+        response.liveness() == CFCA_LIVENESS_RESULT_PASSED;
   }
-  if (code == kNoIdPhoto) {
-    return Verdict(response, ::idgate::v1::VERDICT_NO_RECORD, false);
-  }
-  if (code == kLivenessFailed) {
-    return Verdict(response, ::idgate::v1::VERDICT_LIVENESS_FAILED, true);
-  }
-  if (code == kEngineTimeout) {
-    return Failure(code, absl::UnavailableError("cfca: engine timeout"), true);
-  }
-  if (code == kBusy) {
-    return Failure(code, absl::UnavailableError("cfca: busy"), true);
-  }
-  if (code == kSignatureInvalid) {
-    return Failure(code, absl::InternalError("cfca: request signature refused"),
-                   false);
-  }
-  if (code == kBadRequest) {
-    return Failure(code, absl::InternalError("cfca: request format refused"),
-                   false);
-  }
-  if (code == kDailyLimit) {
-    return Failure(
-        code,
-        absl::ResourceExhaustedError("cfca: daily limit reached for subject"),
-        false);
-  }
-  const std::string safe = SafeCode(code);
-  return Failure(safe,
-                 absl::InternalError(
-                     absl::StrCat("cfca: unknown result code \"", safe, "\"")),
-                 false);
+  return outcome;
 }
 
-ProviderOutcome MapResult(
-    const grpc::Status& status,
-    const ::idgate::provider::v1::CompareFaceResponse& response) {
+ProviderOutcome MapResult(const grpc::Status& status,
+                          const CompareFaceResponse& response) {
   return status.ok() ? MapResponse(response) : TransportFailure("cfca", status);
 }
 

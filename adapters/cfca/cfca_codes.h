@@ -41,6 +41,9 @@ inline constexpr char kSignatureInvalid[] = "4001";
 inline constexpr char kBadRequest[] = "4002";
 inline constexpr char kDailyLimit[] = "4003";
 
+// Whether CFCA bills an answer with `code`.
+bool IsBilled(absl::string_view code);
+
 // Normalizes a CFCA answer. Status messages never carry the provider's
 // free-text message (it could echo the request).
 ProviderOutcome MapResponse(

@@ -2,7 +2,6 @@
 
 #include <utility>
 
-#include "adapters/cfca/cfca_adapter.h"
 #include "adapters/cfca/cfca_codes.h"
 #include "adapters/mock_support/face.h"
 #include "adapters/mock_support/formats.h"
@@ -22,24 +21,12 @@ using ::idgate::provider::v1::CompareFaceRequest;
 using ::idgate::provider::v1::CompareFaceResponse;
 using ::idgate::v1::PII_FORM_PLAIN;
 
-// A number in [0, 1) from the first 8 hex digits of a digest: similarity
-// scores are deterministic per image, as a real engine's would be.
-double Fraction(const std::string& hex_digest) {
-  return static_cast<double>(std::stoul(hex_digest.substr(0, 8), nullptr, 16)) /
-         4294967296.0;
-}
-
-class CfcaMock : public MockProvider, public CfcaFaceService::CallbackService {
+class CfcaMock final : public ServiceMock<CfcaFaceService> {
  public:
-  explicit CfcaMock(const MockEnv& env) : core_(env) {
-    if (!env.verify_public_key_pem.empty()) {
-      auto verifier = signing::RsaVerifier::FromPem(env.verify_public_key_pem);
-      if (verifier.ok()) verifier_ = *std::move(verifier);
-    }
+  explicit CfcaMock(const MockEnv& env) : ServiceMock(env) {
+    auto verifier = signing::RsaVerifier::FromPem(env.verify_public_key_pem);
+    if (verifier.ok()) verifier_ = *std::move(verifier);
   }
-
-  grpc::Service* service() override { return this; }
-  MockStats stats() const override { return core_.stats(); }
 
   grpc::ServerUnaryReactor* CompareFace(
       grpc::CallbackServerContext* context, const CompareFaceRequest* request,
@@ -102,14 +89,10 @@ class CfcaMock : public MockProvider, public CfcaFaceService::CallbackService {
     }
     response.set_liveness(CFCA_LIVENESS_RESULT_PASSED);
     const std::string face = FaceDigest(request.face_image());
+    response.set_similarity(FaceScore(face, person->face_sha256()));
     if (face != person->face_sha256()) {
-      // Below any sensible threshold: [5, 39).
-      response.set_similarity(
-          5 + 34 * Fraction(Sha256Hex(face + person->face_sha256())));
       return Reply(response, kFaceMismatch, "face mismatch");
     }
-    // [92, 99).
-    response.set_similarity(92 + 7 * Fraction(face));
     return Reply(response, kPassed, "passed");
   }
 
@@ -117,18 +100,13 @@ class CfcaMock : public MockProvider, public CfcaFaceService::CallbackService {
                     const char* message) {
     response.set_code(code);
     response.set_message(message);
-    const std::string c = code;
-    return c == kPassed || c == kNameIdMismatch || c == kFaceMismatch ||
-           c == kLivenessFailed;
+    return IsBilled(code);
   }
 
-  MockCore core_;
   std::unique_ptr<signing::RsaVerifier> verifier_;
 };
 
 }  // namespace
-
-std::string CfcaMockFactory::config_type() const { return kConfigType; }
 
 std::unique_ptr<MockProvider> CfcaMockFactory::Create(
     const MockEnv& env) const {

@@ -4,6 +4,8 @@
 #include <string>
 
 #include "adapters/mock.h"
+#include "adapters/typed_factory.h"
+#include "idgate/config/v1/config.pb.h"
 
 namespace idgate {
 namespace cfca {
@@ -17,9 +19,9 @@ namespace cfca {
 // (liveness is checked before comparing, as the engine refuses spoofs before
 // matching), face digest differs → "2003" with a low similarity, else
 // "2000" with a high one. Messages are fixed texts, never input values.
-class CfcaMockFactory : public MockFactory {
+class CfcaMockFactory final
+    : public TypedMockFactory<::idgate::config::v1::CfcaAdapterConfig> {
  public:
-  std::string config_type() const override;
   std::unique_ptr<MockProvider> Create(const MockEnv& env) const override;
 };
 

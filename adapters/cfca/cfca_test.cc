@@ -1,11 +1,9 @@
 // The CFCA adapter against the CFCA mock over an in-process channel, with the
 // identity book and face images of config/testdata/ (tests run from the
 // repository root).
-#include <fstream>
 #include <map>
 #include <memory>
 #include <set>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -15,6 +13,7 @@
 #include "adapters/mock_support/identity_book.h"
 #include "adapters/provider_call.h"
 #include "adapters/signing/signing.h"
+#include "adapters/testing/adapter_test.h"
 #include "core/pii.h"
 #include "core/pii_fields.h"
 #include "gmock/gmock.h"
@@ -45,126 +44,41 @@ const FieldForm kId{PII_FIELD_ID_NUMBER, PII_FORM_PLAIN};
 const FieldForm kImage{PII_FIELD_FACE_IMAGE, PII_FORM_PLAIN};
 const FieldForm kVideo{PII_FIELD_LIVENESS_VIDEO, PII_FORM_PLAIN};
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
-std::string Face(const std::string& file) {
-  std::string image = ReadFile("config/testdata/faces/" + file);
-  EXPECT_FALSE(image.empty()) << file;
-  return image;
-}
-
 // 2024-03-01 12:00:00 Beijing.
 absl::Time FixedNow() { return absl::FromUnixSeconds(1709265600); }
 
-class CfcaTest : public ::testing::Test {
+class CfcaTest : public AdapterTest {
  protected:
   void SetUp() override {
-    auto book = IdentityBook::LoadFile("config/testdata/identities.json");
-    ASSERT_TRUE(book.ok()) << book.status();
-    book_ = *std::move(book);
-    public_key_ = ReadFile("config/dev-secrets/cfca-signing.pub.pem");
+    AdapterTest::SetUp();
+    public_key_ = ReadTestFile("config/dev-secrets/cfca-signing.pub.pem");
     ASSERT_FALSE(public_key_.empty());
     StartMock(MockBehaviour(), public_key_);
   }
 
-  void TearDown() override { StopMock(); }
-
-  void StopMock() {
-    // The server goes before the mock whose core serves its calls.
-    if (server_ != nullptr) server_->Shutdown();
-    server_.reset();
-    mock_.reset();
-  }
-
   void StartMock(const MockBehaviour& behaviour, const std::string& pem) {
-    StopMock();
     MockEnv env;
-    env.book = book_.get();
     env.behaviour = behaviour;
     env.verify_public_key_pem = pem;
     env.seed = 7;
-    mock_ = CfcaMockFactory().Create(env);
-    grpc::ServerBuilder builder;
-    builder.RegisterService(mock_->service());
-    server_ = builder.BuildAndStart();
-    ASSERT_NE(server_, nullptr);
-    channel_ = server_->InProcessChannel(grpc::ChannelArguments());
-
-    provider_.set_id("cfca");
     CfcaAdapterConfig config;
     config.set_institution_id("INST0001");
     config.set_tx_code("2301");
     config.set_signing_key_file("cfca-signing.key");
-    provider_.mutable_adapter()->PackFrom(config);
-    AdapterEnv adapter_env;
-    adapter_env.provider = &provider_;
-    adapter_env.channel = channel_;
-    adapter_env.call_queue = &call_queue_;
-    adapter_env.resolve_path = [](const std::string& path) {
-      return "config/dev-secrets/" + path;
-    };
-    auto adapter = CfcaAdapterFactory(FixedNow).Create(adapter_env);
-    ASSERT_TRUE(adapter.ok()) << adapter.status();
-    adapter_ = *std::move(adapter);
+    StartProvider(CfcaMockFactory(), env, CfcaAdapterFactory(FixedNow), config);
   }
 
-  const IdentityBook::Person& Person(const std::string& label) {
-    const IdentityBook::Person* person = book_->FindByLabel(label);
-    EXPECT_NE(person, nullptr) << label;
-    return *person;
-  }
-
-  // The subject the server would build with the face policy allowing name,
-  // ID, image and video.
   static MinimizedSubject Subject(const std::string& name,
                                   const std::string& id,
                                   const std::string& image,
                                   const std::string& video = "") {
-    PersonalValues values = {{PII_FIELD_NAME, name},
-                             {PII_FIELD_ID_NUMBER, id},
-                             {PII_FIELD_FACE_IMAGE, image},
-                             {PII_FIELD_LIVENESS_VIDEO, video}};
-    return MinimizedSubject::Minimize(values, {kName, kId, kImage, kVideo});
+    return FaceSubject(name, id, image, video);
   }
-
-  ProviderOutcome Call(const MinimizedSubject& subject,
-                       absl::Duration timeout = absl::Seconds(10)) {
-    auto call = adapter_->Prepare(subject, {kFace, NextId()});
-    EXPECT_TRUE(call.ok()) << call.status();
-    if (!call.ok()) return {};
-    return Send(**call, absl::Now() + timeout);
-  }
-
-  static ProviderOutcome Send(PreparedCall& call, absl::Time deadline) {
-    absl::Notification done;
-    ProviderOutcome result;
-    call.Send(deadline, [&](ProviderOutcome outcome) {
-      result = std::move(outcome);
-      done.Notify();
-    });
-    done.WaitForNotification();
-    return result;
-  }
-
-  std::string NextId() { return "disc-" + std::to_string(++sequence_); }
 
   // A raw call that bypasses the adapter.
   CompareFaceResponse RawCall(const CompareFaceRequest& request,
                               grpc::Status* status = nullptr) {
-    auto stub = CfcaFaceService::NewStub(channel_);
-    grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() +
-                         std::chrono::seconds(10));
-    CompareFaceResponse response;
-    grpc::Status s = stub->CompareFace(&context, request, &response);
-    EXPECT_TRUE(s.ok()) << s.error_message();
-    if (status != nullptr) *status = s;
-    return response;
+    return CallMock(&CfcaFaceService::Stub::CompareFace, request, status);
   }
 
   // A correctly signed request for `label`'s own face, built by the adapter.
@@ -179,15 +93,7 @@ class CfcaTest : public ::testing::Test {
     return request;
   }
 
-  ProviderCallQueue call_queue_;  // first: it outlives the adapter's calls
-  std::unique_ptr<IdentityBook> book_;
   std::string public_key_;
-  ::idgate::config::v1::Provider provider_;
-  std::unique_ptr<MockProvider> mock_;
-  std::unique_ptr<grpc::Server> server_;
-  std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<Adapter> adapter_;
-  int sequence_ = 0;
 };
 
 TEST_F(CfcaTest, FactoriesShareTheConfigType) {
@@ -290,7 +196,7 @@ TEST_F(CfcaTest, MatchWithLiveVideo) {
       Call(Subject(person.name(), person.id_number(), Face("adult-match.jpg"),
                    Face("liveness-video-ok.mp4")));
   EXPECT_EQ(outcome.verdict, ::idgate::v1::VERDICT_MATCH);
-  const MockStats stats = mock_->stats();
+  const MockStats stats = Stats();
   EXPECT_EQ(stats.fields_received.at(kVideo), 1u);
 }
 
@@ -362,7 +268,7 @@ TEST_F(CfcaTest, StatsCountRequestsBillingAndFields) {
   const auto& no_photo = Person("no-id-photo");
   Call(Subject(match.name(), match.id_number(), Face("adult-match.jpg")));
   Call(Subject(no_photo.name(), no_photo.id_number(), Face("no-id-photo.jpg")));
-  const MockStats stats = mock_->stats();
+  const MockStats stats = Stats();
   EXPECT_EQ(stats.requests, 2u);
   EXPECT_EQ(stats.billed, 1u);
   EXPECT_EQ(stats.fields_received,
@@ -374,7 +280,7 @@ TEST_F(CfcaTest, MissingSignatureIsRefused) {
   request.clear_signature();
   const CompareFaceResponse response = RawCall(request);
   EXPECT_EQ(response.code(), "4001");
-  EXPECT_EQ(mock_->stats().billed, 0u);
+  EXPECT_EQ(Stats().billed, 0u);
 }
 
 TEST_F(CfcaTest, TamperedFieldsAreRefused) {
@@ -395,7 +301,7 @@ TEST_F(CfcaTest, SignatureByAnotherKeyIsRefusedThroughTheAdapter) {
   // The mock trusts the Alipay key only: every CFCA-signed call is refused
   // as an internal, non-retryable, unbilled error.
   StartMock(MockBehaviour(),
-            ReadFile("config/dev-secrets/alipay-signing.pub.pem"));
+            ReadTestFile("config/dev-secrets/alipay-signing.pub.pem"));
   const auto& person = Person("adult-match");
   const ProviderOutcome outcome =
       Call(Subject(person.name(), person.id_number(), Face("adult-match.jpg")));
@@ -441,7 +347,7 @@ TEST_F(CfcaTest, BusyIsRetryableAndNotBilled) {
   }
   // Overload shows as busy or engine timeout.
   EXPECT_EQ(codes, (std::set<std::string>{"3001", "3002"}));
-  EXPECT_EQ(mock_->stats().billed, 0u);
+  EXPECT_EQ(Stats().billed, 0u);
 }
 
 TEST_F(CfcaTest, DailyLimitPerSubject) {
@@ -508,7 +414,7 @@ TEST_F(CfcaTest, CancelEndsAHungCall) {
     done.Notify();
   });
   // Wait until the mock holds the call, then cancel.
-  while (mock_->stats().requests == 0) absl::SleepFor(absl::Milliseconds(5));
+  while (Stats().requests == 0) absl::SleepFor(absl::Milliseconds(5));
   (*call)->Cancel();
   ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(10)));
   EXPECT_EQ(result.status.code(), absl::StatusCode::kCancelled);
@@ -540,7 +446,7 @@ TEST_F(CfcaTest, PassedDeadlineSendsNothing) {
   EXPECT_EQ(outcome.status.code(), absl::StatusCode::kDeadlineExceeded);
   EXPECT_FALSE(outcome.sent);
   EXPECT_TRUE(outcome.retryable);
-  EXPECT_EQ(mock_->stats().requests, 0u);
+  EXPECT_EQ(Stats().requests, 0u);
 }
 
 TEST_F(CfcaTest, CanaryMockMessagesNeverEchoPersonalValues) {

@@ -21,4 +21,10 @@ std::string FaceDigest(absl::string_view image);
 // liveness video).
 bool LivenessFails(absl::string_view bytes);
 
+// The similarity a face engine reports for an image of `face` (FaceDigest)
+// against the ID photo of `photo`: [92, 99) for the same face, [5, 39),
+// below any sensible threshold, for another; deterministic per pair, as a
+// real engine's would be.
+double FaceScore(absl::string_view face, absl::string_view photo);
+
 }  // namespace idgate

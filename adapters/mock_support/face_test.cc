@@ -32,5 +32,14 @@ TEST(FaceTest, DigestStopsAtFirstMarker) {
             Sha256Hex(std::string("a\0b", 3)));
 }
 
+TEST(FaceTest, ScoresSeparateTheSameFaceFromAnother) {
+  const std::string a = FaceDigest("face:a"), b = FaceDigest("face:b");
+  EXPECT_GE(FaceScore(a, a), 92);
+  EXPECT_LT(FaceScore(a, a), 99);
+  EXPECT_GE(FaceScore(a, b), 5);
+  EXPECT_LT(FaceScore(a, b), 39);
+  EXPECT_EQ(FaceScore(a, b), FaceScore(a, b));
+}
+
 }  // namespace
 }  // namespace idgate

@@ -88,6 +88,20 @@ class MockCore {
   DelayQueue delays_;
 };
 
+// The MockProvider of one gRPC `Service` whose calls a MockCore serves: a
+// provider's mock derives from it and implements the service's methods.
+template <typename Service>
+class ServiceMock : public MockProvider, public Service::CallbackService {
+ public:
+  explicit ServiceMock(const MockEnv& env) : core_(env) {}
+
+  grpc::Service* service() final { return this; }
+  MockStats stats() const final { return core_.stats(); }
+
+ protected:
+  MockCore core_;
+};
+
 // Duration from a google.protobuf.Duration; negative values count as zero.
 absl::Duration MockDuration(const google::protobuf::Duration& duration);
 

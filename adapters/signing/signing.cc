@@ -286,6 +286,26 @@ absl::StatusOr<std::string> SignRequest(const RsaSigner& signer,
   return signer.SignBase64(*canonical);
 }
 
+absl::Status SignInto(const RsaSigner& signer, Message& request,
+                      absl::string_view signature_field,
+                      absl::string_view who) {
+  const FieldDescriptor* field =
+      request.GetDescriptor()->FindFieldByName(std::string(signature_field));
+  if (field == nullptr || field->type() != FieldDescriptor::TYPE_STRING ||
+      field->is_repeated()) {
+    return absl::InternalError(absl::StrCat(
+        who, ": cannot sign request: no string field ", signature_field));
+  }
+  absl::StatusOr<std::string> signature =
+      SignRequest(signer, request, signature_field);
+  if (!signature.ok()) {
+    return absl::InternalError(absl::StrCat(
+        who, ": cannot sign request: ", signature.status().message()));
+  }
+  request.GetReflection()->SetString(&request, field, *std::move(signature));
+  return absl::OkStatus();
+}
+
 bool VerifyRequest(const RsaVerifier& verifier, const Message& request,
                    absl::string_view signature_field,
                    absl::string_view signature_base64) {

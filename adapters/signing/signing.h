@@ -3,6 +3,7 @@
 #include <memory>
 #include <string>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "google/protobuf/message.h"
@@ -85,6 +86,12 @@ class RsaVerifier {
 absl::StatusOr<std::string> SignRequest(
     const RsaSigner& signer, const google::protobuf::Message& request,
     absl::string_view signature_field);
+
+// Signs `request` in place: the signature goes into its own string field
+// `signature_field`. Fails INTERNAL, "<who>: cannot sign request: <why>".
+absl::Status SignInto(const RsaSigner& signer,
+                      google::protobuf::Message& request,
+                      absl::string_view signature_field, absl::string_view who);
 
 // True when the signature in `signature_base64` covers `request` (whose own
 // signature field is ignored). False also for requests that cannot be

@@ -157,6 +157,23 @@ TEST_F(SigningTest, RoundTrip) {
       VerifyRequest(*verifier_, request, "signature", request.signature()));
 }
 
+TEST_F(SigningTest, SignIntoStoresTheSignatureInItsField) {
+  CompareFaceRequest request = CfcaRequest();
+  ASSERT_TRUE(SignInto(*signer_, request, "signature", "cfca").ok());
+  EXPECT_TRUE(
+      VerifyRequest(*verifier_, request, "signature", request.signature()));
+
+  // A field that cannot hold it: nothing is signed, the provider is named.
+  for (const char* field : {"nope", "face_image"}) {
+    CompareFaceRequest unsigned_request = CfcaRequest();
+    const absl::Status status =
+        SignInto(*signer_, unsigned_request, field, "cfca");
+    EXPECT_EQ(status.code(), absl::StatusCode::kInternal) << field;
+    EXPECT_EQ(status.message().substr(0, 27), "cfca: cannot sign request: ");
+    EXPECT_EQ(unsigned_request.signature(), "ignored");
+  }
+}
+
 TEST_F(SigningTest, TamperedFieldsAreRefused) {
   const CompareFaceRequest original = CfcaRequest();
   auto signature = SignRequest(*signer_, original, "signature");
