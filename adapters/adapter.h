@@ -29,7 +29,8 @@ struct ProviderOutcome {
   // A failure another provider may answer instead: never true when billed.
   bool retryable = false;
   // False only when the failure happened before the request left the
-  // gateway (e.g. deadline too short), so no disclosure took place.
+  // gateway (e.g. deadline too short, every provider address refused the
+  // connection), so no disclosure took place.
   bool sent = true;
   std::string provider_code;
   // Face checks.

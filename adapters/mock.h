@@ -20,6 +20,8 @@ class IdentityBook;  // adapters/mock_support/identity_book.h
 struct MockStats {
   uint64_t requests = 0;
   uint64_t billed = 0;
+  // Calls received and not finished yet (waiting out their latency, or hung).
+  uint64_t in_flight = 0;
   // How many requests carried each (field, form), from the pii annotations.
   std::map<FieldForm, uint64_t> fields_received;
 };

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
 namespace idgate {
@@ -49,6 +50,21 @@ ProviderOutcome TransportFailure(absl::string_view provider_kind,
       break;
   }
   return outcome;
+}
+
+bool NeverReachedTransport(const grpc::Status& status, absl::string_view peer) {
+  if (status.error_code() != grpc::StatusCode::UNAVAILABLE ||
+      !absl::StartsWith(status.error_message(),
+                        "failed to connect to all addresses")) {
+    return false;
+  }
+  // A transport sets the call's peer to its endpoint (chttp2: "ipv4:...",
+  // "ipv6:...", "unix:..."); a call that never had one reports the target.
+  for (absl::string_view scheme :
+       {"ipv4:", "ipv6:", "unix:", "unix-abstract:"}) {
+    if (absl::StartsWith(peer, scheme)) return false;
+  }
+  return true;
 }
 
 absl::StatusOr<std::vector<absl::string_view>> RequiredValues(

@@ -25,6 +25,23 @@ namespace idgate {
 ProviderOutcome TransportFailure(absl::string_view provider_kind,
                                  const grpc::Status& status);
 
+// True when a failed call provably never reached a transport, so nothing of
+// its request left the gateway. gRPC 1.51's client API has no direct signal;
+// this takes the one unambiguous case: the load balancer failed the pick
+// ("failed to connect to all addresses", pick_first's status once every
+// address refused or failed to connect; the call is not wait_for_ready) and
+// `peer` (ClientContext::peer()) names no transport endpoint, so the status
+// was not a provider's answer passing that text on. Everything else counts
+// as sent, cautiously: peer() alone cannot tell (gRPC clears it when a call
+// that did reach a transport fails, e.g. a reset in the middle of sending),
+// nor can a deadline that passed while the pick was queued be told from one
+// that passed after sending. A target written as "ipv4:..." looks like a
+// transport endpoint: its refusals stay recorded as sent. Exact only on a
+// channel without retries (GRPC_ARG_ENABLE_RETRIES 0, as the gateway makes
+// them): a transparent retry after a refused stream could end in a failed
+// pick although the first attempt's bytes reached the provider.
+bool NeverReachedTransport(const grpc::Status& status, absl::string_view peer);
+
 // The subject's values for `required`, in order; INTERNAL naming the first
 // missing (field, form) -- a policy/adapter mismatch start-up should catch.
 absl::StatusOr<std::vector<absl::string_view>> RequiredValues(
@@ -120,6 +137,8 @@ class UnaryProviderCall final : public PreparedCall,
   void Complete(bool /*ok*/) override {
     // `done` may destroy this call: it and the outcome are taken first.
     ProviderOutcome outcome = map_(status_, response_);
+    if (!status_.ok() && NeverReachedTransport(status_, context_.peer()))
+      outcome.sent = false;
     OutcomeCallback done = std::move(done_);
     done(std::move(outcome));
   }

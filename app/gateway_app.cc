@@ -10,6 +10,7 @@
 #include "absl/synchronization/mutex.h"
 #include "adapters/mock_support/identity_book.h"
 #include "core/file.h"
+#include "core/server_drain.h"
 #include "core/status.h"
 #include "core/time.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
@@ -173,8 +174,13 @@ absl::Status GatewayApp::StartProviders(
       mocks_[p.id()] = std::move(mock);
       mock_servers_.push_back(std::move(server));
     } else {
-      channel =
-          grpc::CreateChannel(p.address(), grpc::InsecureChannelCredentials());
+      grpc::ChannelArguments args;
+      // No retry inside gRPC, transparent ones included: failover is the
+      // gateway's, and without them a failed pick proves that nothing left
+      // (NeverReachedTransport).
+      args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
+      channel = grpc::CreateCustomChannel(
+          p.address(), grpc::InsecureChannelCredentials(), args);
     }
     AdapterEnv env{&p, channel, provider_calls_.get(), resolve};
     auto adapter = kind->second->adapter->Create(env);
@@ -388,7 +394,8 @@ void GatewayApp::Shutdown(absl::Duration drain) {
   log_->Info("draining").Double("drain_seconds", absl::ToDoubleSeconds(drain));
   // Health first, so load balancers stop sending before the port closes.
   server_->GetHealthCheckService()->Shutdown();
-  server_->Shutdown(absl::ToChronoTime(absl::Now() + drain));
+  DrainServer(*server_, absl::Now() + drain,
+              [this] { return service_->in_flight() == 0; });
   server_.reset();
   for (auto& mock : mock_servers_)
     mock->Shutdown(absl::ToChronoTime(absl::Now()));
@@ -398,7 +405,7 @@ void GatewayApp::Shutdown(absl::Duration drain) {
           .Str("error", std::string(st.message()));
     }
   }
-  exposer_.reset();  // last: CivetWeb takes ~2 s to stop
+  StopMetrics(std::move(exposer_));  // last
   log_->Info("stopped");
 }
 

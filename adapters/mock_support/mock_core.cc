@@ -28,7 +28,12 @@ class MockCore::Call final : public grpc::ServerUnaryReactor {
       : core_(core),
         context_(context),
         plan_(plan),
-        answer_(std::move(answer)) {}
+        answer_(std::move(answer)) {
+    core_->in_flight_.fetch_add(1, std::memory_order_relaxed);
+  }
+  ~Call() override {
+    core_->in_flight_.fetch_sub(1, std::memory_order_relaxed);
+  }
 
   // Runs inside the method handler, before gRPC binds the reactor, so
   // OnCancel cannot race with it.
@@ -186,8 +191,13 @@ void MockCore::RecordBilled() {
 }
 
 MockStats MockCore::stats() const {
-  absl::MutexLock lock(&mu_);
-  return stats_;
+  MockStats stats;
+  {
+    absl::MutexLock lock(&mu_);
+    stats = stats_;
+  }
+  stats.in_flight = in_flight_.load(std::memory_order_relaxed);
+  return stats;
 }
 
 }  // namespace idgate

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -77,6 +78,8 @@ class MockCore {
   std::unique_ptr<IdentityBook> empty_book_;
   const IdentityBook* book_;
 
+  // Delayed or hung calls not finished yet.
+  std::atomic<uint64_t> in_flight_{0};
   mutable absl::Mutex mu_;
   std::mt19937_64 rng_ ABSL_GUARDED_BY(mu_);
   MockStats stats_ ABSL_GUARDED_BY(mu_);

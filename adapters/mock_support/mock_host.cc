@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "core/server_drain.h"
 
 namespace idgate {
 
@@ -39,7 +40,12 @@ std::shared_ptr<grpc::Channel> MockHost::InProcessChannel() {
 void MockHost::Shutdown(absl::Time deadline) {
   if (shut_down_ || server_ == nullptr) return;
   shut_down_ = true;
-  server_->Shutdown(absl::ToChronoTime(deadline));
+  DrainServer(*server_, deadline, [this] {
+    for (const auto& mock : mocks_) {
+      if (mock->stats().in_flight > 0) return false;
+    }
+    return true;
+  });
   server_->Wait();
 }
 

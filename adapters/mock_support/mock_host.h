@@ -35,7 +35,8 @@ class MockHost {
   size_t size() const { return mocks_.size(); }
 
   // Lets calls in flight finish until `deadline`, then cancels the rest
-  // (hung mocks end with CANCELLED) and waits for them.
+  // (hung mocks end with CANCELLED) and waits for them. Ends as soon as no
+  // mock has a call in flight, idle connections or not (DrainServer).
   void Shutdown(absl::Time deadline);
 
  private:

@@ -1,12 +1,18 @@
 #include "server/observability/metrics.h"
 
+#include <arpa/inet.h>
 #include <dirent.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "prometheus/text_serializer.h"
 
 namespace idgate {
@@ -325,6 +331,31 @@ absl::StatusOr<std::unique_ptr<prometheus::Exposer>> ServeMetrics(
   }
   for (const auto& c : metrics.collectables()) exposer->RegisterCollectable(c);
   return exposer;
+}
+
+void StopMetrics(std::unique_ptr<prometheus::Exposer> exposer) {
+  if (exposer == nullptr) return;
+  const std::vector<int> ports = exposer->GetListeningPorts();
+  std::atomic<bool> stopped{false};
+  std::thread waker([&stopped, &ports] {
+    while (!stopped.load()) {
+      for (int port : ports) {
+        const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0) continue;
+        sockaddr_in address = {};
+        address.sin_family = AF_INET;
+        address.sin_port = htons(static_cast<uint16_t>(port));
+        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        connect(fd, reinterpret_cast<const sockaddr*>(&address),
+                sizeof(address));
+        close(fd);
+      }
+      absl::SleepFor(absl::Milliseconds(10));
+    }
+  });
+  exposer.reset();
+  stopped.store(true);
+  waker.join();
 }
 
 }  // namespace idgate

@@ -109,7 +109,6 @@ void ProviderAttempt::OnIntentDurable(absl::Status status) {
   // The intent is durable either way: its outcome record says nothing left.
   if (call == nullptr) return OnOutcome(std::move(not_sent));
   sent_at_ = gw_.now();
-  if (gw_.events) gw_.events->Disclosed(provider_, pairs_);
   call->Send(ProviderDeadline(),
              [self = shared_from_this()](ProviderOutcome outcome) {
                self->OnOutcome(std::move(outcome));
@@ -156,6 +155,9 @@ void ProviderAttempt::OnOutcome(ProviderOutcome outcome) {
 
   AttemptResult result;
   if (outcome.sent) {
+    // Counted here, not at Send: only the outcome tells whether the request
+    // left (a refused connection sends nothing).
+    if (gw_.events) gw_.events->Disclosed(provider_, pairs_);
     auto& receipt = result.receipt.emplace();
     receipt.set_disclosure_id(disclosure_id_);
     receipt.set_provider(provider_.config->id());

@@ -55,19 +55,22 @@ PeerIdentity PeerFromContext(const grpc::CallbackServerContext& context) {
 // Lives from Verify() until gRPC says the call is done.
 class VerificationServiceImpl::Reactor final : public grpc::ServerUnaryReactor {
  public:
-  Reactor(VerificationServiceImpl& service,
-          const ::idgate::v1::VerifyRequest& request,
-          ::idgate::v1::VerifyResponse& response)
-      : service_(service),
-        request_(request),
-        response_(response),
-        started_(absl::Now()) {
+  Reactor(VerificationServiceImpl& service, const grpc::ByteBuffer& request,
+          grpc::ByteBuffer& response)
+      : service_(service), response_(response), started_(absl::Now()) {
+    // Deserialize consumes its buffer: it gets a copy sharing the slices.
+    grpc::ByteBuffer body(request);
+    parsed_ =
+        grpc::SerializationTraits<::idgate::v1::VerifyRequest>::Deserialize(
+            &body, &request_)
+            .ok();
+    if (!parsed_) request_.Clear();  // a failed parse may leave a part
     // Logged only in a valid form: a malformed id could be anything,
     // personal data included.
-    record_.request_id = identity::ValidateRequestId(request.request_id()).ok()
-                             ? request.request_id()
+    record_.request_id = identity::ValidateRequestId(request_.request_id()).ok()
+                             ? request_.request_id()
                              : "<invalid>";
-    record_.check = CheckOf(request);
+    record_.check = CheckOf(request_);
   }
 
   void Run(grpc::CallbackServerContext& context) {
@@ -88,6 +91,11 @@ class VerificationServiceImpl::Reactor final : public grpc::ServerUnaryReactor {
     record_.purpose = "<unknown>";
     for (const auto& p : gw.config->purposes()) {
       if (p.id() == request_.purpose()) record_.purpose = p.id();
+    }
+    if (!parsed_) {
+      if (gw.events) gw.events->Refused("validation");
+      return Done(absl::InvalidArgumentError(
+          "the request body is not a valid idgate.v1.VerifyRequest"));
     }
 
     // From the raw deadline: the largest legal grpc-timeout (99999999H)
@@ -135,16 +143,19 @@ class VerificationServiceImpl::Reactor final : public grpc::ServerUnaryReactor {
 
  private:
   void Done(VerifyResult result) {
+    grpc::Status status = ToGrpcStatus(result.status());
     if (result.ok()) {
-      response_ = std::move(*result);
-      record_.verdict = response_.verdict();
-      record_.replayed = response_.replayed();
-      for (const auto& d : response_.disclosures()) {
+      record_.verdict = result->verdict();
+      record_.replayed = result->replayed();
+      for (const auto& d : result->disclosures()) {
         record_.providers.push_back(d.provider());
         record_.disclosure_ids.push_back(d.disclosure_id());
       }
+      bool own_buffer = false;
+      status =
+          grpc::SerializationTraits<::idgate::v1::VerifyResponse>::Serialize(
+              *result, &response_, &own_buffer);
     }
-    grpc::Status status = ToGrpcStatus(result.status());
     record_.code = status.error_code();
     record_.duration = absl::Now() - started_;
     if (service_.observer_) service_.observer_(record_);
@@ -152,8 +163,9 @@ class VerificationServiceImpl::Reactor final : public grpc::ServerUnaryReactor {
   }
 
   VerificationServiceImpl& service_;
-  const ::idgate::v1::VerifyRequest& request_;
-  ::idgate::v1::VerifyResponse& response_;
+  ::idgate::v1::VerifyRequest request_;  // the flow's, until OnDone
+  bool parsed_ = false;
+  grpc::ByteBuffer& response_;
   const absl::Time started_;
   CallRecord record_;
   bool counted_ = false;
@@ -169,9 +181,8 @@ VerificationServiceImpl::VerificationServiceImpl(
       observer_(std::move(observer)) {}
 
 grpc::ServerUnaryReactor* VerificationServiceImpl::Verify(
-    grpc::CallbackServerContext* context,
-    const ::idgate::v1::VerifyRequest* request,
-    ::idgate::v1::VerifyResponse* response) {
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+    grpc::ByteBuffer* response) {
   auto* reactor = new Reactor(*this, *request, *response);
   reactor->Run(*context);
   return reactor;

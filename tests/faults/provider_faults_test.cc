@@ -23,6 +23,7 @@ namespace {
 namespace v1 = ::idgate::v1;
 using ::testing::AnyOf;
 using ::testing::Eq;
+using ::testing::HasSubstr;
 
 std::vector<std::string> PersonValues(const TestPerson& p) {
   return {p.name, p.id_number, p.mobile, p.card};
@@ -150,6 +151,84 @@ TEST(ProviderDown, FailsOverToTheNextCarrier) {
       gw,
       {{"carrier_mock", 0}, {"carrier_b", mocks->stats("carrier").requests}},
       PersonValues(AdultMatch()), Errors(calls));
+}
+
+// The outcome records of `provider`'s calls in the ledger of `gw` (stopped).
+std::vector<LedgerRecord> OutcomesOf(GatewayHarness& gw,
+                                     const std::string& provider) {
+  std::vector<LedgerRecord> out;
+  for (auto& o : SummarizeLedger(gw.state_dir() + "/ledger").outcomes) {
+    if (o.provider() == provider) out.push_back(o);
+  }
+  return out;
+}
+
+TEST(ProviderDown, ARefusedConnectionDisclosesNothing) {
+  // Issue 22: nothing reached carrier_mock (its port refuses connections),
+  // so it is neither in the receipts nor in the access log, its outcome
+  // record says not sent, and the call fails over to carrier_b.
+  auto mocks = MockServer::Start();
+  ASSERT_NE(mocks, nullptr);
+  const int port = ClosedPort();
+  GatewayHarness gw([&](cfg::GatewayConfig& c) {
+    UseAddress(c, "carrier_mock", absl::StrCat("127.0.0.1:", port));
+    AddProviderLike(c, "carrier_mock", "carrier_b", mocks->address(), 2);
+  });
+  ASSERT_TRUE(gw.start_status().ok()) << gw.start_status();
+  v1::VerifyResponse r;
+  auto st = gw.Verify(CarrierRequest(AdultMatch(), NextRequestId()), &r);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(r.provider(), "carrier_b");
+  ASSERT_EQ(r.disclosures_size(), 1);
+  EXPECT_EQ(r.disclosures(0).provider(), "carrier_b");
+  EXPECT_THAT(gw.logs(), HasSubstr("\"providers\":[\"carrier_b\"]"));
+  gw.Stop(absl::Seconds(2));
+  const auto refused = OutcomesOf(gw, "carrier_mock");
+  ASSERT_EQ(refused.size(), 1u);
+  EXPECT_FALSE(refused[0].outcome().sent());
+  EXPECT_EQ(refused[0].outcome().error_code(), "UNAVAILABLE");
+  const auto answered = OutcomesOf(gw, "carrier_b");
+  ASSERT_EQ(answered.size(), 1u);
+  EXPECT_TRUE(answered[0].outcome().sent());
+}
+
+// A provider that answers UNAVAILABLE with gRPC's own pick-failure text, as
+// a gRPC proxy in front of a provider passes its upstream's status on.
+class PickFailureEcho final
+    : public ::idgate::provider::v1::CarrierService::CallbackService {
+ public:
+  grpc::ServerUnaryReactor* CheckThreeFactor(
+      grpc::CallbackServerContext* context,
+      const ::idgate::provider::v1::CheckThreeFactorRequest*,
+      ::idgate::provider::v1::CheckThreeFactorResponse*) override {
+    auto* reactor = context->DefaultReactor();
+    reactor->Finish(grpc::Status(
+        grpc::StatusCode::UNAVAILABLE,
+        "failed to connect to all addresses; last error: upstream down"));
+    return reactor;
+  }
+};
+
+TEST(ProviderDown, AnAnswerThatLooksLikeARefusalIsStillADisclosure) {
+  PickFailureEcho echo;
+  FakeServer fake = StartFakeServer({&echo});
+  auto mocks = MockServer::Start();
+  ASSERT_NE(mocks, nullptr);
+  GatewayHarness gw([&](cfg::GatewayConfig& c) {
+    UseAddress(c, "carrier_mock", fake.address());
+    AddProviderLike(c, "carrier_mock", "carrier_b", mocks->address(), 2);
+  });
+  ASSERT_TRUE(gw.start_status().ok()) << gw.start_status();
+  v1::VerifyResponse r;
+  auto st = gw.Verify(CarrierRequest(AdultMatch(), NextRequestId()), &r);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(r.provider(), "carrier_b");
+  ASSERT_EQ(r.disclosures_size(), 2);
+  EXPECT_EQ(r.disclosures(0).provider(), "carrier_mock");
+  gw.Stop(absl::Seconds(2));
+  const auto echoed = OutcomesOf(gw, "carrier_mock");
+  ASSERT_EQ(echoed.size(), 1u);
+  EXPECT_TRUE(echoed[0].outcome().sent());
 }
 
 TEST(RefusingConnections, AcceptThenResetIsUnavailable) {

@@ -22,6 +22,7 @@
 #include "absl/strings/strip.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/unknown_field_set.h"
+#include "grpcpp/generic/generic_stub.h"
 #include "gtest/gtest.h"
 #include "tests/faults/fault_testing.h"
 #include "tests/hostile/raw_h2.h"
@@ -520,6 +521,29 @@ TEST(Streams, ThreeThousandConcurrentCallsFromOneChannel) {
   ExpectUpAndClean(*gw, "");
 }
 
+// --- Drain.
+
+// Issue 22: an idle connection held the drain although no call was in
+// flight: gRPC waited for each client to answer the GOAWAY's PING, which an
+// idle gRPC C++ client does within 5 s (its backup poller) and a client that
+// reads nothing never does (then the drain lasted its whole timeout).
+TEST(Drain, IdleConnectionsDoNotHoldIt) {
+  auto gw = Gateway();
+  ASSERT_TRUE(gw->start_status().ok()) << gw->start_status();
+  // The harness's gRPC channel, idle after one call, and a connection that
+  // never reads.
+  v1::VerifyResponse r;
+  auto st = gw->Verify(CarrierRequest(AdultMatch(), NextRequestId()), &r);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  RawH2 stalled(gw->app().port());
+  ASSERT_TRUE(stalled.connected());
+  absl::SleepFor(absl::Milliseconds(100));
+  const absl::Time start = absl::Now();
+  gw->Stop(absl::Seconds(10));
+  EXPECT_LT(absl::Now() - start, Slack(absl::Seconds(1)));
+  EXPECT_THAT(gw->logs(), HasSubstr("\"event\":\"stopped\""));
+}
+
 // --- Metadata.
 
 TEST(Metadata, CanaryMetadataIsNeitherEchoedNorLogged) {
@@ -640,6 +664,39 @@ TEST(RequestFields, InvalidRequestIdAndPurposeNeverReachTheLog) {
   EXPECT_FALSE(st2.ok());
   gw->Stop(absl::Seconds(2));
   EXPECT_EQ(FindLeak(gw->logs(), Canaries()), "");
+}
+
+// Issue 22: a body that does not parse as a VerifyRequest got gRPC's
+// UNIMPLEMENTED with an empty message, and no access log line.
+TEST(RequestFields, AnUnparsableBodyIsInvalidArgumentAndLogged) {
+  auto gw = Gateway();
+  ASSERT_TRUE(gw->start_status().ok()) << gw->start_status();
+  // 0xFF 0xFF starts a tag of wire type 7, which does not exist.
+  const std::string body = "\xFF\xFF" + kIdNumber + kName;
+  grpc::GenericStub stub(gw->channel());
+  grpc::ClientContext context;
+  context.AddMetadata("x-idgate-caller", "esign-platform");
+  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(5)));
+  grpc::Slice slice(body);
+  grpc::ByteBuffer request(&slice, 1);
+  grpc::ByteBuffer response;
+  grpc::CompletionQueue cq;
+  grpc::Status st;
+  auto call = stub.PrepareUnaryCall(&context, kVerifyPath, request, &cq);
+  call->StartCall();
+  call->Finish(&response, &st, &cq);
+  void* tag = nullptr;
+  bool ok = false;
+  ASSERT_TRUE(cq.Next(&tag, &ok));
+  cq.Shutdown();
+  while (cq.Next(&tag, &ok)) {
+  }
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(st.error_message(),
+            "the request body is not a valid idgate.v1.VerifyRequest");
+  EXPECT_EQ(LoggedCode(gw->logs(), "<invalid>"), "INVALID_ARGUMENT");
+  EXPECT_EQ(gw->app().mock("carrier_mock")->stats().requests, 0u);
+  ExpectUpAndClean(*gw, ErrorText(st));
 }
 
 // --- The real binary's whole stderr (where its JSON log goes).

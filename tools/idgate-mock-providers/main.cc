@@ -81,6 +81,11 @@ int main(int argc, char** argv) {
   (*providers)
       ->host->Shutdown(absl::Now() +
                        absl::Seconds(absl::GetFlag(FLAGS_drain_seconds)));
+  // Each phase says it ended, so that a slow exit shows where it stalled:
+  // the drain (bounded by --drain_seconds), or the teardown (the mocks'
+  // threads, then gRPC's own shutdown with the server).
+  std::fprintf(stderr, "idgate-mock-providers: drained\n");
   providers->reset();
+  std::fprintf(stderr, "idgate-mock-providers: stopped\n");
   return 0;
 }
