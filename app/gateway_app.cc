@@ -184,7 +184,8 @@ absl::Status GatewayApp::StartProviders(
     }
     AdapterEnv env{&p, channel, provider_calls_.get(), resolve};
     auto adapter = kind->second->adapter->Create(env);
-    if (!adapter.ok()) return Prefixed(where, adapter.status());
+    // Adapter errors name the provider themselves (providers[<id>]...).
+    if (!adapter.ok()) return Prefixed("config", adapter.status());
     (*adapters)[p.id()] = std::move(*adapter);
   }
   return absl::OkStatus();
