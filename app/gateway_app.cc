@@ -5,7 +5,9 @@
 #include <fstream>
 
 #include "absl/random/random.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "adapters/mock_support/identity_book.h"
@@ -93,7 +95,12 @@ absl::StatusOr<std::unique_ptr<GatewayApp>> GatewayApp::Start(
               guards[id] = p->guard.get();
             }
             return guards;
-          }});
+          },
+          [a = app.get()]() -> std::function<bool()> {
+            if (!a->loaded_.config.shared_state().has_redis()) return nullptr;
+            return
+                [a] { return a->redis_ != nullptr && a->redis_->available(); };
+          }()});
   if (auto st = app->OpenLedger(options); !st.ok()) return st;
   if (auto st = app->AssembleGateway(options, std::move(adapters)); !st.ok()) {
     return st;
@@ -252,6 +259,9 @@ absl::Status GatewayApp::AssembleGateway(
   if (!keys.ok()) return keys.status();
 
   GatewayInputs in;
+  auto shared = SharedState();
+  if (!shared.ok()) return shared.status();
+  in.admission = std::move(*shared);  // null: in memory
   in.adapters = std::move(adapters);
   in.ledger = ledger_.get();
   in.subject_keys = std::make_unique<SubjectKeyring>(std::move(*keys));
@@ -269,6 +279,65 @@ absl::Status GatewayApp::AssembleGateway(
   return absl::OkStatus();
 }
 
+// The Redis client and the admission state on it, when the config names
+// one; null otherwise (the gateway keeps its own state in memory).
+absl::StatusOr<std::unique_ptr<AdmissionStore>> GatewayApp::SharedState() {
+  const cfg::GatewayConfig& c = loaded_.config;
+  if (!c.shared_state().has_redis()) return nullptr;
+  const cfg::RedisSettings& r = c.shared_state().redis();
+  RedisClient::Options o;
+  const size_t colon = r.address().rfind(':');
+  o.host = r.address().substr(0, colon);
+  if (o.host.size() > 2 && o.host.front() == '[') {
+    o.host = o.host.substr(1, o.host.size() - 2);  // [IPv6]
+  }
+  if (!absl::SimpleAtoi(r.address().substr(colon + 1), &o.port)) {
+    return absl::InvalidArgumentError(
+        "config: shared_state.redis.address: bad port");
+  }
+  if (!r.password_file().empty()) {
+    auto password = ReadFileToString(r.password_file());
+    if (!password.ok()) {
+      return Prefixed("config: shared_state.redis.password_file",
+                      password.status());
+    }
+    o.password = std::string(absl::StripTrailingAsciiWhitespace(*password));
+  }
+  o.database = r.database();
+  o.connect_timeout = ToDuration(r.connect_timeout());
+  o.command_timeout = ToDuration(r.command_timeout());
+  o.connections = static_cast<int>(r.connections());
+  Metrics* metrics = metrics_.get();
+  JsonLog* log = log_;
+  o.on_command = [metrics](absl::Duration latency, absl::string_view kind) {
+    metrics->SharedStateCommand(latency, kind);
+  };
+  const std::string address = r.address();
+  o.on_availability = [log, address](bool available, absl::string_view cause) {
+    if (available) {
+      log->Info("shared_state_available").Str("address", address);
+    } else {
+      log->Warning("shared_state_unavailable")
+          .Str("address", address)
+          .Str("cause", std::string(cause))
+          .Str("detail",
+               "idempotency and subject limits fail closed until it is back");
+    }
+  };
+  auto client = RedisClient::Start(std::move(o));
+  if (!client.ok()) return client.status();
+  redis_ = std::move(*client);
+
+  RedisAdmissionStore::Options so;
+  so.key_prefix = r.key_prefix();
+  so.answer_ttl = ToDuration(c.idempotency().ttl());
+  so.callers = c.callers();
+  so.subject_limits = c.subject_limits();
+  so.expected_replicas = r.expected_replicas();
+  so.on_fallback = [metrics] { metrics->SharedStateFallback(); };
+  return std::make_unique<RedisAdmissionStore>(*redis_, std::move(so));
+}
+
 // I8 across a restart: a request that reached, or may have reached, its
 // provider before the restart is not sent again when its caller retries.
 // Its answer is gone with the old process; the ledger has the disclosure.
@@ -280,8 +349,8 @@ void GatewayApp::RestoreIdempotency() {
           "and is not sent again; use a new request_id to verify again"),
       "REQUEST_ID_USED_BEFORE_RESTART");
   for (const DisclosedRequest& request : recovery_->disclosed_requests) {
-    parts_->idempotency().Remember(request.caller, request.request_id,
-                                   sent_before, request.time);
+    parts_->admission().Remember(request.caller, request.request_id,
+                                 sent_before, request.time);
   }
   log_->Info("idempotency_restored")
       .Int("request_ids",
@@ -405,6 +474,13 @@ void GatewayApp::Shutdown(absl::Duration drain) {
       log_->Error("ledger_close_failed")
           .Str("error", std::string(st.message()));
     }
+  }
+  // The last answers still on their way to the shared state.
+  if (redis_ != nullptr && !redis_->WaitIdle(absl::Seconds(1))) {
+    log_->Warning("shared_state_not_flushed")
+        .Str("detail",
+             "answers not stored: their retries get "
+             "REQUEST_ID_INTERRUPTED after the claim's lease");
   }
   StopMetrics(std::move(exposer_));  // last
   log_->Info("stopped");

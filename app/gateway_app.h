@@ -17,6 +17,7 @@
 #include "server/observability/metrics.h"
 #include "server/service/gateway.h"
 #include "server/service/verification_service.h"
+#include "server/state/redis_admission_store.h"
 
 namespace idgate {
 
@@ -76,6 +77,7 @@ class GatewayApp {
       const std::function<absl::Time()>& now,
       std::map<std::string, std::unique_ptr<Adapter>>* adapters);
   absl::Status OpenLedger(const AppOptions& options);
+  absl::StatusOr<std::unique_ptr<AdmissionStore>> SharedState();
   absl::Status AssembleGateway(
       const AppOptions& options,
       std::map<std::string, std::unique_ptr<Adapter>> adapters);
@@ -95,6 +97,8 @@ class GatewayApp {
   std::shared_ptr<Ledger> ledger_;
   FileLedger* file_ledger_ = nullptr;  // when the ledger is ours
   const RecoveryReport* recovery_ = nullptr;
+  // Before parts_, whose shared state uses it: destroyed after it.
+  std::unique_ptr<RedisClient> redis_;
   std::unique_ptr<GatewayParts> parts_;
   std::unique_ptr<CallerAuthenticator> authenticator_;
   std::unique_ptr<prometheus::Exposer> exposer_;

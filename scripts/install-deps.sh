@@ -7,6 +7,7 @@ PACKAGES=(
   cmake ninja-build g++ pkg-config ccache
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libssl-dev prometheus-cpp-dev libgtest-dev libgmock-dev libjemalloc-dev
+  libhiredis-dev libevent-dev
   openssl python3
 )
 # buf (proto lint) and the chart validators come from npm. Machines that
@@ -19,6 +20,7 @@ for group in "$@"; do
     fuzz) PACKAGES+=(clang libclang-rt-14-dev) ;;
     bench) PACKAGES+=(nghttp2-client gnuplot-nox valgrind) ;;
     lint) PACKAGES+=(clang-format) ;;
+    redis) PACKAGES+=(redis-server) ;;  # the tests start their own
     helm) PACKAGES+=(golang-go golang-github-masterminds-sprig-dev) ;;
     *) echo "unknown group: $group" >&2; exit 2 ;;
   esac

@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build/test}
 JOBS=${JOBS:-$(nproc)}
 
-scripts/install-deps.sh lint helm
+scripts/install-deps.sh lint helm redis
 scripts/lint-protos.sh
 scripts/check-format.sh
 

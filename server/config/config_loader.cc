@@ -122,6 +122,14 @@ void FillDefaults(GatewayConfig& c) {
   auto* i = c.mutable_idempotency();
   DefaultDuration(i->mutable_ttl(), 24 * 3600 * 1000);
   if (i->max_entries() == 0) i->set_max_entries(100'000);
+  if (c.shared_state().has_redis()) {
+    auto* r = c.mutable_shared_state()->mutable_redis();
+    if (r->key_prefix().empty()) r->set_key_prefix("idgate:");
+    DefaultDuration(r->mutable_connect_timeout(), 1'000);
+    DefaultDuration(r->mutable_command_timeout(), 200);
+    if (r->connections() == 0) r->set_connections(2);
+    if (r->expected_replicas() == 0) r->set_expected_replicas(1);
+  }
 }
 
 void ResolvePaths(GatewayConfig& c, const std::string& base) {
@@ -135,6 +143,9 @@ void ResolvePaths(GatewayConfig& c, const std::string& base) {
   fix(c.mutable_tls()->mutable_key_file());
   fix(c.mutable_tls()->mutable_client_ca_file());
   fix(c.mutable_mocks()->mutable_identity_book_file());
+  if (c.shared_state().has_redis()) {
+    fix(c.mutable_shared_state()->mutable_redis()->mutable_password_file());
+  }
   for (auto& [id, file] :
        *c.mutable_mocks()->mutable_verify_public_key_files()) {
     fix(&file);
@@ -334,6 +345,31 @@ absl::Status CheckConfig(const GatewayConfig& c) {
   if (auto st = CheckPositive(c.idempotency().ttl(), "idempotency.ttl");
       !st.ok())
     return st;
+  if (c.shared_state().has_redis()) {
+    const auto& r = c.shared_state().redis();
+    const std::string path = "shared_state.redis";
+    if (r.address().empty()) return Bad(path + ".address", "required");
+    if (absl::StartsWith(r.address(), "unix:") ||
+        absl::EndsWith(r.address(), ":0")) {
+      return Bad(path + ".address", "must be host:port with a port");
+    }
+    if (auto st = CheckListenAddress(r.address(), path + ".address"); !st.ok())
+      return st;
+    for (const auto& [d, name] :
+         {std::pair{&r.connect_timeout(), "connect_timeout"},
+          std::pair{&r.command_timeout(), "command_timeout"}}) {
+      if (auto st = CheckPositive(*d, absl::StrCat(path, ".", name)); !st.ok())
+        return st;
+      if (auto st = CheckIntMillis(*d, absl::StrCat(path, ".", name)); !st.ok())
+        return st;
+    }
+    if (r.connections() > 64) {
+      return Bad(path + ".connections", "must be at most 64");
+    }
+    if (r.database() > 1000) {
+      return Bad(path + ".database", "must be at most 1000");
+    }
+  }
   return absl::OkStatus();
 }
 

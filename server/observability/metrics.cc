@@ -125,6 +125,12 @@ class Metrics::LiveCollectable : public prometheus::Collectable {
                         "1 while the disclosure ledger accepts records.");
     AddGauge(ledger, live_.ledger_healthy && live_.ledger_healthy() ? 1 : 0);
     out.push_back(std::move(ledger));
+    if (live_.shared_state_available) {
+      auto shared = Gauge("idgate_shared_state_available",
+                          "1 while a connection to the shared state is up.");
+      AddGauge(shared, live_.shared_state_available() ? 1 : 0);
+      out.push_back(std::move(shared));
+    }
     ProcessMetrics(out);
     return out;
   }
@@ -240,6 +246,29 @@ Metrics::Metrics(const cfg::GatewayConfig& config, Live live)
            .Help("Time from appending an intent record to it being durable.")
            .Register(*registry_)
            .Add({}, LatencyBuckets());
+  if (config.shared_state().has_redis()) {
+    shared_state_seconds_ =
+        &BuildHistogram()
+             .Name("idgate_shared_state_command_seconds")
+             .Help("Round trip of each command to the shared state (Redis).")
+             .Register(*registry_)
+             .Add({}, LatencyBuckets());
+    auto& errors = BuildCounter()
+                       .Name("idgate_shared_state_errors_total")
+                       .Help("Shared state commands that failed, by kind.")
+                       .Register(*registry_);
+    for (const char* kind : {"timeout", "connection", "reply", "unavailable"}) {
+      shared_state_errors_[kind] = &errors.Add({{"kind", kind}});
+    }
+    shared_state_fallbacks_ =
+        &BuildCounter()
+             .Name("idgate_shared_state_fallbacks_total")
+             .Help(
+                 "Admissions decided by this replica's fallback caller "
+                 "limit because the shared state could not answer.")
+             .Register(*registry_)
+             .Add({});
+  }
   ledger_batch_records_ =
       &BuildHistogram()
            .Name("idgate_ledger_batch_records")
@@ -247,6 +276,20 @@ Metrics::Metrics(const cfg::GatewayConfig& config, Live live)
            .Register(*registry_)
            .Add({}, prometheus::Histogram::BucketBoundaries{
                         1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096});
+}
+
+void Metrics::SharedStateCommand(absl::Duration latency,
+                                 absl::string_view error_kind) {
+  if (shared_state_seconds_ == nullptr) return;
+  shared_state_seconds_->Observe(absl::ToDoubleSeconds(latency));
+  if (auto it = shared_state_errors_.find(std::string(error_kind));
+      it != shared_state_errors_.end()) {
+    it->second->Increment();
+  }
+}
+
+void Metrics::SharedStateFallback() {
+  if (shared_state_fallbacks_ != nullptr) shared_state_fallbacks_->Increment();
 }
 
 std::vector<std::shared_ptr<prometheus::Collectable>> Metrics::collectables()

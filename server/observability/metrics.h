@@ -29,6 +29,8 @@ class Metrics final : public VerifyEvents {
   struct Live {
     std::function<bool()> ledger_healthy;
     std::function<std::map<std::string, const ProviderGuard*>()> guards;
+    // Whether the shared state (Redis) is reachable; empty without one.
+    std::function<bool()> shared_state_available;
   };
 
   Metrics(const ::idgate::config::v1::GatewayConfig& config, Live live);
@@ -40,6 +42,10 @@ class Metrics final : public VerifyEvents {
 
   void CallFinished(const CallRecord& record);
   void LedgerBatch(size_t records);
+  // The shared state: one command's round trip and how it failed ("" when
+  // it did not), and an admission the fallback caller limit decided.
+  void SharedStateCommand(absl::Duration latency, absl::string_view error_kind);
+  void SharedStateFallback();
 
   // VerifyEvents.
   void CallStarted() override;
@@ -71,6 +77,9 @@ class Metrics final : public VerifyEvents {
   std::map<std::string, prometheus::Counter*> refusals_;
   prometheus::Histogram* ledger_append_seconds_ = nullptr;
   prometheus::Histogram* ledger_batch_records_ = nullptr;
+  prometheus::Histogram* shared_state_seconds_ = nullptr;
+  std::map<std::string, prometheus::Counter*> shared_state_errors_;
+  prometheus::Counter* shared_state_fallbacks_ = nullptr;
 };
 
 // Serves /metrics on `address` (host:port). UNAVAILABLE when it cannot

@@ -43,16 +43,20 @@ std::vector<PiiField> FieldsOf(cfg::Check check) {
 }  // namespace
 
 void Admission::Run(const Gateway& gateway, const Caller& caller,
-                    const v1::VerifyRequest& request, Done done) {
-  std::make_shared<Admission>(gateway, caller, request, std::move(done))
+                    const v1::VerifyRequest& request, absl::Time deadline,
+                    Done done) {
+  std::make_shared<Admission>(gateway, caller, request, deadline,
+                              std::move(done))
       ->Start();
 }
 
 Admission::Admission(const Gateway& gateway, const Caller& caller,
-                     const v1::VerifyRequest& request, Done done)
+                     const v1::VerifyRequest& request, absl::Time deadline,
+                     Done done)
     : gw_(gateway),
       caller_(caller),
       request_(request),
+      deadline_(deadline),
       done_(std::move(done)) {}
 
 void Admission::Start() {
@@ -66,15 +70,6 @@ void Admission::Start() {
       return Refuse(st, "permission");
     }
   }
-  gw_.caller_limits->Acquire(caller_.id(),
-                             [self = shared_from_this()](absl::Status status) {
-                               self->OnCallerLimit(std::move(status));
-                             });
-}
-
-void Admission::OnCallerLimit(absl::Status status) {
-  if (!status.ok()) return Refuse(std::move(status), "rate_limit");
-
   auto normalized =
       identity::ValidateVerifyRequest(request_, gw_.validation, gw_.now());
   if (!normalized.ok()) {
@@ -92,7 +87,11 @@ void Admission::OnCallerLimit(absl::Status status) {
 
   // Before the images move into values (up to 2 + 8 MiB that need not be
   // copied); nothing else reads them from the normalized request.
-  const std::string fingerprint = Fingerprint();
+  AdmissionAsk ask;
+  ask.caller = caller_.id();
+  ask.request_id = n.request_id;
+  ask.fingerprint = Fingerprint();
+  ask.deadline = deadline_;
   PersonalValues& values = admitted_.values;
   values[v1::PII_FIELD_NAME] = n.name;
   values[v1::PII_FIELD_ID_NUMBER] = n.id_number;
@@ -107,39 +106,25 @@ void Admission::OnCallerLimit(absl::Status status) {
     values[v1::PII_FIELD_LIVENESS_VIDEO] = std::move(n.liveness_video);
   }
   admitted_.subject = gw_.subject_keys->Reference(n.id_number);
+  ask.use = {admitted_.subject.ref, n.check, ContactRef()};
 
-  // Idempotency (I8): a retry replays, a duplicate in flight waits.
-  gw_.idempotency->Begin(
-      caller_.id(), n.request_id, fingerprint,
-      [self = shared_from_this()](absl::StatusOr<IdempotencyClaim> claim) {
-        self->OnClaim(std::move(claim));
-      });
+  // The caller's token, the idempotency claim (I8: a retry replays, a
+  // duplicate in flight waits) and the subject limits, in one step.
+  gw_.admission->Admit(ask, [self = shared_from_this()](AdmissionGrant grant) {
+    self->OnGrant(std::move(grant));
+  });
 }
 
-void Admission::OnClaim(absl::StatusOr<IdempotencyClaim> claim) {
-  if (!claim.ok()) return Answer(claim.status());
-  switch (claim->kind) {
-    case IdempotencyClaim::Kind::kReplay:
-      if (claim->replay.ok()) claim->replay->set_replayed(true);
-      return Answer(std::move(claim->replay));
-    case IdempotencyClaim::Kind::kConflict:
-      return Answer(absl::AlreadyExistsError(
-          "request_id was already used for a different request"));
-    case IdempotencyClaim::Kind::kNew:
+void Admission::OnGrant(AdmissionGrant grant) {
+  switch (grant.kind) {
+    case AdmissionGrant::Kind::kRefused:
+      return Refuse(grant.answer.status(), grant.refusal);
+    case AdmissionGrant::Kind::kAnswered:
+      if (grant.answer.ok()) grant.answer->set_replayed(true);
+      return Answer(std::move(grant.answer));
+    case AdmissionGrant::Kind::kAdmitted:
       claimed_ = true;
       break;
-  }
-  const identity::NormalizedRequest& n = admitted_.normalized;
-  gw_.subject_limits->Admit({admitted_.subject.ref, n.check, ContactRef()},
-                            [self = shared_from_this()](absl::Status status) {
-                              self->OnSubjectLimit(std::move(status));
-                            });
-}
-
-void Admission::OnSubjectLimit(absl::Status status) {
-  if (!status.ok()) {
-    return Refuse(WithReason(std::move(status), "SUBJECT_LIMIT"),
-                  "subject_limit");
   }
   const identity::NormalizedRequest& n = admitted_.normalized;
   admitted_.candidates = gw_.router->Candidates(
@@ -189,8 +174,8 @@ void Admission::Refuse(absl::Status status, const std::string& reason) {
   if (gw_.events) gw_.events->Refused(reason);
   if (claimed_) {
     // Nothing was sent: free the key, so that a corrected retry runs.
-    gw_.idempotency->Complete(caller_.id(), admitted_.normalized.request_id,
-                              status, /*remember=*/false);
+    gw_.admission->Complete(caller_.id(), admitted_.normalized.request_id,
+                            status, /*remember=*/false);
   }
   Answer(std::move(status));
 }

@@ -23,9 +23,10 @@ struct AdmittedRequest {
 };
 
 // Everything before the first provider attempt (ARCHITECTURE.md, "One
-// Verify call"): authorization, the caller's rate limit, validation,
-// consent scopes, the idempotency claim, the subject limits and routing.
-// Never blocks: the stores answer through callbacks.
+// Verify call"): authorization, validation, consent scopes, then in one step
+// of the AdmissionStore the caller's rate limit, the idempotency claim and
+// the subject limits, then routing. Never blocks: the store answers through
+// a callback.
 //
 // Ends in one of two ways. Admitted: the request holds an idempotency
 // claim, which whoever runs the attempts completes. Answered without any
@@ -38,18 +39,18 @@ class Admission : public std::enable_shared_from_this<Admission> {
   using Done = std::function<void(Result)>;
 
   // `gateway`, `caller` and `request` outlive `done`. `done` runs exactly
-  // once, maybe before Run returns.
+  // once, maybe before Run returns. `deadline` is the call's.
   static void Run(const Gateway& gateway, const Caller& caller,
-                  const ::idgate::v1::VerifyRequest& request, Done done);
+                  const ::idgate::v1::VerifyRequest& request,
+                  absl::Time deadline, Done done);
 
   Admission(const Gateway& gateway, const Caller& caller,
-            const ::idgate::v1::VerifyRequest& request, Done done);
+            const ::idgate::v1::VerifyRequest& request, absl::Time deadline,
+            Done done);
 
  private:
   void Start();
-  void OnCallerLimit(absl::Status status);
-  void OnClaim(absl::StatusOr<IdempotencyClaim> claim);
-  void OnSubjectLimit(absl::Status status);
+  void OnGrant(AdmissionGrant grant);
   // A keyed hash of the normalized request: equal requests match however
   // they were spelled, and it can be stored anywhere.
   std::string Fingerprint() const;
@@ -62,6 +63,7 @@ class Admission : public std::enable_shared_from_this<Admission> {
   const Gateway& gw_;
   const Caller& caller_;
   const ::idgate::v1::VerifyRequest& request_;
+  const absl::Time deadline_;
   Done done_;
   AdmittedRequest admitted_;
   bool claimed_ = false;

@@ -46,18 +46,15 @@ absl::StatusOr<std::unique_ptr<GatewayParts>> GatewayParts::Assemble(
   parts->router_ =
       std::make_unique<Router>(config, *parts->policy_, by_id, in.uniform);
 
-  if (in.idempotency == nullptr) {
-    in.idempotency = std::make_unique<InMemoryIdempotencyStore>(
-        ToDuration(config.idempotency().ttl()),
-        config.idempotency().max_entries(), kMaxWaitersPerRequestId, in.now);
-  }
-  if (in.caller_limits == nullptr) {
-    in.caller_limits =
-        std::make_unique<InMemoryCallerLimiter>(config.callers(), in.now);
-  }
-  if (in.subject_limits == nullptr) {
-    in.subject_limits = std::make_unique<InMemorySubjectLimiter>(
-        config.subject_limits(), kMaxSubjectsPerDay, in.now);
+  if (in.admission == nullptr) {
+    in.admission = std::make_unique<InMemoryAdmissionStore>(
+        std::make_unique<InMemoryCallerLimiter>(config.callers(), in.now),
+        std::make_unique<InMemoryIdempotencyStore>(
+            ToDuration(config.idempotency().ttl()),
+            config.idempotency().max_entries(), kMaxWaitersPerRequestId,
+            in.now),
+        std::make_unique<InMemorySubjectLimiter>(config.subject_limits(),
+                                                 kMaxSubjectsPerDay, in.now));
   }
 
   Gateway& gw = parts->gateway_;
@@ -66,9 +63,7 @@ absl::StatusOr<std::unique_ptr<GatewayParts>> GatewayParts::Assemble(
   gw.router = parts->router_.get();
   gw.ledger = in.ledger;
   gw.subject_keys = in.subject_keys.get();
-  gw.idempotency = in.idempotency.get();
-  gw.caller_limits = in.caller_limits.get();
-  gw.subject_limits = in.subject_limits.get();
+  gw.admission = in.admission.get();
   gw.events = in.events;
   gw.validation = identity::ValidationLimitsFromConfig(config.validation());
   gw.now = in.now;

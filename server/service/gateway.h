@@ -9,13 +9,12 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "idgate/config/v1/config.pb.h"
-#include "server/idempotency/idempotency_store.h"
 #include "server/identity/request_validator.h"
 #include "server/ledger/ledger.h"
 #include "server/ledger/subject_ref.h"
-#include "server/limits/rate_limits.h"
 #include "server/policy/disclosure_policy.h"
 #include "server/routing/router.h"
+#include "server/state/admission_store.h"
 
 namespace idgate {
 
@@ -48,9 +47,7 @@ struct Gateway {
   const Router* router = nullptr;
   Ledger* ledger = nullptr;
   const SubjectKeyring* subject_keys = nullptr;
-  IdempotencyStore* idempotency = nullptr;
-  CallerLimiter* caller_limits = nullptr;
-  SubjectLimiter* subject_limits = nullptr;
+  AdmissionStore* admission = nullptr;
   VerifyEvents* events = nullptr;
   identity::ValidationLimits validation;
   // A provider call needs at least this much time left to start.
@@ -70,11 +67,9 @@ struct GatewayInputs {
   Ledger* ledger = nullptr;  // outlives the gateway
   std::unique_ptr<SubjectKeyring> subject_keys;
   VerifyEvents* events = nullptr;  // optional; outlives the gateway
-  // Shared stores; each left empty gets the in-memory one the config
-  // describes.
-  std::unique_ptr<IdempotencyStore> idempotency;
-  std::unique_ptr<CallerLimiter> caller_limits;
-  std::unique_ptr<SubjectLimiter> subject_limits;
+  // The shared state of admission (e.g. on Redis); empty: this process's
+  // own, in memory, as the config describes it.
+  std::unique_ptr<AdmissionStore> admission;
   std::function<absl::Time()> now = [] { return absl::Now(); };
   // A value in [0, 1): the weighted order of providers inside a priority.
   std::function<double()> uniform;
@@ -92,7 +87,7 @@ class GatewayParts {
       const ::idgate::config::v1::GatewayConfig& config, GatewayInputs inputs);
 
   const Gateway& gateway() const { return gateway_; }
-  IdempotencyStore& idempotency() { return *inputs_.idempotency; }
+  AdmissionStore& admission() { return *inputs_.admission; }
   // By provider id.
   const std::map<std::string, std::unique_ptr<ProviderRuntime>>& providers()
       const {

@@ -16,7 +16,7 @@ VerifyFlow::VerifyFlow(const Gateway& gateway, const Caller& caller,
       done_(std::move(done)) {}
 
 void VerifyFlow::Start() {
-  Admission::Run(gw_, caller_, request_,
+  Admission::Run(gw_, caller_, request_, deadline_,
                  [self = shared_from_this()](Admission::Result result) {
                    self->OnAdmission(std::move(result));
                  });
@@ -113,8 +113,8 @@ void VerifyFlow::Finish(VerifyResult result) {
   if (claimed_) {
     // Remember whatever followed a disclosure, so a retry of this id never
     // reaches a provider again (I8); forget what sent nothing.
-    gw_.idempotency->Complete(caller_.id(), admitted_.normalized.request_id,
-                              result, disclosed_);
+    gw_.admission->Complete(caller_.id(), admitted_.normalized.request_id,
+                            result, disclosed_);
   }
   done_(std::move(result));
 }
