@@ -30,19 +30,8 @@ using ::idgate::config::v1::MockBehaviour;
 using ::idgate::provider::v1::CfcaFaceService;
 using ::idgate::provider::v1::CompareFaceRequest;
 using ::idgate::provider::v1::CompareFaceResponse;
-using ::idgate::v1::PII_FIELD_FACE_IMAGE;
-using ::idgate::v1::PII_FIELD_ID_NUMBER;
-using ::idgate::v1::PII_FIELD_LIVENESS_VIDEO;
-using ::idgate::v1::PII_FIELD_NAME;
-using ::idgate::v1::PII_FORM_PLAIN;
 using ::testing::HasSubstr;
 using ::testing::Not;
-
-constexpr Check kFace = kFaceCheck;
-const FieldForm kName{PII_FIELD_NAME, PII_FORM_PLAIN};
-const FieldForm kId{PII_FIELD_ID_NUMBER, PII_FORM_PLAIN};
-const FieldForm kImage{PII_FIELD_FACE_IMAGE, PII_FORM_PLAIN};
-const FieldForm kVideo{PII_FIELD_LIVENESS_VIDEO, PII_FORM_PLAIN};
 
 FaceProvider Cfca() {
   FaceProvider cfca;
@@ -94,11 +83,12 @@ class CfcaTest : public FaceProviderTest {
 
 // The required fields: FaceCheckTest.RequiredFields.
 TEST_F(CfcaTest, OptionalFields) {
-  EXPECT_EQ(OptionalFields(kFace), std::vector<FieldForm>{kVideo});
+  EXPECT_EQ(OptionalFields(kFaceCheck), std::vector<FieldForm>{kPlainVideo});
 }
 
 TEST_F(CfcaTest, PreparedRequestIsSignedAndCarriesOnlyTheSubjectFields) {
-  auto call = adapter_->Prepare(OwnFace("adult-match"), {kFace, "disc-42"});
+  auto call =
+      adapter_->Prepare(OwnFace("adult-match"), {kFaceCheck, "disc-42"});
   ASSERT_TRUE(call.ok()) << call.status();
   const auto& request =
       static_cast<const CompareFaceRequest&>((*call)->request());
@@ -108,19 +98,16 @@ TEST_F(CfcaTest, PreparedRequestIsSignedAndCarriesOnlyTheSubjectFields) {
   EXPECT_EQ(request.timestamp(), "20240301120000");
   EXPECT_EQ(request.sign_alg(), "SHA256withRSA");
   EXPECT_TRUE(request.liveness_video().empty());
-  EXPECT_TRUE(SignedByOwnKey(request, request.signature()));
-  // What the egress guard will see and the ledger will record.
-  const PiiFieldsFound egress = CollectPiiFields(request);
-  EXPECT_EQ(egress.pairs, (std::set<FieldForm>{kName, kId, kImage}));
-  EXPECT_TRUE(egress.unclassified.empty());
+  ExpectSignedWithOnlyTheSubjectFields(request, request.signature());
 }
 
 TEST_F(CfcaTest, VideoIsSentOnlyWhenTheSubjectHasIt) {
   // Policy without the video: not sent even though the caller gave one.
-  EXPECT_EQ(SentFields({kName, kId, kImage}),
-            (std::set<FieldForm>{kName, kId, kImage}));
-  EXPECT_EQ(SentFields({kName, kId, kImage, kVideo}),
-            (std::set<FieldForm>{kName, kId, kImage, kVideo}));
+  EXPECT_EQ(SentFields({kPlainName, kPlainId, kPlainImage}),
+            (std::set<FieldForm>{kPlainName, kPlainId, kPlainImage}));
+  EXPECT_EQ(
+      SentFields({kPlainName, kPlainId, kPlainImage, kPlainVideo}),
+      (std::set<FieldForm>{kPlainName, kPlainId, kPlainImage, kPlainVideo}));
 }
 
 TEST_F(CfcaTest, MatchWithLiveVideo) {
@@ -130,7 +117,7 @@ TEST_F(CfcaTest, MatchWithLiveVideo) {
                        Face("adult-match.jpg"), Face("liveness-video-ok.mp4")));
   EXPECT_EQ(outcome.verdict, ::idgate::v1::VERDICT_MATCH);
   const MockStats stats = Stats();
-  EXPECT_EQ(stats.fields_received.at(kVideo), 1u);
+  EXPECT_EQ(stats.fields_received.at(kPlainVideo), 1u);
 }
 
 TEST_F(CfcaTest, FailingVideoFailsLiveness) {

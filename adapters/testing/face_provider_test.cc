@@ -17,13 +17,8 @@ using ::idgate::v1::PII_FIELD_FACE_IMAGE;
 using ::idgate::v1::PII_FIELD_ID_NUMBER;
 using ::idgate::v1::PII_FIELD_LIVENESS_VIDEO;
 using ::idgate::v1::PII_FIELD_NAME;
-using ::idgate::v1::PII_FORM_PLAIN;
 using ::testing::HasSubstr;
 using ::testing::Not;
-
-const FieldForm kName{PII_FIELD_NAME, PII_FORM_PLAIN};
-const FieldForm kId{PII_FIELD_ID_NUMBER, PII_FORM_PLAIN};
-const FieldForm kImage{PII_FIELD_FACE_IMAGE, PII_FORM_PLAIN};
 
 MockBehaviour Hang() {
   MockBehaviour behaviour;
@@ -88,17 +83,21 @@ std::set<FieldForm> FaceProviderTest::SentFields(
   return CollectPiiFields((*call)->request()).pairs;
 }
 
-bool FaceProviderTest::SignedByOwnKey(const google::protobuf::Message& request,
-                                      absl::string_view signature) const {
+void FaceProviderTest::ExpectSignedWithOnlyTheSubjectFields(
+    const google::protobuf::Message& request, absl::string_view signature) {
   auto verifier = signing::RsaVerifier::FromPem(public_key_);
-  EXPECT_TRUE(verifier.ok()) << verifier.status();
-  return verifier.ok() && signing::VerifyRequest(**verifier, request,
-                                                 provider_.signature_field,
-                                                 signature);
+  ASSERT_TRUE(verifier.ok()) << verifier.status();
+  EXPECT_TRUE(signing::VerifyRequest(**verifier, request,
+                                     provider_.signature_field, signature));
+  const PiiFieldsFound egress = CollectPiiFields(request);
+  EXPECT_EQ(egress.pairs,
+            (std::set<FieldForm>{kPlainName, kPlainId, kPlainImage}));
+  EXPECT_TRUE(egress.unclassified.empty());
 }
 
 void FaceProviderTest::Resign(google::protobuf::Message& request) const {
-  auto signer = signing::RsaSigner::FromFile(provider_.signing_key_file, "test");
+  auto signer =
+      signing::RsaSigner::FromFile(provider_.signing_key_file, "test");
   ASSERT_TRUE(signer.ok()) << signer.status();
   const absl::Status signed_again =
       signing::SignInto(**signer, request, provider_.signature_field, "test");
@@ -113,7 +112,7 @@ TEST_P(FaceCheckTest, FactoriesShareTheConfigType) {
 TEST_P(FaceCheckTest, RequiredFields) {
   EXPECT_EQ(adapter_->checks(), std::vector<Check>{kFaceCheck});
   EXPECT_EQ(adapter_->RequiredFields(kFaceCheck),
-            (std::vector<FieldForm>{kName, kId, kImage}));
+            (std::vector<FieldForm>{kPlainName, kPlainId, kPlainImage}));
   EXPECT_TRUE(
       adapter_->RequiredFields(::idgate::config::v1::CHECK_CARRIER_THREE_FACTOR)
           .empty());
@@ -136,7 +135,7 @@ TEST_P(FaceCheckTest, MissingRequiredFieldFailsWithoutValues) {
                              {PII_FIELD_FACE_IMAGE, Face("adult-match.jpg")}};
     values.erase(missing);
     auto call = adapter_->Prepare(
-        MinimizedSubject::Minimize(values, {kName, kId, kImage}),
+        MinimizedSubject::Minimize(values, {kPlainName, kPlainId, kPlainImage}),
         {kFaceCheck, "d"});
     ASSERT_FALSE(call.ok());
     EXPECT_EQ(call.status().code(), absl::StatusCode::kInternal);
@@ -158,11 +157,11 @@ TEST_P(FaceCheckTest, Match) {
 
 TEST_P(FaceCheckTest, NameIdMismatch) {
   const auto& person = Person("adult-match");
-  ExpectVerdict(
-      Call(FaceSubject(Person("carrier-mismatch").name(), person.id_number(),
-                       Face("adult-match.jpg"))),
-      ::idgate::v1::VERDICT_MISMATCH, provider_.codes.name_id_mismatch,
-      /*billed=*/true);
+  ExpectVerdict(Call(FaceSubject(Person("carrier-mismatch").name(),
+                                 person.id_number(), Face("adult-match.jpg"))),
+                ::idgate::v1::VERDICT_MISMATCH,
+                provider_.codes.name_id_mismatch,
+                /*billed=*/true);
 }
 
 TEST_P(FaceCheckTest, FaceMismatch) {
@@ -210,7 +209,8 @@ TEST_P(FaceCheckTest, StatsCountRequestsBillingAndFields) {
   EXPECT_EQ(stats.requests, 3u);
   EXPECT_EQ(stats.billed, 2u);
   EXPECT_EQ(stats.fields_received,
-            (std::map<FieldForm, uint64_t>{{kName, 3}, {kId, 3}, {kImage, 3}}));
+            (std::map<FieldForm, uint64_t>{
+                {kPlainName, 3}, {kPlainId, 3}, {kPlainImage, 3}}));
 }
 
 TEST_P(FaceCheckTest, SignatureByAnotherKeyIsRefusedThroughTheAdapter) {
@@ -275,8 +275,8 @@ TEST_P(FaceCheckTest, HangEndsAtTheDeadline) {
 
 TEST_P(FaceCheckTest, CancelEndsAHungCall) {
   StartMock(Hang(), public_key_);
-  auto call = adapter_->Prepare(OwnFace("adult-match"),
-                                {kFaceCheck, "disc-cancel"});
+  auto call =
+      adapter_->Prepare(OwnFace("adult-match"), {kFaceCheck, "disc-cancel"});
   ASSERT_TRUE(call.ok());
   absl::Notification done;
   ProviderOutcome result;

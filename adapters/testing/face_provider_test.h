@@ -33,6 +33,17 @@ namespace idgate {
 inline constexpr Check kFaceCheck =
     ::idgate::config::v1::CHECK_FACE_VERIFICATION;
 
+// The (field, form) pairs of a face check: the required name, ID number and
+// face image, and the liveness video some providers take as well.
+inline const FieldForm kPlainName{::idgate::v1::PII_FIELD_NAME,
+                                  ::idgate::v1::PII_FORM_PLAIN};
+inline const FieldForm kPlainId{::idgate::v1::PII_FIELD_ID_NUMBER,
+                                ::idgate::v1::PII_FORM_PLAIN};
+inline const FieldForm kPlainImage{::idgate::v1::PII_FIELD_FACE_IMAGE,
+                                   ::idgate::v1::PII_FORM_PLAIN};
+inline const FieldForm kPlainVideo{::idgate::v1::PII_FIELD_LIVENESS_VIDEO,
+                                   ::idgate::v1::PII_FORM_PLAIN};
+
 // The clock of the face adapters under test: 2024-03-01 12:00:00 Beijing.
 absl::Time FixedNow();
 
@@ -109,9 +120,12 @@ class FaceProviderTest : public AdapterTest {
   // allows `policy`.
   std::set<FieldForm> SentFields(const std::set<FieldForm>& policy);
 
-  // Whether `signature` is the provider's own signature of `request`.
-  bool SignedByOwnKey(const google::protobuf::Message& request,
-                      absl::string_view signature) const;
+  // `request`, as the adapter prepared it for adult-match's own face, is
+  // signed with the provider's key (`signature` is its signature field),
+  // and carries only the subject's name, ID number and image, all
+  // classified: what the egress guard will see and the ledger will record.
+  void ExpectSignedWithOnlyTheSubjectFields(
+      const google::protobuf::Message& request, absl::string_view signature);
 
   // Signs `request` again with the provider's key, after a deliberate
   // change.
