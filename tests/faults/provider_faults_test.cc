@@ -81,6 +81,9 @@ void ExpectEachFailed(const std::vector<Timed>& calls, grpc::StatusCode code,
   }
 }
 
+// An address on which connections are refused.
+std::string ClosedAddress() { return absl::StrCat("127.0.0.1:", ClosedPort()); }
+
 // Config edits: carrier_mock reached at `address`, and with `backup`, a
 // copy of it, carrier_b, reached there and tried next.
 void RouteCarrier(cfg::GatewayConfig& c, const std::string& address,
@@ -176,10 +179,8 @@ void ExpectGatewayIntact(
 }
 
 TEST(ProviderDown, ClosedPortFailsFastThenTheBreakerOpens) {
-  const int port = ClosedPort();
-  GatewayHarness gw([&](cfg::GatewayConfig& c) {
-    RouteCarrier(c, absl::StrCat("127.0.0.1:", port));
-  });
+  const std::string closed = ClosedAddress();
+  GatewayHarness gw([&](cfg::GatewayConfig& c) { RouteCarrier(c, closed); });
   ASSERT_TRUE(gw.start_status().ok()) << gw.start_status();
   const std::vector<Timed> calls = CarrierCalls(gw, 8);
   ExpectEachFailed(calls, grpc::StatusCode::UNAVAILABLE, absl::Seconds(2));
@@ -192,9 +193,9 @@ TEST(ProviderDown, ClosedPortFailsFastThenTheBreakerOpens) {
 TEST(ProviderDown, FailsOverToTheNextCarrier) {
   auto mocks = MockServer::Start();
   ASSERT_NE(mocks, nullptr);
-  const int port = ClosedPort();
+  const std::string closed = ClosedAddress();
   GatewayHarness gw([&](cfg::GatewayConfig& c) {
-    RouteCarrier(c, absl::StrCat("127.0.0.1:", port), mocks->address());
+    RouteCarrier(c, closed, mocks->address());
   });
   ASSERT_TRUE(gw.start_status().ok()) << gw.start_status();
   auto calls = CarrierBurst(gw, 10, 2, absl::Seconds(5));
@@ -226,9 +227,9 @@ TEST(ProviderDown, ARefusedConnectionDisclosesNothing) {
   // record says not sent, and the call fails over to carrier_b.
   auto mocks = MockServer::Start();
   ASSERT_NE(mocks, nullptr);
-  const int port = ClosedPort();
+  const std::string closed = ClosedAddress();
   GatewayHarness gw([&](cfg::GatewayConfig& c) {
-    RouteCarrier(c, absl::StrCat("127.0.0.1:", port), mocks->address());
+    RouteCarrier(c, closed, mocks->address());
   });
   ASSERT_TRUE(gw.start_status().ok()) << gw.start_status();
   ExpectAnsweredByCarrierB(gw, {"carrier_b"});
