@@ -3,6 +3,7 @@
 #include <string>
 
 #include "adapters/provider_call.h"
+#include "adapters/testing/adapter_test.h"
 #include "gtest/gtest.h"
 
 namespace idgate {
@@ -76,13 +77,8 @@ TEST_P(AlipayCodeTest, MapsAsDocumented) {
   response.set_msg("张三");  // must never be echoed
   response.set_sub_msg("11010519491231002X");
   const ProviderOutcome outcome = MapResponse(response);
-  EXPECT_EQ(outcome.status.code(), row.status) << outcome.status;
-  EXPECT_EQ(outcome.verdict, row.verdict);
-  EXPECT_EQ(outcome.billed, row.billed);
-  EXPECT_EQ(outcome.retryable, row.retryable);
-  EXPECT_TRUE(outcome.sent);
-  EXPECT_EQ(outcome.provider_code, row.provider_code);
-  EXPECT_FALSE(outcome.billed && outcome.retryable);
+  ExpectMapped(outcome, {row.provider_code, row.status, row.verdict, row.billed,
+                         row.retryable});
   const std::string message(outcome.status.message());
   EXPECT_EQ(message.find("张三"), std::string::npos);
   EXPECT_EQ(message.find("1101"), std::string::npos);
@@ -135,27 +131,14 @@ TEST(AlipayCodesTest, NonCodeLikeValuesAreNotRecorded) {
 }
 
 TEST(AlipayCodesTest, TransportErrors) {
-  struct Case {
-    grpc::StatusCode grpc;
-    absl::StatusCode status;
-    bool retryable;
-  };
-  const Case cases[] = {
-      {grpc::StatusCode::UNAVAILABLE, absl::StatusCode::kUnavailable, true},
-      {grpc::StatusCode::DEADLINE_EXCEEDED, absl::StatusCode::kDeadlineExceeded,
-       true},
-      {grpc::StatusCode::CANCELLED, absl::StatusCode::kCancelled, false},
-      {grpc::StatusCode::PERMISSION_DENIED, absl::StatusCode::kInternal, false},
-  };
-  for (const Case& c : cases) {
-    const ProviderOutcome outcome = TransportFailure(
-        "alipay", grpc::Status(c.grpc, "secret 11010519491231002X"));
-    EXPECT_EQ(outcome.status.code(), c.status);
-    EXPECT_EQ(outcome.retryable, c.retryable);
-    EXPECT_FALSE(outcome.billed);
-    EXPECT_EQ(std::string(outcome.status.message()).find("1101"),
-              std::string::npos);
-  }
+  ExpectTransportFailures(
+      [](const grpc::Status& status) {
+        CertifyFaceResponse response;
+        response.set_code("10000");
+        response.set_passed("T");
+        return MapResult(status, response);
+      },
+      "11010519491231002X");
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "adapters/provider_call.h"
+#include "adapters/testing/adapter_test.h"
 #include "gtest/gtest.h"
 
 namespace idgate {
@@ -14,16 +15,8 @@ using ::idgate::provider::v1::CFCA_LIVENESS_RESULT_PASSED;
 using ::idgate::provider::v1::CfcaLivenessResult;
 using ::idgate::provider::v1::CompareFaceResponse;
 
-struct Row {
-  std::string code;
-  absl::StatusCode status;
-  Verdict verdict;
-  bool billed;
-  bool retryable;
-};
-
 // The documented table (cfca_codes.h), row by row.
-const Row kTable[] = {
+const DocumentedCode kTable[] = {
     {"2000", absl::StatusCode::kOk, ::idgate::v1::VERDICT_MATCH, true, false},
     {"2001", absl::StatusCode::kOk, ::idgate::v1::VERDICT_MISMATCH, true,
      false},
@@ -52,31 +45,25 @@ const Row kTable[] = {
      false, false},
 };
 
-class CfcaCodeTest : public ::testing::TestWithParam<Row> {};
+class CfcaCodeTest : public ::testing::TestWithParam<DocumentedCode> {};
 
 TEST_P(CfcaCodeTest, MapsAsDocumented) {
-  const Row& row = GetParam();
+  const DocumentedCode& row = GetParam();
   CompareFaceResponse response;
   response.set_code(row.code);
   response.set_message("张三 11010519491231002X");  // must never be echoed
   const ProviderOutcome outcome = MapResponse(response);
-  EXPECT_EQ(outcome.status.code(), row.status) << outcome.status;
-  EXPECT_EQ(outcome.verdict, row.verdict);
-  EXPECT_EQ(outcome.billed, row.billed);
-  EXPECT_EQ(outcome.retryable, row.retryable);
-  EXPECT_TRUE(outcome.sent);
-  EXPECT_EQ(outcome.provider_code, row.code);
-  EXPECT_FALSE(outcome.billed && outcome.retryable);
+  ExpectMapped(outcome, row);
   EXPECT_EQ(std::string(outcome.status.message()).find("张三"),
             std::string::npos);
 }
 
-INSTANTIATE_TEST_SUITE_P(Table, CfcaCodeTest, ::testing::ValuesIn(kTable),
-                         [](const ::testing::TestParamInfo<Row>& info) {
-                           return info.param.code.empty()
-                                      ? std::string("empty")
-                                      : "code_" + info.param.code;
-                         });
+INSTANTIATE_TEST_SUITE_P(
+    Table, CfcaCodeTest, ::testing::ValuesIn(kTable),
+    [](const ::testing::TestParamInfo<DocumentedCode>& info) {
+      return info.param.code.empty() ? std::string("empty")
+                                     : "code_" + info.param.code;
+    });
 
 TEST(CfcaCodesTest, SimilarityAndLivenessAreCarried) {
   CompareFaceResponse response;
@@ -116,29 +103,13 @@ TEST(CfcaCodesTest, UnknownCodeThatIsNotCodeLikeIsNotRecorded) {
 }
 
 TEST(CfcaCodesTest, TransportErrors) {
-  struct Case {
-    grpc::StatusCode grpc;
-    absl::StatusCode status;
-    bool retryable;
-  };
-  const Case cases[] = {
-      {grpc::StatusCode::UNAVAILABLE, absl::StatusCode::kUnavailable, true},
-      {grpc::StatusCode::DEADLINE_EXCEEDED, absl::StatusCode::kDeadlineExceeded,
-       true},
-      {grpc::StatusCode::CANCELLED, absl::StatusCode::kCancelled, false},
-      {grpc::StatusCode::UNIMPLEMENTED, absl::StatusCode::kInternal, false},
-      {grpc::StatusCode::INTERNAL, absl::StatusCode::kInternal, false},
-  };
-  for (const Case& c : cases) {
-    const ProviderOutcome outcome = TransportFailure(
-        "cfca", grpc::Status(c.grpc, "secret 11010519491231002X"));
-    EXPECT_EQ(outcome.status.code(), c.status);
-    EXPECT_EQ(outcome.retryable, c.retryable);
-    EXPECT_FALSE(outcome.billed);
-    EXPECT_EQ(outcome.verdict, ::idgate::v1::VERDICT_UNSPECIFIED);
-    EXPECT_EQ(std::string(outcome.status.message()).find("1101"),
-              std::string::npos);
-  }
+  ExpectTransportFailures(
+      [](const grpc::Status& status) {
+        CompareFaceResponse response;
+        response.set_code(kPassed);
+        return MapResult(status, response);
+      },
+      "11010519491231002X");
 }
 
 }  // namespace

@@ -6,6 +6,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "core/file.h"
+#include "core/pii_fields.h"
+#include "gmock/gmock.h"
 
 namespace idgate {
 
@@ -52,6 +54,64 @@ void ExpectError(const ProviderOutcome& o, absl::StatusCode status,
   EXPECT_EQ(o.provider_code, code);
   EXPECT_FALSE(o.billed);
   EXPECT_EQ(o.retryable, retryable);
+}
+
+void ExpectMapped(const ProviderOutcome& o, const DocumentedCode& row) {
+  EXPECT_EQ(o.status.code(), row.status) << o.status;
+  EXPECT_EQ(o.verdict, row.verdict);
+  EXPECT_EQ(o.billed, row.billed);
+  EXPECT_EQ(o.retryable, row.retryable);
+  EXPECT_TRUE(o.sent);
+  EXPECT_EQ(o.provider_code, row.code);
+  EXPECT_FALSE(o.billed && o.retryable);
+}
+
+void ExpectTransportFailures(
+    const std::function<ProviderOutcome(const grpc::Status&)>& map,
+    absl::string_view secret) {
+  struct Case {
+    grpc::StatusCode grpc;
+    absl::StatusCode status;
+    bool retryable;
+  };
+  const Case cases[] = {
+      {grpc::StatusCode::UNAVAILABLE, absl::StatusCode::kUnavailable, true},
+      {grpc::StatusCode::DEADLINE_EXCEEDED, absl::StatusCode::kDeadlineExceeded,
+       true},
+      {grpc::StatusCode::CANCELLED, absl::StatusCode::kCancelled, false},
+      {grpc::StatusCode::INTERNAL, absl::StatusCode::kInternal, false},
+      {grpc::StatusCode::UNIMPLEMENTED, absl::StatusCode::kInternal, false},
+      {grpc::StatusCode::RESOURCE_EXHAUSTED, absl::StatusCode::kInternal,
+       false},
+      {grpc::StatusCode::PERMISSION_DENIED, absl::StatusCode::kInternal, false},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(static_cast<int>(c.grpc));
+    const ProviderOutcome outcome =
+        map(grpc::Status(c.grpc, absl::StrCat("detail with ", secret)));
+    EXPECT_EQ(outcome.status.code(), c.status) << outcome.status;
+    EXPECT_EQ(outcome.retryable, c.retryable);
+    EXPECT_FALSE(outcome.billed);
+    EXPECT_EQ(outcome.verdict, ::idgate::v1::VERDICT_UNSPECIFIED);
+    EXPECT_THAT(std::string(outcome.status.message()),
+                ::testing::Not(::testing::HasSubstr(secret)));
+  }
+}
+
+void ExpectEveryTextFieldClassified(
+    std::initializer_list<const google::protobuf::Descriptor*> messages) {
+  for (const google::protobuf::Descriptor* message : messages) {
+    EXPECT_THAT(UnclassifiedFields(message), ::testing::IsEmpty())
+        << message->full_name();
+  }
+}
+
+UnconnectedEnv::UnconnectedEnv(const std::string& provider_id) {
+  provider.set_id(provider_id);
+  env.provider = &provider;
+  env.channel =
+      grpc::CreateChannel("localhost:1", grpc::InsecureChannelCredentials());
+  env.call_queue = &call_queue;
 }
 
 void AdapterTest::SetUp() {
@@ -113,6 +173,12 @@ ProviderOutcome AdapterTest::Call(const MinimizedSubject& subject,
   if (!call.ok()) return {};
   if (request != nullptr) request->CopyFrom((*call)->request());
   return Send(**call, absl::Now() + timeout);
+}
+
+void AdapterTest::ExpectNothingSent(const ProviderOutcome& o) {
+  ExpectError(o, absl::StatusCode::kDeadlineExceeded, "", true);
+  EXPECT_FALSE(o.sent);
+  EXPECT_EQ(Stats().requests, 0u);
 }
 
 ProviderOutcome AdapterTest::Send(PreparedCall& call, absl::Time deadline) {

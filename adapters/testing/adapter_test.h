@@ -1,5 +1,7 @@
 #pragma once
 
+#include <functional>
+#include <initializer_list>
 #include <memory>
 #include <string>
 
@@ -13,6 +15,7 @@
 #include "adapters/mock_support/mock_host.h"
 #include "adapters/provider_call.h"
 #include "core/pii.h"
+#include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
@@ -39,6 +42,48 @@ void ExpectVerdict(const ProviderOutcome& o, Verdict verdict,
 // A failure with `status`, recorded as `code`: no verdict, not billed.
 void ExpectError(const ProviderOutcome& o, absl::StatusCode status,
                  absl::string_view code, bool retryable);
+
+// A row of a provider's documented code table: what a result must be
+// normalized to.
+struct DocumentedCode {
+  std::string code;  // as the outcome records it (provider_code)
+  absl::StatusCode status;
+  Verdict verdict;
+  bool billed;
+  bool retryable;
+};
+
+// `o` is what `row` documents: its status, verdict, billing, retry and
+// recorded code; sent, and never both billed and retryable.
+void ExpectMapped(const ProviderOutcome& o, const DocumentedCode& row);
+
+// A failed RPC is normalized the same for every provider (TransportFailure
+// in adapters/provider_call.h). `map` is a provider's whole-call mapping,
+// given a body it would answer with; it is called with each failure status,
+// `secret` in its message: UNAVAILABLE and DEADLINE_EXCEEDED keep their code
+// and are retryable, CANCELLED keeps its code, anything else is INTERNAL;
+// never billed, no verdict, and the message never repeats `secret`.
+void ExpectTransportFailures(
+    const std::function<ProviderOutcome(const grpc::Status&)>& map,
+    absl::string_view secret);
+
+// Every text field of these protocol messages is classified
+// (core/pii_fields.h), so the egress guard and the ledger see it.
+void ExpectEveryTextFieldClassified(
+    std::initializer_list<const google::protobuf::Descriptor*> messages);
+
+// What a factory gets to create an adapter, with nothing listening behind
+// the channel: for tests of config validation. Set the config with
+// provider.mutable_adapter()->PackFrom(...).
+struct UnconnectedEnv {
+  explicit UnconnectedEnv(const std::string& provider_id);
+  UnconnectedEnv(const UnconnectedEnv&) = delete;
+  UnconnectedEnv& operator=(const UnconnectedEnv&) = delete;
+
+  ::idgate::config::v1::Provider provider;
+  ProviderCallQueue call_queue;
+  AdapterEnv env;
+};
 
 // What every adapter test sets up: the identity book of config/testdata/,
 // a provider's mock hosted on an in-process server, the adapter its factory
@@ -75,6 +120,10 @@ class AdapterTest : public ::testing::Test {
   static ProviderOutcome Send(PreparedCall& call, absl::Time deadline);
 
   MockStats Stats() { return host_->mock(0).stats(); }
+
+  // `o` is a call that had no time left: DEADLINE_EXCEEDED and retryable,
+  // and nothing reached the mock.
+  void ExpectNothingSent(const ProviderOutcome& o);
 
   // Calls the mock directly, bypassing the adapter, e.g.
   // CallMock(&CfcaFaceService::Stub::CompareFace, request).

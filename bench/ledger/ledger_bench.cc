@@ -40,29 +40,21 @@
 #include "server/ledger/crypto.h"
 #include "server/ledger/file_ledger.h"
 #include "server/ledger/segment_format.h"
+#include "server/ledger/testing.h"
 
 namespace idgate {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// A realistic INTENT: three-factor check, three hashed fields.
+// A realistic INTENT: three-factor check, three hashed fields; the test
+// helper's record with production-sized values.
 LedgerRecord SampleIntent(int i) {
-  LedgerRecord record;
-  record.set_kind(::idgate::ledger::v1::RECORD_KIND_INTENT);
-  record.set_disclosure_id(absl::StrFormat("01HF7Z%020d", i));
+  LedgerRecord record = testing::MakeIntent(absl::StrFormat("01HF7Z%020d", i),
+                                            /*provider=*/"carrier_cmcc");
   record.set_caller("spiffe://prod.example.cn/ns/esign/sa/signing-api");
   record.set_request_id(absl::StrFormat("req-%016x", i * 2654435761u));
-  record.set_purpose("esign.signer_identity");
-  record.set_provider("carrier_cmcc");
   record.set_recipient("中国移动通信集团有限公司");
-  for (auto field :
-       {::idgate::v1::PII_FIELD_NAME, ::idgate::v1::PII_FIELD_ID_NUMBER,
-        ::idgate::v1::PII_FIELD_MOBILE}) {
-    auto* pair = record.add_fields();
-    pair->set_field(field);
-    pair->set_form(::idgate::v1::PII_FORM_SHA256);
-  }
   record.set_subject_ref(Sha256Hex(absl::StrCat("subject", i)));
   record.set_subject_key_version(2);
   record.set_consent_id(absl::StrFormat("consent-%012d", i));

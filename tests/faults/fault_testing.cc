@@ -27,6 +27,7 @@
 #include "absl/strings/str_split.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "gtest/gtest.h"
 #include "server/config/config_loader.h"
 #include "server/ledger/crypto.h"
 #include "server/ledger/segment_format.h"
@@ -689,6 +690,15 @@ std::string HealthOf(const std::shared_ptr<grpc::Channel>& channel,
     }
     absl::SleepFor(absl::Milliseconds(50));
   }
+}
+
+void ExpectServingAndMatching(const std::shared_ptr<grpc::Channel>& channel,
+                              const v1::VerifyRequest& request) {
+  EXPECT_EQ(HealthOf(channel), "SERVING");
+  v1::VerifyResponse response;
+  const grpc::Status status = VerifyOn(channel, request, &response);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(response.verdict(), v1::VERDICT_MATCH);
 }
 
 std::vector<std::string> LeakForms(const std::string& value) {

@@ -290,6 +290,12 @@ std::string HealthOf(
     const std::shared_ptr<grpc::Channel>& channel,
     const std::string& service = "idgate.v1.VerificationService");
 
+// The gateway behind `channel` still serves after a fault: health SERVING,
+// and `request` (a check the fault leaves alone) answered MATCH. Expects
+// both (gtest), for the fault, crash and hostile suites.
+void ExpectServingAndMatching(const std::shared_ptr<grpc::Channel>& channel,
+                              const ::idgate::v1::VerifyRequest& request);
+
 // The encodings a leaked value may take: raw, hex (both cases), base64,
 // web-safe base64, percent-encoding, JSON \u escapes.
 std::vector<std::string> LeakForms(const std::string& value);

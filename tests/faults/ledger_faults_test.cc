@@ -323,6 +323,26 @@ class BinaryLedgerFault : public ::testing::Test {
     return o;
   }
 
+  // Options() with the LD_PRELOAD shim (fault_shim.c) failing ledger
+  // segment writes: `fault` is its variable, e.g. IDGATE_FAULT_SYNC_AFTER,
+  // set so that the 6th call fails.
+  GatewayProcess::Options ShimOptions(const std::string& fault) const {
+    GatewayProcess::Options o = Options();
+    o.env = {{"LD_PRELOAD", FaultShim()}, {fault, "6"}, AsanOptionsForShim()};
+    return o;
+  }
+
+  // `gw` does not start: it exits with 1 on its own, having logged
+  // `logged`.
+  static void ExpectStartUpRefused(GatewayProcess& gw,
+                                   const std::string& logged) {
+    EXPECT_FALSE(gw.Start(absl::Seconds(20)).ok());
+    int code = 0;
+    EXPECT_TRUE(gw.WaitExit(absl::Seconds(10), &code));
+    EXPECT_EQ(code, 1);
+    EXPECT_THAT(gw.logs(), HasSubstr(logged));
+  }
+
   // Calls until one is UNAVAILABLE (bounded); returns the calls made.
   int CallUntilUnavailable(GatewayProcess& gw, int max_calls) {
     for (int i = 0; i < max_calls; ++i) {
@@ -364,11 +384,8 @@ class BinaryLedgerFault : public ::testing::Test {
   void ExpectRecovers() {
     GatewayProcess again(Options());
     ASSERT_TRUE(again.Start().ok()) << again.logs();
-    EXPECT_EQ(HealthOf(again.channel()), "SERVING");
-    v1::VerifyResponse r;
-    auto st = VerifyOn(again.channel(),
-                       CarrierRequest(AdultMatch(), NextRequestId()), &r);
-    EXPECT_TRUE(st.ok()) << st.error_message();
+    ExpectServingAndMatching(again.channel(),
+                             CarrierRequest(AdultMatch(), NextRequestId()));
     EXPECT_EQ(again.Terminate(), 0);
     const std::string ledger_dir = dir_.Join("state/ledger");
     auto report = AuditLedger(ledger_dir);
@@ -384,11 +401,7 @@ class BinaryLedgerFault : public ::testing::Test {
 
 TEST_F(BinaryLedgerFault, FsyncFailureViaPreloadShim) {
   ASSERT_FALSE(FaultShim().empty());
-  auto o = Options();
-  o.env = {{"LD_PRELOAD", FaultShim()},
-           {"IDGATE_FAULT_SYNC_AFTER", "6"},
-           AsanOptionsForShim()};
-  GatewayProcess gw(o);
+  GatewayProcess gw(ShimOptions("IDGATE_FAULT_SYNC_AFTER"));
   ASSERT_TRUE(gw.Start().ok()) << gw.logs();
   const int calls = CallUntilUnavailable(gw, 50);
   EXPECT_GT(calls, 0) << "the injected fsync failure never surfaced";
@@ -401,11 +414,7 @@ TEST_F(BinaryLedgerFault, FsyncFailureViaPreloadShim) {
 
 TEST_F(BinaryLedgerFault, WriteFailureNoSpaceViaPreloadShim) {
   ASSERT_FALSE(FaultShim().empty());
-  auto o = Options();
-  o.env = {{"LD_PRELOAD", FaultShim()},
-           {"IDGATE_FAULT_WRITE_AFTER", "6"},
-           AsanOptionsForShim()};
-  GatewayProcess gw(o);
+  GatewayProcess gw(ShimOptions("IDGATE_FAULT_WRITE_AFTER"));
   ASSERT_TRUE(gw.Start().ok()) << gw.logs();
   EXPECT_GT(CallUntilUnavailable(gw, 50), 0);
   ExpectFailedClosed(gw);
@@ -443,11 +452,7 @@ TEST_F(BinaryLedgerFault, FileSystemFullByFileSizeLimit) {
 // EFBIG) was logged only at shutdown, so an operator paged by NOT_SERVING
 // could not see why.
 TEST_F(BinaryLedgerFault, LedgerFailedLineNamesTheCause) {
-  auto o = Options();
-  o.env = {{"LD_PRELOAD", FaultShim()},
-           {"IDGATE_FAULT_SYNC_AFTER", "6"},
-           AsanOptionsForShim()};
-  GatewayProcess gw(o);
+  GatewayProcess gw(ShimOptions("IDGATE_FAULT_SYNC_AFTER"));
   ASSERT_TRUE(gw.Start().ok()) << gw.logs();
   EXPECT_GT(CallUntilUnavailable(gw, 50), 0);
   ExpectFailedClosed(gw);
@@ -465,12 +470,7 @@ TEST_F(BinaryLedgerFault, UnusableLedgerDirectoryStopsStartUp) {
   WriteFile(dir_.Join("state/ledger"), "not a directory");
   {
     GatewayProcess gw(Options());
-    auto st = gw.Start(absl::Seconds(20));
-    EXPECT_FALSE(st.ok());
-    int code = 0;
-    EXPECT_TRUE(gw.WaitExit(absl::Seconds(10), &code));
-    EXPECT_EQ(code, 1);
-    EXPECT_THAT(gw.logs(), HasSubstr("\"event\":\"start_failed\""));
+    ExpectStartUpRefused(gw, "\"event\":\"start_failed\"");
   }
   EXPECT_EQ(mocks_->stats("carrier").requests, 0u);
 }
@@ -480,11 +480,7 @@ TEST_F(BinaryLedgerFault, UnwritableStateDirectoryStopsStartUp) {
   auto o = Options();
   o.state_dir = "/proc/idgate-no-such-state";
   GatewayProcess gw(o);
-  EXPECT_FALSE(gw.Start(absl::Seconds(20)).ok());
-  int code = 0;
-  EXPECT_TRUE(gw.WaitExit(absl::Seconds(10), &code));
-  EXPECT_EQ(code, 1);
-  EXPECT_THAT(gw.logs(), HasSubstr("\"event\":\"start_failed\""));
+  ExpectStartUpRefused(gw, "\"event\":\"start_failed\"");
 }
 
 TEST_F(BinaryLedgerFault, SecondGatewayOnTheSameLedgerIsRefused) {
@@ -493,11 +489,7 @@ TEST_F(BinaryLedgerFault, SecondGatewayOnTheSameLedgerIsRefused) {
   auto o = Options();
   o.log_path = dir_.Join("second.log");
   GatewayProcess second(o);
-  EXPECT_FALSE(second.Start(absl::Seconds(20)).ok());
-  int code = 0;
-  EXPECT_TRUE(second.WaitExit(absl::Seconds(10), &code));
-  EXPECT_EQ(code, 1);
-  EXPECT_THAT(second.logs(), HasSubstr("in use by another writer"));
+  ExpectStartUpRefused(second, "in use by another writer");
   // The first one is unaffected.
   v1::VerifyResponse r;
   EXPECT_TRUE(VerifyOn(first.channel(),
@@ -525,11 +517,7 @@ TEST_F(BinaryLedgerFault, DamagedLedgerStopsStartUpNamingTheRecord) {
   WriteFile(segment, bytes);
   const uint64_t before = mocks_->stats("carrier").requests;
   GatewayProcess gw(Options());
-  EXPECT_FALSE(gw.Start(absl::Seconds(20)).ok());
-  int code = 0;
-  EXPECT_TRUE(gw.WaitExit(absl::Seconds(10), &code));
-  EXPECT_EQ(code, 1);
-  EXPECT_THAT(gw.logs(), HasSubstr("ledger-000001.log: sequence"));
+  ExpectStartUpRefused(gw, "ledger-000001.log: sequence");
   EXPECT_EQ(mocks_->stats("carrier").requests, before);
 }
 

@@ -76,11 +76,8 @@ std::unique_ptr<GatewayHarness> Gateway(
 // Health SERVING, a normal check still answers, and no canary anywhere.
 void ExpectUpAndClean(GatewayHarness& gw, const std::string& errors,
                       const std::vector<std::string>& canaries = Canaries()) {
-  EXPECT_EQ(HealthOf(gw.channel()), "SERVING");
-  v1::VerifyResponse r;
-  auto st = gw.Verify(CarrierRequest(AdultMatch(), NextRequestId()), &r);
-  EXPECT_TRUE(st.ok()) << st.error_message();
-  EXPECT_EQ(r.verdict(), v1::VERDICT_MATCH);
+  ExpectServingAndMatching(gw.channel(),
+                           CarrierRequest(AdultMatch(), NextRequestId()));
   const std::string scrape = gw.app().metrics().Scrape();
   gw.Stop(absl::Seconds(2));
   EXPECT_EQ(FindLeak(gw.logs(), canaries), "") << "in the logs";
@@ -426,10 +423,8 @@ TEST(Streams, ThreeThousandHalfOpenStreamsOnOneConnection) {
     EXPECT_EQ(sent, 3000);
     // Let the server take them in, then check it still serves others.
     h2.Await({}, absl::Milliseconds(500));
-    EXPECT_EQ(HealthOf(gw->channel()), "SERVING");
-    v1::VerifyResponse r;
-    auto st = gw->Verify(CarrierRequest(AdultMatch(), NextRequestId()), &r);
-    EXPECT_TRUE(st.ok()) << st.error_message();
+    ExpectServingAndMatching(gw->channel(),
+                             CarrierRequest(AdultMatch(), NextRequestId()));
     RecordProperty("rss_growth_kb_half_open",
                    static_cast<int>(ResidentKb() - rss_before));
   }  // the connection closes: the server drops the streams
