@@ -60,6 +60,8 @@ class InMemoryCallerLimiter : public CallerLimiter {
                         std::function<absl::Time()> now);
 
   void Acquire(const std::string& caller, LimitDone done) override;
+  // Acquire's answer, returned.
+  absl::Status Take(const std::string& caller);
 
  private:
   struct Bucket {
@@ -68,8 +70,6 @@ class InMemoryCallerLimiter : public CallerLimiter {
     double tokens = 0;
     absl::Time refilled;
   };
-  absl::Status Take(const std::string& caller);
-
   const std::function<absl::Time()> now_;
   absl::Mutex mu_;
   std::map<std::string, Bucket> buckets_ ABSL_GUARDED_BY(mu_);
@@ -83,14 +83,14 @@ class InMemorySubjectLimiter : public SubjectLimiter {
                          size_t max_subjects, std::function<absl::Time()> now);
 
   void Admit(const SubjectUse& use, LimitDone done) override;
+  // Admit's answer, returned.
+  absl::Status Count(const SubjectUse& use);
 
  private:
   struct Usage {
     std::map<int, uint32_t> calls_per_check;
     std::set<std::string> contacts;
   };
-  absl::Status Count(const SubjectUse& use);
-
   const uint32_t max_calls_;
   const uint32_t max_contacts_;
   const size_t max_subjects_;

@@ -66,12 +66,15 @@ class AdmissionStore {
 
 // The three in-memory parts of one process, in the order a shared store
 // applies them: caller limit, idempotency claim, subject limits (a claim
-// whose request the subject limits refuse is freed again).
+// whose request the subject limits refuse is freed again). Answers inline,
+// except a duplicate in flight, whose `done` runs with the first call's
+// answer on the thread that completes it.
 class InMemoryAdmissionStore : public AdmissionStore {
  public:
-  InMemoryAdmissionStore(std::unique_ptr<CallerLimiter> caller_limits,
-                         std::unique_ptr<IdempotencyStore> idempotency,
-                         std::unique_ptr<SubjectLimiter> subject_limits);
+  InMemoryAdmissionStore(
+      std::unique_ptr<InMemoryCallerLimiter> caller_limits,
+      std::unique_ptr<InMemoryIdempotencyStore> idempotency,
+      std::unique_ptr<InMemorySubjectLimiter> subject_limits);
 
   void Admit(const AdmissionAsk& ask, Done done) override;
   void Complete(const std::string& caller, const std::string& request_id,
@@ -80,9 +83,9 @@ class InMemoryAdmissionStore : public AdmissionStore {
                 const VerifyResult& result, absl::Time answered_at) override;
 
  private:
-  const std::unique_ptr<CallerLimiter> caller_limits_;
-  const std::unique_ptr<IdempotencyStore> idempotency_;
-  const std::unique_ptr<SubjectLimiter> subject_limits_;
+  const std::unique_ptr<InMemoryCallerLimiter> caller_limits_;
+  const std::unique_ptr<InMemoryIdempotencyStore> idempotency_;
+  const std::unique_ptr<InMemorySubjectLimiter> subject_limits_;
 };
 
 }  // namespace idgate

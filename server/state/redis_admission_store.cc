@@ -144,11 +144,10 @@ std::string EncodeAnswer(const VerifyResult& result) {
   ::idgate::state::v1::StoredAnswer stored;
   stored.set_code(static_cast<int>(result.status().code()));
   stored.set_message(std::string(result.status().message()));
-  result.status().ForEachPayload(
-      [&stored](absl::string_view type_url, const absl::Cord& payload) {
-        (*stored.mutable_payloads())[std::string(type_url)] =
-            std::string(payload);
-      });
+  result.status().ForEachPayload([&stored](absl::string_view type_url,
+                                           const absl::Cord& payload) {
+    (*stored.mutable_payloads())[std::string(type_url)] = std::string(payload);
+  });
   if (result.ok()) *stored.mutable_response() = *result;
   return stored.SerializeAsString();
 }
@@ -240,7 +239,8 @@ void RedisAdmissionStore::OnReply(std::shared_ptr<Waiting> waiting,
   const auto& e = reply->elements;
   const std::string what = e.empty() ? "" : e[0].str;
   Done& done = waiting->done;
-  if (what == "new") return done({Kind::kAdmitted, absl::UnknownError("no answer"), ""});
+  if (what == "new")
+    return done({Kind::kAdmitted, absl::UnknownError("no answer"), ""});
   if (what == "answer" && e.size() == 2) {
     return done({Kind::kAnswered, DecodeAnswer(e[1].str), ""});
   }
@@ -311,12 +311,11 @@ void RedisAdmissionStore::Fallback(Waiting& waiting,
   if (!limited.ok()) {
     return waiting.done({Kind::kRefused, std::move(limited), "rate_limit"});
   }
-  waiting.done(
-      {Kind::kAnswered,
-       absl::UnavailableError(absl::StrCat(
-           "shared state unavailable; nothing was sent (", cause.message(),
-           ")")),
-       ""});
+  waiting.done({Kind::kAnswered,
+                absl::UnavailableError(
+                    absl::StrCat("shared state unavailable; nothing was sent (",
+                                 cause.message(), ")")),
+                ""});
 }
 
 void RedisAdmissionStore::Complete(const std::string& caller,
@@ -337,8 +336,9 @@ void RedisAdmissionStore::Remember(const std::string& caller,
                                    const VerifyResult& result,
                                    absl::Time answered_at) {
   absl::MutexLock lock(&mu_);
-  remembered_.emplace(IdempotencyKey(caller, request_id),
-                      std::make_pair(result, answered_at + options_.answer_ttl));
+  remembered_.emplace(
+      IdempotencyKey(caller, request_id),
+      std::make_pair(result, answered_at + options_.answer_ttl));
 }
 
 }  // namespace idgate

@@ -83,9 +83,8 @@ class RedisAdmissionStoreTest : public ::testing::Test {
                 bool remember) {
     store_->Complete("esign", request_id, result, remember);
     absl::Notification done;
-    client_->Command({"PING"}, [&](absl::StatusOr<RedisReply>) {
-      done.Notify();
-    });
+    client_->Command({"PING"},
+                     [&](absl::StatusOr<RedisReply>) { done.Notify(); });
     ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(10)));
   }
 
@@ -226,7 +225,8 @@ TEST_F(RedisAdmissionStoreTest, SubjectLimitsCountCallsAndDistinctContacts) {
   EXPECT_LE(ttl, 25 * 3600);
 }
 
-TEST_F(RedisAdmissionStoreTest, UnreachableRedisFailsClosedWithALocalCallerLimit) {
+TEST_F(RedisAdmissionStoreTest,
+       UnreachableRedisFailsClosedWithALocalCallerLimit) {
   RedisAdmissionStore::Options o;
   auto* caller = o.callers.add_callers();
   caller->set_id("esign");
@@ -268,8 +268,8 @@ TEST_F(RedisAdmissionStoreTest, RememberedRequestsReplayOnThisReplica) {
 }
 
 TEST_F(RedisAdmissionStoreTest, AnswersRoundTripThroughTheirEncoding) {
-  absl::Status limited = RateLimited("caller rate limit exceeded",
-                                     absl::Milliseconds(1500));
+  absl::Status limited =
+      RateLimited("caller rate limit exceeded", absl::Milliseconds(1500));
   EXPECT_EQ(DecodeAnswer(EncodeAnswer(limited)).status(), limited);
   EXPECT_EQ(DecodeAnswer(EncodeAnswer(Answer("x")))->SerializeAsString(),
             Answer("x").SerializeAsString());

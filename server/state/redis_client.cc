@@ -106,9 +106,9 @@ absl::StatusOr<std::unique_ptr<RedisClient>> RedisClient::Start(
       client.get());
   // Timeouts are checked on this tick: a quarter of the command timeout,
   // between 1 and 50 ms.
-  const absl::Duration tick = std::clamp(client->options_.command_timeout / 4,
-                                         absl::Milliseconds(1),
-                                         absl::Milliseconds(50));
+  const absl::Duration tick =
+      std::clamp(client->options_.command_timeout / 4, absl::Milliseconds(1),
+                 absl::Milliseconds(50));
   client->timer_event_ = event_new(
       client->base_, -1, 0,
       [](evutil_socket_t, short, void* self) {
@@ -293,9 +293,9 @@ void RedisClient::OnReply(redisAsyncContext* ac, void* reply, void* privdata) {
   }
   // A NOSCRIPT is no failure: Eval runs the script's body instead.
   const absl::string_view kind =
-      result.ok() ? ""
+      result.ok()                                                ? ""
       : absl::StrContains(result.status().message(), "NOSCRIPT") ? "noscript"
-                                                                  : "reply";
+                                                                 : "reply";
   client.Finish(*pending, std::move(result), kind);
 }
 

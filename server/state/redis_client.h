@@ -55,7 +55,7 @@ class RedisClient {
   struct Options {
     std::string host;
     int port = 6379;
-    std::string password;  // AUTH on connect; empty: none
+    std::string password;   // AUTH on connect; empty: none
     uint32_t database = 0;  // SELECT on connect
     absl::Duration connect_timeout = absl::Seconds(1);
     absl::Duration command_timeout = absl::Milliseconds(200);

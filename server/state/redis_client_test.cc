@@ -106,11 +106,10 @@ TEST_F(RedisClientTest, ManyThreadsPipelineOverFewConnections) {
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&] {
       for (int i = 0; i < kEach; ++i) {
-        client->Command({"INCR", "counter"},
-                        [&](absl::StatusOr<RedisReply> r) {
-                          if (r.ok()) ++ok;
-                          if (ok.load() == kThreads * kEach) all_done.Notify();
-                        });
+        client->Command({"INCR", "counter"}, [&](absl::StatusOr<RedisReply> r) {
+          if (r.ok()) ++ok;
+          if (ok.load() == kThreads * kEach) all_done.Notify();
+        });
       }
     });
   }

@@ -49,10 +49,19 @@ RedisServer::~RedisServer() {
 
 absl::Status RedisServer::Start(const std::string& extra) {
   Kill();
-  std::vector<std::string> args = {
-      "redis-server", "--port", std::to_string(port_), "--bind", "127.0.0.1",
-      "--dir", dir_, "--save", "", "--appendonly", "no", "--logfile",
-      dir_ + "/redis.log"};
+  std::vector<std::string> args = {"redis-server",
+                                   "--port",
+                                   std::to_string(port_),
+                                   "--bind",
+                                   "127.0.0.1",
+                                   "--dir",
+                                   dir_,
+                                   "--save",
+                                   "",
+                                   "--appendonly",
+                                   "no",
+                                   "--logfile",
+                                   dir_ + "/redis.log"};
   for (absl::string_view a : absl::StrSplit(extra, ' ', absl::SkipEmpty())) {
     args.emplace_back(a);
   }
@@ -103,8 +112,8 @@ void RedisServer::Resume() {
 }
 
 std::string RedisServer::Cli(const std::string& args) const {
-  const std::string command = absl::StrCat("redis-cli -p ", port_, " ", args,
-                                           " 2>/dev/null");
+  const std::string command =
+      absl::StrCat("redis-cli -p ", port_, " ", args, " 2>/dev/null");
   std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(command.c_str(), "r"),
                                              pclose);
   if (pipe == nullptr) return "";
