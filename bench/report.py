@@ -18,6 +18,9 @@ import sys
 # (bench/floor: a durable record, then an in-process provider RPC) and the
 # gateway.
 SERVERS = ("baseline", "floor", "gateway")
+# The same gateway with sharedState.redis on the bench's own redis-server
+# (main round, maximum and half load only).
+REDIS = "gateway-redis"
 
 
 def read_json(raw, name):
@@ -86,7 +89,7 @@ def throughput(raw, n, tag=""):
     only): the median trial, all trials' calls/s and CPU, and the ratio of
     the median calls/s to the baseline's."""
     out = {}
-    for name in SERVERS:
+    for name in SERVERS + (REDIS,):
         ts = trials(raw, f"max-{name}{tag}", n)
         if ts:
             out[name] = {"median": median_trial(ts), "rps_all": [r["rps"] for r in ts],
@@ -215,6 +218,8 @@ def summary(raw, n):
     s["throughput"] = throughput(raw, n)
     s["half"] = {name: half_load(raw, name, n) for name in SERVERS}
     s["half"]["gateway_tmpfs"] = read_run(raw, "half-gateway-tmpfs")
+    s["half"]["gateway_redis"] = half_load(raw, REDIS, n)
+    s["redis"] = redis_summary(raw, n, s["throughput"], s["half"])
     s["sweep"] = sweep(raw, n, s["half"])
     s["h2load"] = {"baseline": parse_h2load(raw, "baseline"), "gateway": parse_h2load(raw, "gateway"),
                    "gateway_metrics": gateway_h2load_metrics(raw)}
@@ -234,6 +239,76 @@ def pct(r, key):
     return ms(r["percentiles"][key])
 
 
+def commandstats(path):
+    """Calls per command from Redis's INFO commandstats."""
+    if not os.path.exists(path):
+        return None
+    calls = {}
+    for line in open(path):
+        m = re.match(r"cmdstat_([^:]+):calls=(\d+)", line.strip())
+        if m:
+            calls[m.group(1)] = int(m.group(2))
+    return calls
+
+
+def info_field(path, field):
+    if not os.path.exists(path):
+        return None
+    for line in open(path):
+        if line.startswith(field + ":"):
+            return line.split(":", 1)[1].strip()
+    return None
+
+
+def redis_run(raw, name):
+    """What Redis did during one load run of the gateway with Redis: its CPU
+    per call, and its commands per call (EVALSHA and EVAL: the round trips;
+    every command but the bench's own INFO, those the scripts run included)."""
+    r = read_json(raw, name)
+    before = commandstats(os.path.join(raw, name + ".redis-before"))
+    after = commandstats(os.path.join(raw, name + ".redis-after"))
+    if r is None or before is None or after is None or r["count"] == 0:
+        return None
+    diff = {k: after.get(k, 0) - before.get(k, 0) for k in after}
+    scripts = diff.get("evalsha", 0) + diff.get("eval", 0)
+    out = {"calls": r["count"], "evalsha": diff.get("evalsha", 0), "eval": diff.get("eval", 0),
+           "round_trips_per_call": scripts / r["count"],
+           # Commands that the scripts call count here too.
+           "commands_per_call": sum(v for k, v in diff.items() if k != "info") / r["count"]}
+    path = os.path.join(raw, name + ".redis-cpu")
+    if os.path.exists(path):
+        ticks, hz = open(path).read().split()
+        out["redis_cpu_us_per_call"] = int(ticks) / int(hz) * 1e6 / r["count"]
+    return out
+
+
+def redis_summary(raw, n, t, half):
+    """The gateway with Redis beside the in-memory gateway, same run."""
+    if not t or REDIS not in t:
+        return None
+    out = {"version": (open(os.path.join(raw, "redis-version.txt")).read().strip()
+                       if os.path.exists(os.path.join(raw, "redis-version.txt")) else ""),
+           "throughput_ratio": t[REDIS]["median"]["rps"] / t["gateway"]["median"]["rps"],
+           "throughput_ratio_trials": [r / g for r, g in zip(t[REDIS]["rps_all"], t["gateway"]["rps_all"])],
+           "max": [redis_run(raw, f"max-{REDIS}-{i}") for i in range(1, n + 1)],
+           "half": [redis_run(raw, f"half-{REDIS}-{i}") for i in range(1, n + 1)]}
+    out["max"] = [x for x in out["max"] if x]
+    out["half"] = [x for x in out["half"] if x]
+    h, g = half.get("gateway_redis"), half.get("gateway")
+    if h and g:
+        out["half_p50_delta_ms"] = h["p50_ms"] - g["p50_ms"]
+        out["half_p99_delta_ms"] = h["p99_ms"] - g["p99_ms"]
+    used0 = info_field(os.path.join(raw, "redis-memory-start.txt"), "used_memory")
+    used1 = info_field(os.path.join(raw, "redis-memory-end.txt"), "used_memory")
+    keys = info_field(os.path.join(raw, "redis-keyspace-end.txt"), "db0")
+    if used0 and used1 and keys:
+        count = int(re.match(r"keys=(\d+)", keys).group(1))
+        out["keys_at_end"] = count
+        out["used_memory_bytes_at_end"] = int(used1)
+        out["bytes_per_key"] = (int(used1) - int(used0)) / count if count else None
+    return out
+
+
 def tables(raw, n):
     s = summary(raw, n)
     out = []
@@ -249,7 +324,8 @@ def tables(raw, n):
         w("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|")
         for name, label in (("baseline", "baseline (bench/baseline)"),
                             ("floor", "design floor (bench/floor: durable record, then in-process provider RPC)"),
-                            ("gateway", "gateway (carrier, mock 0 ms, durable ledger)")):
+                            ("gateway", "gateway (carrier, mock 0 ms, durable ledger)"),
+                            (REDIS, "gateway with Redis (the same, sharedState.redis on a local redis-server)")):
             x = t.get(name)
             if not x:
                 continue
@@ -271,6 +347,8 @@ def tables(raw, n):
         rows += [("baseline, same rate", f"trial {i}", r) for i, r in enumerate(b["trials"], 1)] if b else []
         fl = h.get("floor")
         rows += [("design floor, same rate", f"trial {i}", r) for i, r in enumerate(fl["trials"], 1)] if fl else []
+        gr = h.get("gateway_redis")
+        rows += [("gateway with Redis, same rate", f"trial {i}", r) for i, r in enumerate(gr["trials"], 1)] if gr else []
         rows.append(("diagnostic: gateway with its ledger on tmpfs (fdatasync free, not durable)", "one run",
                      h.get("gateway_tmpfs")))
         for label, run, r in rows:
@@ -285,6 +363,8 @@ def tables(raw, n):
           + (f"; the design floor alone at this rate: p50 {fl['p50_ms']:.3f} ms, p99 {fl['p99_ms']:.3f} ms."
              if fl else "."))
         w("")
+    if s["redis"]:
+        redis_table(w, s)
     if len(s["sweep"]) > 1:
         sweep_table(w, s["sweep"], s["throughput"])
     c = s["c10k"]
@@ -330,6 +410,55 @@ def tables(raw, n):
               f"{pct(r, 'p50'):.2f} | {pct(r, 'p99'):.2f} | {cpu(r)} |")
         w("")
     return "\n".join(out) + "\n"
+
+
+def redis_table(w, s):
+    x, t, h = s["redis"], s["throughput"], s["half"]
+    g, r = t["gateway"]["median"], t[REDIS]["median"]
+    hg, hr = h["gateway"], h["gateway_redis"]
+    w("### The gateway with Redis beside the in-memory gateway (same run)")
+    w("")
+    version = re.search(r"v=(\S+)", x["version"])
+    w(f"The gateway with `sharedState.redis` on a local redis-server (Redis {version.group(1) if version else '?'}, "
+      "no persistence, on the same two cores), against the same gateway keeping idempotency and "
+      "limits in memory. Round trips are Redis's own count (`INFO commandstats`: EVALSHA + EVAL "
+      "over the run) divided by the calls the load generator completed.")
+    w("")
+    w("| | in-memory gateway | gateway with Redis | target |")
+    w("|---|---:|---:|---|")
+    trials_ratio = ", ".join(f"{v:.2f}" for v in x["throughput_ratio_trials"])
+    w(f"| calls/s at maximum (median of trials) | {g['rps']:.0f} | {r['rps']:.0f} | |")
+    w(f"| throughput, Redis ÷ in-memory | | **{x['throughput_ratio']:.2f}** (trials: {trials_ratio}) | ≥ 0.85 |")
+    if hg and hr:
+        rate = hg["trials"][0]["options"]["rps"]
+        w(f"| p50 ms at half load ({rate:.0f} calls/s, median of trials) | {hg['p50_ms']:.3f} | "
+          f"**{hr['p50_ms']:.3f}** ({x['half_p50_delta_ms']:+.3f}) | ≤ +0.5 ms |")
+        w(f"| p99 ms at half load (median of trials) | {hg['p99_ms']:.3f} | {hr['p99_ms']:.3f} "
+          f"({x['half_p99_delta_ms']:+.3f}) | |")
+    w(f"| gateway CPU µs/call at maximum | {cpu(g)} | {cpu(r)} | |")
+    if hg and hr:
+        w(f"| gateway CPU µs/call at half load | {cpu(hg['median_p50_trial'])} | {cpu(hr['median_p50_trial'])} | |")
+
+    def per(runs, key, fmt):
+        vals = [v[key] for v in runs if v.get(key) is not None]
+        return "–" if not vals else f"{fmt(statistics.median(vals))} ({', '.join(fmt(v) for v in vals)})"
+    f1 = lambda v: f"{v:.1f}"
+    f2 = lambda v: f"{v:.2f}"
+    w(f"| redis-server CPU µs/call at maximum (median; trials) | – | {per(x['max'], 'redis_cpu_us_per_call', f1)} | |")
+    w(f"| redis-server CPU µs/call at half load | – | {per(x['half'], 'redis_cpu_us_per_call', f1)} | |")
+    both = [c + m["redis_cpu_us_per_call"] for c, m in zip(t[REDIS]["cpu_all"], x["max"])
+            if c is not None and m.get("redis_cpu_us_per_call") is not None]
+    if both:
+        w(f"| gateway + redis-server CPU µs/call at maximum (median of trials) | {cpu(g)} | "
+          f"{statistics.median(both):.1f} | |")
+    w(f"| Redis round trips per Verify (EVALSHA + EVAL), maximum | – | **{per(x['max'], 'round_trips_per_call', f2)}** | 2 |")
+    w(f"| Redis round trips per Verify, half load | – | {per(x['half'], 'round_trips_per_call', f2)} | 2 |")
+    w(f"| Redis commands run per Verify, the scripts' own included | – | "
+      f"{per(x['max'] + x['half'], 'commands_per_call', f2)} | |")
+    if x.get("bytes_per_key"):
+        w(f"| Redis memory per stored answer (used_memory ÷ keys at the end: {x['keys_at_end']} keys) | – | "
+          f"{x['bytes_per_key']:.0f} bytes | |")
+    w("")
 
 
 def sweep_table(w, rows, t):

@@ -5,9 +5,13 @@
 #      (carrier checks, embedded mock at zero latency, durable ledger with
 #      group commit) under the same idgate-load settings, TRIALS interleaved
 #      runs each; the ratio of the medians, latency percentiles, server CPU
-#      per call;
+#      per call; beside them the same gateway with its idempotency and limits
+#      on a local redis-server (sharedState.redis): its throughput against
+#      the in-memory gateway's, the Redis server's CPU per call, and Redis
+#      round trips per call from Redis's own INFO commandstats;
 #   2. added latency at half of the gateway's maximum load (paced rps),
-#      TRIALS interleaved runs each; the medians of their p50 and p99;
+#      TRIALS interleaved runs each (the gateway with Redis too, at the same
+#      rate); the medians of their p50 and p99;
 #      then one paced run of each server at the other fractions of that
 #      maximum in SWEEP: latency against load, with how busy the two
 #      cores were during each run;
@@ -27,7 +31,8 @@
 # CONCURRENCY (128), WARMUP_CALLS for the gateway (100000, its idempotency
 # store's size, so runs measure the steady state), SWEEP (fractions of the
 # gateway's maximum besides one half, "0.1 0.25 0.75"; empty skips them),
-# SKIP_BUILD=1, COMPARE_IDGATE.
+# SKIP_BUILD=1, COMPARE_IDGATE. The gateway with Redis needs redis-server
+# and redis-cli (scripts/install-deps.sh bench); without them it is skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -93,10 +98,11 @@ start_server() {
   log "$name: pid $SERVER_PID, port $SERVER_PORT"
 }
 
-start_gateway() {  # NAME CONFIG BINARY
-  local state
+start_gateway() {  # NAME CONFIG BINARY (CONFIG relative to the repository, or absolute)
+  local state config=$2
+  [[ $config == /* ]] || config=$ROOT/$config
   state=$(mktemp -d "$WORK/state.XXXX")
-  start_server "$1" "$3" --config="$ROOT/$2" --state_dir="$state" \
+  start_server "$1" "$3" --config="$config" --state_dir="$state" \
     --listen=127.0.0.1:0 --metrics_listen=127.0.0.1:0
   METRICS_PORT=$(sed -n 's/.*"event":"started".*"metrics_port":\([0-9][0-9]*\).*/\1/p' "$RAW/$1.log" | head -n 1)
 }
@@ -112,6 +118,7 @@ stop_server() {
 }
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+redis_info() { timeout 10 redis-cli -h 127.0.0.1 -p "$REDIS_PORT" INFO "$1"; }
 # The machine's busy and total ticks so far, all cores (idle and iowait
 # are not busy).
 machine_ticks() { awk '/^cpu /{t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6, t}' /proc/stat; }
@@ -119,18 +126,74 @@ machine_ticks() { awk '/^cpu /{t = 0; for (i = 2; i <= NF; i++) t += $i; print t
 # load NAME PORT SERVER_PID ARGS...: one idgate-load run -> $RAW/NAME.json,
 # plus the server's CPU ticks over the run in $RAW/NAME.cpu and the
 # machine's busy and total ticks before and after it in $RAW/NAME.machine.
+# With REDIS_PID set (a gateway on the bench's redis-server), also Redis's
+# CPU ticks in $RAW/NAME.redis-cpu and its INFO commandstats before and
+# after in $RAW/NAME.redis-before and .redis-after.
 load() {
   local name=$1 port=$2 pid=$3
   shift 3
-  local c0 c1 m0
+  local c0 c1 m0 r0=
   c0=$(cpu_ticks "$pid")
   m0=$(machine_ticks)
+  if [[ -n ${REDIS_PID:-} ]]; then
+    r0=$(cpu_ticks "$REDIS_PID")
+    redis_info commandstats >"$RAW/$name.redis-before"
+  fi
   timeout 300 "$LOAD" --config="$LOAD_CONFIG" --protoset="$PROTOSET" --host="127.0.0.1:$port" \
     --duration-stop=wait -O json -o "$RAW/$name.json" "$@" || true
+  if [[ -n $r0 ]]; then
+    sleep 0.2  # each answer's write to Redis follows the answer
+    echo "$(($(cpu_ticks "$REDIS_PID") - r0)) $(getconf CLK_TCK)" >"$RAW/$name.redis-cpu"
+    redis_info commandstats >"$RAW/$name.redis-after"
+  fi
   c1=$(cpu_ticks "$pid")
   echo "$((c1 - c0)) $(getconf CLK_TCK)" >"$RAW/$name.cpu"
   echo "$m0 $(machine_ticks)" >"$RAW/$name.machine"
   [[ -s $RAW/$name.json ]] || { echo "idgate-load $name wrote no report" >&2; exit 1; }
+}
+
+# start_redis: a redis-server on a free loopback port, in a directory of its
+# own, with no persistence; sets REDIS_SERVER_PID and REDIS_PORT, and writes
+# $WORK/gateway-redis.json: bench/configs/gateway-zero.json (its files as
+# absolute paths) plus sharedState.redis at that server.
+start_redis() {
+  local dir
+  dir=$(mktemp -d "$WORK/redis.XXXX")
+  for _ in 1 2 3 4 5; do
+    REDIS_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$dir" --save "" --appendonly no \
+      --daemonize no --logfile "$RAW/redis.log" &
+    REDIS_SERVER_PID=$!
+    PIDS+=("$REDIS_SERVER_PID")
+    for _ in $(seq 1 50); do
+      [[ $(timeout 2 redis-cli -h 127.0.0.1 -p "$REDIS_PORT" PING 2>/dev/null) == PONG ]] && break
+      kill -0 "$REDIS_SERVER_PID" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -0 "$REDIS_SERVER_PID" 2>/dev/null && break  # else the port was taken meanwhile
+  done
+  [[ $(timeout 2 redis-cli -h 127.0.0.1 -p "$REDIS_PORT" PING 2>/dev/null) == PONG ]] ||
+    { cat "$RAW/redis.log" >&2; echo "redis-server did not start" >&2; exit 1; }
+  log "redis-server $(redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p'): pid $REDIS_SERVER_PID, port $REDIS_PORT"
+  redis-server --version >"$RAW/redis-version.txt"
+  redis_info memory >"$RAW/redis-memory-start.txt"
+  python3 - "$ROOT/bench/configs/gateway-zero.json" "$REDIS_PORT" >"$WORK/gateway-redis.json" <<'PY'
+import json, os, sys
+src, port = sys.argv[1], sys.argv[2]
+base = os.path.dirname(os.path.abspath(src))
+config = json.load(open(src))
+def absolute(v):
+    if isinstance(v, dict):
+        return {k: (os.path.normpath(os.path.join(base, x))
+                    if isinstance(x, str) and (k.endswith("File") or k == "file") and not os.path.isabs(x)
+                    else absolute(x)) for k, x in v.items()}
+    if isinstance(v, list):
+        return [absolute(x) for x in v]
+    return v
+config = absolute(config)
+config["sharedState"] = {"redis": {"address": f"127.0.0.1:{port}"}}
+json.dump(config, sys.stdout, indent=1)
+PY
 }
 
 # Samples Threads/VmHWM of PID every 100 ms into $RAW/NAME.samples until
@@ -157,14 +220,16 @@ machine() {
 }
 
 # each_server PREFIX SUFFIX ARGS...: one load run of every server started
-# by throughput_round, named PREFIX-<server>-SUFFIX, in the order of SERVERS.
+# by throughput_round, named PREFIX-<server>-SUFFIX, in the order of SERVERS
+# (entries NAME:PORT:PID[:REDIS_PID]); ONLY="name ..." limits it to those.
 each_server() {
-  local prefix=$1 suffix=$2 entry name port pid
+  local prefix=$1 suffix=$2 entry name port pid redis_pid
   shift 2
   for entry in "${SERVERS[@]}"; do
-    IFS=: read -r name port pid <<<"$entry"
-    load "$prefix-$name-$suffix" "$port" "$pid" "$@" -c "$CONCURRENCY" --connections="$CONNECTIONS" \
-      --expect-verdict=VERDICT_MATCH
+    IFS=: read -r name port pid redis_pid <<<"$entry"
+    [[ -z ${ONLY:-} || " $ONLY " == *" $name "* ]] || continue
+    REDIS_PID=$redis_pid load "$prefix-$name-$suffix" "$port" "$pid" "$@" -c "$CONCURRENCY" \
+      --connections="$CONNECTIONS" --expect-verdict=VERDICT_MATCH
   done
 }
 
@@ -175,9 +240,21 @@ throughput_round() {  # TAG GATEWAY_BINARY
   start_gateway "gateway$tag" bench/configs/gateway-zero.json "$gateway"
   local gpid=$SERVER_PID gport=$SERVER_PORT gmetrics=$METRICS_PORT
   # The gateway right after the baseline, as before the floor existed; the
-  # floor (main round only) last.
+  # gateway with Redis next (main round only), then the floor (main round
+  # only) last.
   SERVERS=("baseline$tag:$bport:$bpid" "gateway$tag:$gport:$gpid")
-  local fpid=
+  local fpid= rgpid=
+  if [[ -z $tag ]] && command -v redis-server >/dev/null; then
+    start_redis
+    start_gateway gateway-redis "$WORK/gateway-redis.json" "$gateway"
+    rgpid=$SERVER_PID
+    SERVERS+=("gateway-redis:$SERVER_PORT:$rgpid:$REDIS_SERVER_PID")
+    log "warm-up: gateway with Redis $WARMUP_CALLS calls"
+    REDIS_PID=$REDIS_SERVER_PID load warmup-gateway-redis "$SERVER_PORT" "$rgpid" -n "$WARMUP_CALLS" \
+      -c "$CONCURRENCY" --connections="$CONNECTIONS"
+  elif [[ -z $tag ]]; then
+    log "redis-server not installed (scripts/install-deps.sh bench): no gateway with Redis"
+  fi
   if [[ -z $tag ]]; then
     start_server floor "$FLOOR" --listen=127.0.0.1:0 --dir="$(mktemp -d "$WORK/floor.XXXX")"
     fpid=$SERVER_PID
@@ -201,8 +278,8 @@ throughput_round() {  # TAG GATEWAY_BINARY
     local fraction sweep_rate
     for fraction in $SWEEP; do
       sweep_rate=$(python3 "$ROOT/bench/report.py" rate "$RAW" "$TRIALS" "$fraction")
-      log "$fraction of the gateway's maximum: $sweep_rate calls/s, paced, each server"
-      each_server sweep "$fraction" -z "${DURATION}s" -r "$sweep_rate"
+      log "$fraction of the gateway's maximum: $sweep_rate calls/s, paced, each server but the gateway with Redis"
+      ONLY="baseline gateway floor" each_server sweep "$fraction" -z "${DURATION}s" -r "$sweep_rate"
     done
     if [[ -d /dev/shm ]]; then
       # Diagnostic, not a product setting: the same gateway with its ledger
@@ -221,6 +298,12 @@ throughput_round() {  # TAG GATEWAY_BINARY
     h2load_round "$bport" "$gport" "$gmetrics"
   fi
   stop_server "gateway$tag" "$gpid"
+  if [[ -n $rgpid ]]; then
+    redis_info memory >"$RAW/redis-memory-end.txt"
+    redis_info keyspace >"$RAW/redis-keyspace-end.txt"
+    stop_server gateway-redis "$rgpid"
+    stop_server redis "$REDIS_SERVER_PID"
+  fi
   [[ -z $fpid ]] || stop_server floor "$fpid"
   stop_server "baseline$tag" "$bpid"
 }

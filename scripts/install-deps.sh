@@ -18,7 +18,7 @@ if ! command -v npm >/dev/null 2>&1; then PACKAGES+=(nodejs npm); fi
 for group in "$@"; do
   case "$group" in
     fuzz) PACKAGES+=(clang libclang-rt-14-dev) ;;
-    bench) PACKAGES+=(nghttp2-client gnuplot-nox valgrind) ;;
+    bench) PACKAGES+=(nghttp2-client gnuplot-nox valgrind redis-server) ;;  # the gateway with Redis
     lint) PACKAGES+=(clang-format) ;;
     redis) PACKAGES+=(redis-server) ;;  # the tests start their own
     helm) PACKAGES+=(golang-go golang-github-masterminds-sprig-dev) ;;

@@ -32,6 +32,8 @@ PACKAGE = "idgate.config.v1"
 CHART_OWNED = {
     ROOT: {"listenAddress", "metricsListenAddress"},
     "idgate.config.v1.ServerSettings": {"drainTimeout"},
+    # From sharedState.redis (the mounted password Secret) and the replica count.
+    "idgate.config.v1.RedisSettings": {"passwordFile", "expectedReplicas"},
 }
 CHART_OWNED_NOTE = "Set by the chart (see values.yaml); must not be set in config."
 DURATION_PATTERN = r"^[0-9]+(\.[0-9]{1,9})?s$"

@@ -9,7 +9,8 @@
 //                       kubeconform -strict) and object/label name formats
 //   4. pod security     the "restricted" Pod Security Standard, plus a read-only root
 //   5. chart lint       cross-object invariants of this chart (probes, drain vs grace
-//                       period, selectors, references, checksums, resources)
+//                       period, selectors, references, checksums, resources,
+//                       egress to Redis)
 // and writes config.json (from the ConfigMap) for the config check (config_schema.py).
 //
 // usage: node validate.cjs --render-dir DIR --schema values.schema.json [--values-file F]...
@@ -364,6 +365,17 @@ function lintStatefulSet(sts) {
   // Pods that select these pods: PDB, NetworkPolicy, HPA target, ServiceMonitor.
   for (const pdb of byKind("PodDisruptionBudget")) if (!matches(pdb.spec.selector.matchLabels, podLabels)) lint(`${ident(pdb)}: selector does not match the gateway pods`);
   for (const np of byKind("NetworkPolicy")) if (!matches(np.spec.podSelector.matchLabels, podLabels)) lint(`${ident(np)}: podSelector does not match the gateway pods`);
+  // Redis of config.sharedState.redis: the egress policy lets the pods reach its port.
+  const redis = config && config.sharedState && config.sharedState.redis;
+  if (redis) {
+    const m = /:([0-9]+)$/.exec(redis.address || "");
+    const np = values.networkPolicy || {};
+    const port = ((np.egress || {}).redisPort) || (m && Number(m[1]));
+    for (const pol of byKind("NetworkPolicy")) {
+      const open = (pol.spec.egress || []).some((rule) => !rule.ports || rule.ports.some((p) => p.port === port && (p.protocol || "TCP") === "TCP"));
+      if (!open) lint(`${ident(pol)}: no egress rule allows Redis's port ${port} (config.sharedState.redis.address)`);
+    }
+  }
   for (const hpa of byKind("HorizontalPodAutoscaler")) {
     const ref = hpa.spec.scaleTargetRef;
     if (ref.kind !== "StatefulSet" || ref.name !== sts.metadata.name) lint(`${ident(hpa)}: scaleTargetRef is not the StatefulSet`);

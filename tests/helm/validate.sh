@@ -66,6 +66,10 @@ while [ $# -gt 0 ]; do
   esac
 done
 
+# Absolute: the renderer is built from inside tests/helm.
+mkdir -p "$WORK"
+WORK=$(cd "$WORK" && pwd)
+
 log() { echo "helm-validate: $*" >&2; }
 
 # ------------------------------------------------------------------ setup

@@ -147,6 +147,29 @@ The gateway configuration (idgate.config.v1.GatewayConfig as proto3 JSON):
 {{- end }}
 {{- end }}
 {{- $_ := set $server "drainTimeout" (printf "%ds" (int .Values.drain.timeoutSeconds)) }}
+{{- if hasKey $cfg "shared_state" }}
+{{- fail "config.shared_state: write it as config.sharedState (the chart reads that name)" }}
+{{- end }}
+{{- if eq (include "idgate.redisEnabled" .) "true" }}
+{{- $redis := get (get $cfg "sharedState") "redis" }}
+{{- range $field := list "passwordFile" "password_file" }}
+{{- if hasKey $redis $field }}
+{{- fail (printf "config.sharedState.redis.%s is set by the chart from sharedState.redis.passwordSecret (the password comes from a Secret, mounted read-only); remove it from config" $field) }}
+{{- end }}
+{{- end }}
+{{- range $field := list "expectedReplicas" "expected_replicas" }}
+{{- if hasKey $redis $field }}
+{{- fail (printf "config.sharedState.redis.%s is set by the chart from the replica count (sharedState.redis.expectedReplicas overrides it); remove it from config" $field) }}
+{{- end }}
+{{- end }}
+{{- $_ := include "idgate.redisPort" . }}
+{{- if .Values.sharedState.redis.passwordSecret.name }}
+{{- $_ := set $redis "passwordFile" (include "idgate.redisPasswordFile" .) }}
+{{- end }}
+{{- $_ := set $redis "expectedReplicas" (include "idgate.redisExpectedReplicas" . | int) }}
+{{- else if .Values.sharedState.redis.passwordSecret.name }}
+{{- fail "sharedState.redis.passwordSecret.name is set but config.sharedState.redis is not: set config.sharedState.redis.address, or empty sharedState.redis.passwordSecret.name" }}
+{{- end }}
 {{- $_ := set $cfg "server" $server }}
 {{- $_ := set $cfg "listenAddress" (printf "%s:%d" .Values.listenHost (int .Values.containerPorts.grpc)) }}
 {{- $_ := set $cfg "metricsListenAddress" (printf "%s:%d" .Values.listenHost (int .Values.containerPorts.metrics)) }}
@@ -174,4 +197,50 @@ TCP ports of the providers reached over the network (config.providers[].address,
 {{/* Termination grace period: preStop sleep + drain + margin, so the drain always finishes. */}}
 {{- define "idgate.terminationGracePeriodSeconds" -}}
 {{- add (int .Values.drain.preStopSleepSeconds) (int .Values.drain.timeoutSeconds) (int .Values.drain.extraGracePeriodSeconds) }}
+{{- end }}
+
+{{/* "true" when the config names a Redis (config.sharedState.redis). */}}
+{{- define "idgate.redisEnabled" -}}
+{{- $shared := get .Values.config "sharedState" | default dict }}
+{{- if kindIs "map" (get $shared "redis") }}true{{ end }}
+{{- end }}
+
+{{/*
+TCP port of config.sharedState.redis.address (host:port), for the egress policy;
+empty when there is no Redis.
+*/}}
+{{- define "idgate.redisPort" -}}
+{{- if eq (include "idgate.redisEnabled" .) "true" }}
+{{- $address := get (get .Values.config.sharedState "redis") "address" }}
+{{- if not $address }}
+{{- fail "config.sharedState.redis.address is required (host:port of the Redis primary)" }}
+{{- end }}
+{{- if not (regexMatch "^[^/]+:[0-9]+$" $address) }}
+{{- fail (printf "config.sharedState.redis.address %q is not host:port" $address) }}
+{{- end }}
+{{- regexFind "[0-9]+$" $address }}
+{{- end }}
+{{- end }}
+
+{{/* Where the Redis password is mounted: config.sharedState.redis.passwordFile. */}}
+{{- define "idgate.redisPasswordFile" -}}
+{{- printf "%s/password" (.Values.sharedState.redis.mountPath | trimSuffix "/") }}
+{{- end }}
+
+{{/*
+config.sharedState.redis.expectedReplicas: sharedState.redis.expectedReplicas
+when set, else replicaCount, or autoscaling.maxReplicas with the HPA. While
+Redis cannot answer, each replica limits a caller to ratePerSecond / this: with
+the most replicas the HPA may run, their sum never exceeds the caller's rate.
+*/}}
+{{- define "idgate.redisExpectedReplicas" -}}
+{{- $n := .Values.sharedState.redis.expectedReplicas }}
+{{- if not $n }}
+{{- if .Values.autoscaling.enabled }}
+{{- $n = .Values.autoscaling.maxReplicas }}
+{{- else }}
+{{- $n = .Values.replicaCount }}
+{{- end }}
+{{- end }}
+{{- max 1 (int $n) }}
 {{- end }}
