@@ -291,12 +291,25 @@ void RedisClient::OnReply(redisAsyncContext* ac, void* reply, void* privdata) {
     if (--c->setup_left == 0) client.ConnectionReady(*c);
     return;
   }
+  const absl::string_view error = result.ok() ? "" : result.status().message();
   // A NOSCRIPT is no failure: Eval runs the script's body instead.
-  const absl::string_view kind =
-      result.ok()                                                ? ""
-      : absl::StrContains(result.status().message(), "NOSCRIPT") ? "noscript"
-                                                                 : "reply";
+  const absl::string_view kind = result.ok() ? ""
+                                 : absl::StrContains(error, "NOSCRIPT")
+                                     ? "noscript"
+                                     : "reply";
+  // A server that is no primary any more (a failover demoted it) or is
+  // still loading its data refuses every write: the connection is dropped,
+  // and the reconnection reaches whatever the address names now.
+  std::string wrong_server;
+  if (absl::StrContains(error, "READONLY") ||
+      absl::StrContains(error, "LOADING") ||
+      absl::StrContains(error, "MASTERDOWN")) {
+    wrong_server = std::string(error);
+  }
   client.Finish(*pending, std::move(result), kind);
+  if (!wrong_server.empty() && c->ac == ac) {
+    client.ConnectionDown(*c, wrong_server);
+  }
 }
 
 void RedisClient::Connect(Connection& c) {

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "absl/synchronization/notification.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -204,6 +205,31 @@ TEST_F(RedisClientTest, ScriptsReloadAfterTheServerForgetsThem) {
   ASSERT_TRUE(run().ok());  // EVALSHA alone
   redis_.Cli("script flush");
   EXPECT_TRUE(run().ok());
+}
+
+// After a failover the old primary may live on as a replica: its "READONLY"
+// answers drop the connection, so that the client reconnects to whatever
+// the address names now instead of failing every write on it.
+TEST_F(RedisClientTest, AReadOnlyReplicaIsLeftForTheCurrentPrimary) {
+  RedisServer replica;
+  ASSERT_TRUE(replica.Start("--replicaof 127.0.0.1 1").ok());
+  RedisClient::Options o;
+  o.host = "127.0.0.1";
+  o.port = replica.port();
+  o.connections = 1;
+  o.min_backoff = absl::Seconds(5);  // stays down long enough to see it
+  std::atomic<int> downs{0};
+  o.on_availability = [&downs](bool available, absl::string_view cause) {
+    if (!available && absl::StrContains(cause, "READONLY")) ++downs;
+  };
+  auto client = std::move(*RedisClient::Start(std::move(o)));
+  ASSERT_TRUE(WaitAvailable(*client, true));
+  EXPECT_TRUE(Run(*client, {"GET", "k"}).ok());  // reads are served
+  auto write = Run(*client, {"SET", "k", "v"});
+  EXPECT_EQ(write.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(write.status().message(), HasSubstr("READONLY"));
+  ASSERT_TRUE(WaitAvailable(*client, false));
+  EXPECT_EQ(downs.load(), 1);
 }
 
 TEST_F(RedisClientTest, StoppingFailsWhatIsPending) {
