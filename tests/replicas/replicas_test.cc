@@ -1,0 +1,236 @@
+// Replicas (issue 23, item 7): three real `idgate` processes, each with its
+// own state directory and port and the same config file, sharing one real
+// redis-server (sharedState.redis) and one set of mock providers (every
+// provider of the dev config points at one MockServer, so each kind's
+// request count is one number). What README.md ("State shared by replicas")
+// promises across replicas, checked from outside:
+//  1. 50 concurrent duplicates spread over the three: one provider call, one
+//     ledger intent, one answer for all.
+//
+// IDGATE_REPLICAS_IN_MEMORY=1 runs the same tests without sharedState (each
+// replica in memory): a way to see that they catch the shared state
+// breaking.
+#include <atomic>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "core/digest.h"
+#include "google/rpc/status.pb.h"
+#include "gtest/gtest.h"
+#include "server/state/testing/redis_server.h"
+#include "tests/faults/fault_testing.h"
+#include "tests/integration/harness.h"
+
+namespace idgate::testing {
+namespace {
+
+namespace v1 = ::idgate::v1;
+
+constexpr int kReplicas = 3;
+constexpr char kCaller[] = "esign-platform";
+
+bool InMemory() {
+  const char* v = std::getenv("IDGATE_REPLICAS_IN_MEMORY");
+  return v != nullptr && std::string(v) == "1";
+}
+
+// The idgate.v1.ErrorReason of a refusal, "" when it has none.
+std::string ReasonOf(const grpc::Status& status) {
+  google::rpc::Status details;
+  if (!details.ParseFromString(status.error_details())) return "";
+  for (const auto& any : details.details()) {
+    v1::ErrorReason reason;
+    if (any.UnpackTo(&reason)) return reason.reason();
+  }
+  return "";
+}
+
+std::vector<std::string> DisclosureIds(const v1::VerifyResponse& r) {
+  std::vector<std::string> ids;
+  for (const auto& d : r.disclosures()) ids.push_back(d.disclosure_id());
+  return ids;
+}
+
+std::string Describe(const grpc::Status& st) {
+  return absl::StrCat("code ", st.error_code(), " (", ReasonOf(st), ") ",
+                      st.error_message());
+}
+
+class Replicas : public ::testing::Test {
+ protected:
+  // Redis, the mocks (`behaviours` by kind; the other kinds answer at
+  // once), the config (`edit`ed) and the three replicas.
+  void StartAll(std::map<std::string, cfg::MockBehaviour> behaviours = {},
+                const std::function<void(cfg::GatewayConfig&)>& edit = {}) {
+    ASSERT_TRUE(redis_.Start().ok());
+    mocks_ = MockServer::Start(std::move(behaviours));
+    ASSERT_NE(mocks_, nullptr);
+    cfg::GatewayConfig c = DevConfigAbsolute();
+    for (const char* p :
+         {"carrier_mock", "bank_mock", "alipay_mock", "cfca_mock"}) {
+      UseAddress(c, p, mocks_->address());
+    }
+    if (!InMemory()) {
+      auto* r = c.mutable_shared_state()->mutable_redis();
+      r->set_address(redis_.address());
+      r->set_expected_replicas(kReplicas);
+      // Above the default 200 ms: a test machine shared with builds must
+      // not turn a slow reply into an UNAVAILABLE the test did not cause.
+      r->mutable_command_timeout()->set_seconds(1);
+    }
+    if (edit) edit(c);
+    WriteFile(dir_.Join("config.json"), ConfigJson(c));
+    for (int i = 0; i < kReplicas; ++i) {
+      GatewayProcess::Options o;
+      o.config_path = dir_.Join("config.json");
+      o.state_dir = StateDir(i);
+      o.log_path = dir_.Join(absl::StrCat("idgate-", i, ".log"));
+      gateways_.push_back(std::make_unique<GatewayProcess>(o));
+    }
+    StartReplicas();
+  }
+
+  // Starts every replica that is not running. One after the other:
+  // Subprocess::Start's dup() of the log pipe is not close-on-exec, so
+  // children forked at the same time would hold each other's pipe open and
+  // Subprocess::Wait would wait for its EOF forever.
+  void StartReplicas() {
+    for (int i = 0; i < kReplicas; ++i) {
+      if (gateways_[i]->running()) continue;
+      const absl::Status st = gateways_[i]->Start(Slack(absl::Seconds(20)));
+      ASSERT_TRUE(st.ok()) << "replica " << i << ": " << st;
+    }
+  }
+
+  // SIGTERM to every replica; each exits cleanly.
+  void StopReplicas() {
+    for (int i = 0; i < kReplicas; ++i) {
+      if (gateways_[i]->running()) {
+        EXPECT_EQ(gateways_[i]->Terminate(Slack(absl::Seconds(30))), 0)
+            << "replica " << i;
+      }
+    }
+  }
+
+  std::string StateDir(int i) const {
+    return dir_.Join(absl::StrCat("state-", i));
+  }
+
+  // Every INTENT of the three ledgers (read once the replicas stopped).
+  std::vector<LedgerRecord> AllIntents() const {
+    std::vector<LedgerRecord> all;
+    for (int i = 0; i < kReplicas; ++i) {
+      for (auto& r : SummarizeLedger(StateDir(i) + "/ledger").intents) {
+        all.push_back(std::move(r));
+      }
+    }
+    return all;
+  }
+
+  grpc::Status Call(int replica, const v1::VerifyRequest& request,
+                    v1::VerifyResponse* response = nullptr,
+                    absl::Duration timeout = absl::Seconds(10)) {
+    v1::VerifyResponse ignored;
+    return VerifyOn(gateways_[replica]->channel(), request,
+                    response != nullptr ? response : &ignored, kCaller,
+                    timeout);
+  }
+
+  // Requests every mock received, all kinds together.
+  uint64_t ProviderRequests() const {
+    uint64_t n = 0;
+    for (const char* kind : {"carrier", "bank", "alipay", "cfca"}) {
+      n += mocks_->stats(kind).requests;
+    }
+    return n;
+  }
+
+  // Waits (bounded) until `done` holds.
+  static bool WaitFor(const std::function<bool()>& done, absl::Duration max) {
+    const absl::Time until = absl::Now() + max;
+    while (!done()) {
+      if (absl::Now() >= until) return false;
+      absl::SleepFor(absl::Milliseconds(5));
+    }
+    return true;
+  }
+
+  // Declared first, destroyed last: the replicas go before the mocks and
+  // Redis they use, the directory after all of them.
+  ScratchDir dir_{"idgate-replicas"};
+  RedisServer redis_;
+  std::unique_ptr<MockServer> mocks_;
+  std::vector<std::unique_ptr<GatewayProcess>> gateways_;  // SIGKILLed
+};
+
+// --- 1. Duplicates in flight on every replica.
+
+TEST_F(Replicas,
+       FiftyConcurrentDuplicatesOverThreeReplicasMakeOneProviderCall) {
+  // Slow enough that the duplicates arrive while the first call runs.
+  ASSERT_NO_FATAL_FAILURE(
+      StartAll({{"carrier", Latency(absl::Milliseconds(300))}}));
+  const v1::VerifyRequest request = CarrierRequest(AdultMatch(), "dup-1");
+  constexpr int kCalls = 50;
+  std::vector<grpc::Status> statuses(kCalls);
+  std::vector<v1::VerifyResponse> responses(kCalls);
+  std::mutex mu;
+  std::condition_variable go;
+  int ready = 0;
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kCalls; ++i) {
+    threads.emplace_back([&, i] {
+      {
+        std::unique_lock<std::mutex> lock(mu);
+        ++ready;
+        go.notify_all();
+        go.wait(lock, [&] { return ready < 0; });
+      }
+      statuses[i] = Call(i % kReplicas, request, &responses[i]);
+    });
+  }
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    go.wait(lock, [&] { return ready == kCalls; });
+    ready = -1;  // all at once
+  }
+  go.notify_all();
+  for (auto& t : threads) t.join();
+
+  int fresh = 0;
+  std::set<std::vector<std::string>> answers;  // their disclosure ids
+  for (int i = 0; i < kCalls; ++i) {
+    ASSERT_TRUE(statuses[i].ok())
+        << "call " << i << " on replica " << i % kReplicas << ": "
+        << Describe(statuses[i]);
+    EXPECT_EQ(responses[i].verdict(), v1::VERDICT_MATCH) << i;
+    answers.insert(DisclosureIds(responses[i]));
+    fresh += responses[i].replayed() ? 0 : 1;
+  }
+  EXPECT_EQ(answers.size(), 1u) << "every caller the same answer";
+  EXPECT_EQ(DisclosureIds(responses[0]).size(), 1u);
+  EXPECT_EQ(fresh, 1) << "all but one caller get the answer replayed";
+  EXPECT_EQ(mocks_->stats("carrier").requests, 1u);
+  EXPECT_EQ(ProviderRequests(), 1u);
+
+  StopReplicas();
+  const auto intents = AllIntents();
+  ASSERT_EQ(intents.size(), 1u) << "one intent in the three ledgers together";
+  EXPECT_EQ(intents[0].request_id(), "dup-1");
+  EXPECT_EQ(intents[0].disclosure_id(), DisclosureIds(responses[0]).at(0));
+}
+
+}  // namespace
+}  // namespace idgate::testing
