@@ -5,7 +5,8 @@
 // request count is one number). What README.md ("State shared by replicas")
 // promises across replicas, checked from outside:
 //  1. 50 concurrent duplicates spread over the three: one provider call, one
-//     ledger intent, one answer for all.
+//     ledger intent, one answer for all;
+//  2. a request id reused with another body on another replica: conflict.
 //
 // IDGATE_REPLICAS_IN_MEMORY=1 runs the same tests without sharedState (each
 // replica in memory): a way to see that they catch the shared state
@@ -230,6 +231,50 @@ TEST_F(Replicas,
   ASSERT_EQ(intents.size(), 1u) << "one intent in the three ledgers together";
   EXPECT_EQ(intents[0].request_id(), "dup-1");
   EXPECT_EQ(intents[0].disclosure_id(), DisclosureIds(responses[0]).at(0));
+}
+
+// --- 2. A request id reused for another request, on another replica.
+
+TEST_F(Replicas, SameRequestIdWithAnotherBodyOnAnotherReplicaIsAConflict) {
+  // Slow enough for a conflict to arrive while the first call runs.
+  ASSERT_NO_FATAL_FAILURE(StartAll({{"carrier", Latency(absl::Seconds(1))}}));
+  const v1::VerifyRequest first = CarrierRequest(AdultMatch(), "reused-1");
+  TestPerson other_mobile = AdultMatch();
+  other_mobile.mobile = "13800000099";
+  const v1::VerifyRequest other = CarrierRequest(other_mobile, "reused-1");
+
+  // While the first call runs on replica 0...
+  grpc::Status first_status;
+  v1::VerifyResponse first_response;
+  std::thread in_flight(
+      [&] { first_status = Call(0, first, &first_response); });
+  const bool arrived =
+      WaitFor([&] { return mocks_->stats("carrier").requests >= 1; },
+              Slack(absl::Seconds(5)));
+  const grpc::Status during = Call(1, other);
+  const bool was_in_flight = mocks_->stats("carrier").in_flight == 1;
+  in_flight.join();
+  ASSERT_TRUE(arrived);
+  EXPECT_TRUE(was_in_flight) << "the conflict came after the first answer";
+  EXPECT_EQ(during.error_code(), grpc::StatusCode::ALREADY_EXISTS)
+      << Describe(during);
+  ASSERT_TRUE(first_status.ok()) << Describe(first_status);
+  EXPECT_FALSE(first_response.replayed());
+
+  // ... and after it answered.
+  const grpc::Status after = Call(2, other);
+  EXPECT_EQ(after.error_code(), grpc::StatusCode::ALREADY_EXISTS)
+      << Describe(after);
+  // The same body on another replica is a retry: the stored answer.
+  v1::VerifyResponse retry;
+  const grpc::Status retried = Call(1, first, &retry);
+  ASSERT_TRUE(retried.ok()) << Describe(retried);
+  EXPECT_TRUE(retry.replayed());
+  EXPECT_EQ(DisclosureIds(retry), DisclosureIds(first_response));
+
+  EXPECT_EQ(ProviderRequests(), 1u);
+  StopReplicas();
+  EXPECT_EQ(AllIntents().size(), 1u);
 }
 
 }  // namespace
