@@ -6,7 +6,9 @@
 // promises across replicas, checked from outside:
 //  1. 50 concurrent duplicates spread over the three: one provider call, one
 //     ledger intent, one answer for all;
-//  2. a request id reused with another body on another replica: conflict.
+//  2. a request id reused with another body on another replica: conflict;
+//  3. the daily subject limit and the enumeration guard hold at their
+//     configured numbers across replicas and across a restart of all three.
 //
 // IDGATE_REPLICAS_IN_MEMORY=1 runs the same tests without sharedState (each
 // replica in memory): a way to see that they catch the shared state
@@ -275,6 +277,78 @@ TEST_F(Replicas, SameRequestIdWithAnotherBodyOnAnotherReplicaIsAConflict) {
   EXPECT_EQ(ProviderRequests(), 1u);
   StopReplicas();
   EXPECT_EQ(AllIntents().size(), 1u);
+}
+
+// --- 3. Subject limits across replicas and across a restart of all.
+
+TEST_F(Replicas, SubjectLimitsHoldAcrossReplicasAndARestartOfAll) {
+  ASSERT_NO_FATAL_FAILURE(StartAll({}, [](cfg::GatewayConfig& c) {
+    auto* l = c.mutable_subject_limits();
+    l->set_max_calls_per_check_per_day(3);
+    l->set_max_distinct_contacts_per_day(2);
+  }));
+  int next_id = 0;
+  auto id = [&next_id] { return absl::StrCat("limit-", next_id++); };
+  // Answered (whatever the verdict), and it reached the provider.
+  auto allowed = [&](int replica, const v1::VerifyRequest& request) {
+    const uint64_t before = ProviderRequests();
+    const grpc::Status st = Call(replica, request);
+    EXPECT_TRUE(st.ok()) << "replica " << replica << " " << request.request_id()
+                         << ": " << Describe(st);
+    EXPECT_EQ(ProviderRequests(), before + 1) << request.request_id();
+  };
+  // RESOURCE_EXHAUSTED SUBJECT_LIMIT by the limit named in `why`, and no
+  // provider call.
+  constexpr char kCalls[] = "daily verification limit";
+  constexpr char kContacts[] = "too many different contacts";
+  auto refused = [&](int replica, const v1::VerifyRequest& request,
+                     const char* why) {
+    const uint64_t before = ProviderRequests();
+    const grpc::Status st = Call(replica, request);
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED)
+        << "replica " << replica << " " << request.request_id() << ": "
+        << Describe(st);
+    EXPECT_EQ(ReasonOf(st), "SUBJECT_LIMIT") << request.request_id();
+    EXPECT_TRUE(absl::StrContains(st.error_message(), why))
+        << request.request_id() << ": " << st.error_message();
+    EXPECT_EQ(ProviderRequests(), before) << request.request_id();
+  };
+
+  // The daily limit: 3 carrier checks of one subject, one per replica.
+  const TestPerson counted = AdultMatch();
+  for (int r = 0; r < kReplicas; ++r) allowed(r, CarrierRequest(counted, id()));
+  for (int r = 0; r < kReplicas; ++r) {
+    refused(r, CarrierRequest(counted, id()), kCalls);
+  }
+
+  // The enumeration guard: 2 distinct contacts, mobiles and cards together.
+  const TestPerson guarded = CardLost();
+  TestPerson new_mobile = guarded;
+  new_mobile.mobile = "13900000050";
+  TestPerson new_card = guarded;
+  new_card.card = "6228480000000000042";      // another Luhn-valid card
+  allowed(0, CarrierRequest(guarded, id()));  // contact 1: a mobile
+  allowed(1, BankRequest(guarded, id()));     // contact 2: a card
+  refused(2, CarrierRequest(new_mobile, id()), kContacts);
+  refused(0, BankRequest(new_card, id()), kContacts);
+  allowed(2, CarrierRequest(guarded, id()));  // a known contact: 2nd call
+
+  // Every replica restarted: the counts are Redis's, not a process's.
+  StopReplicas();
+  ASSERT_NO_FATAL_FAILURE(StartReplicas());
+  for (int r = 0; r < kReplicas; ++r) {
+    refused(r, CarrierRequest(counted, id()), kCalls);
+  }
+  refused(1, CarrierRequest(new_mobile, id()), kContacts);
+  refused(2, BankRequest(new_card, id()), kContacts);
+  // `guarded` made 2 carrier checks before the restart: exactly one more.
+  allowed(0, CarrierRequest(guarded, id()));
+  refused(1, CarrierRequest(guarded, id()), kCalls);
+
+  EXPECT_EQ(mocks_->stats("carrier").requests, 3u + 3u);
+  EXPECT_EQ(mocks_->stats("bank").requests, 1u);
+  StopReplicas();
+  EXPECT_EQ(AllIntents().size(), 7u);
 }
 
 }  // namespace
