@@ -8,7 +8,9 @@
 //     ledger intent, one answer for all;
 //  2. a request id reused with another body on another replica: conflict;
 //  3. the daily subject limit and the enumeration guard hold at their
-//     configured numbers across replicas and across a restart of all three.
+//     configured numbers across replicas and across a restart of all three;
+//  4. Redis killed under load: no provider call without a claim, UNAVAILABLE
+//     meanwhile, service back within a bounded time once Redis is.
 //
 // IDGATE_REPLICAS_IN_MEMORY=1 runs the same tests without sharedState (each
 // replica in memory): a way to see that they catch the shared state
@@ -349,6 +351,157 @@ TEST_F(Replicas, SubjectLimitsHoldAcrossReplicasAndARestartOfAll) {
   EXPECT_EQ(mocks_->stats("bank").requests, 1u);
   StopReplicas();
   EXPECT_EQ(AllIntents().size(), 7u);
+}
+
+// --- 4. Redis killed under load, then back.
+
+struct Answered {
+  std::string request_id;
+  int replica = 0;
+  grpc::StatusCode code = grpc::StatusCode::OK;
+  std::string message;
+  absl::Time start, end;
+};
+
+TEST_F(Replicas, RedisKilledUnderLoadNeverSendsWithoutAClaimAndServiceReturns) {
+  cfg::MockBehaviour quick = Latency(absl::Milliseconds(10));
+  ASSERT_NO_FATAL_FAILURE(StartAll(
+      {{"carrier", quick}, {"bank", quick}}, [](cfg::GatewayConfig& c) {
+        // Many calls for few synthetic people.
+        c.mutable_subject_limits()->set_max_calls_per_check_per_day(0);
+        c.mutable_subject_limits()->set_max_distinct_contacts_per_day(0);
+      }));
+  constexpr int kClients = 6;
+  std::atomic<bool> stop{false};
+  std::mutex mu;
+  std::vector<Answered> answers;  // guarded by mu
+  std::vector<std::thread> clients;
+  for (int t = 0; t < kClients; ++t) {
+    clients.emplace_back([&, t] {
+      const std::vector<TestPerson> people = {AdultMatch(), CardLost()};
+      for (int n = 0; !stop; ++n) {
+        Answered a;
+        a.request_id = absl::StrCat("load-", t, "-", n);
+        a.replica = (t + n) % kReplicas;
+        const TestPerson& p = people[n % people.size()];
+        const v1::VerifyRequest request = n % 3 == 2
+                                              ? BankRequest(p, a.request_id)
+                                              : CarrierRequest(p, a.request_id);
+        a.start = absl::Now();
+        const grpc::Status st =
+            Call(a.replica, request, nullptr, absl::Seconds(3));
+        a.end = absl::Now();
+        a.code = st.error_code();
+        a.message = st.error_message();
+        if (!st.ok()) absl::SleepFor(absl::Milliseconds(5));
+        std::lock_guard<std::mutex> lock(mu);
+        answers.push_back(std::move(a));
+      }
+    });
+  }
+  auto ok_since = [&](absl::Time t, int replica) {
+    std::lock_guard<std::mutex> lock(mu);
+    int n = 0;
+    for (const auto& a : answers) {
+      n += a.code == grpc::StatusCode::OK && a.start >= t &&
+           (replica < 0 || a.replica == replica);
+    }
+    return n;
+  };
+
+  const absl::Time begin = absl::Now();
+  const bool warmed = WaitFor([&] { return ok_since(begin, -1) >= 100; },
+                              Slack(absl::Seconds(10)));
+  redis_.Kill();
+  const absl::Time killed = absl::Now();
+  absl::SleepFor(absl::Milliseconds(800));  // calls keep coming meanwhile
+  std::vector<std::string> health;
+  for (int r = 0; r < kReplicas; ++r) {
+    health.push_back(HealthOf(gateways_[r]->channel()));
+  }
+  const absl::Time restarting = absl::Now();
+  const absl::Status restarted = redis_.Start();
+  const absl::Time up = absl::Now();
+  // Back on every replica: an OK for a call that started after Redis was.
+  std::vector<absl::Duration> back(kReplicas, absl::InfiniteDuration());
+  WaitFor(
+      [&] {
+        bool all = true;
+        for (int r = 0; r < kReplicas; ++r) {
+          if (back[r] == absl::InfiniteDuration() && ok_since(up, r) > 0) {
+            back[r] = absl::Now() - up;
+          }
+          all &= back[r] != absl::InfiniteDuration();
+        }
+        return all;
+      },
+      Slack(absl::Seconds(8)));
+  absl::SleepFor(absl::Milliseconds(200));
+  stop = true;
+  for (auto& t : clients) t.join();
+  ASSERT_TRUE(warmed) << "no load before the kill";
+  ASSERT_TRUE(restarted.ok()) << restarted;
+
+  std::set<std::string> ok_ids, failed_ids;
+  int during = 0, unavailable_during = 0, straddling = 0;
+  std::map<int, int> codes;
+  for (const auto& a : answers) {
+    ++codes[a.code];
+    (a.code == grpc::StatusCode::OK ? ok_ids : failed_ids).insert(a.request_id);
+    straddling += a.start < killed && a.end > killed;
+    if (a.start > killed && a.end < restarting) {
+      ++during;
+      if (a.code == grpc::StatusCode::UNAVAILABLE &&
+          absl::StrContains(a.message, "nothing was sent")) {
+        ++unavailable_during;
+      }
+    }
+    // Redis lost fails closed, and only with UNAVAILABLE.
+    EXPECT_TRUE(a.code == grpc::StatusCode::OK ||
+                a.code == grpc::StatusCode::UNAVAILABLE)
+        << a.request_id << ": code " << a.code << " " << a.message;
+  }
+  std::string summary;
+  for (const auto& [code, n] : codes)
+    absl::StrAppend(&summary, code, "=", n, " ");
+  RecordProperty("answers_by_code", summary);
+  std::printf("answers by gRPC code: %s; %d in flight at the kill\n",
+              summary.c_str(), straddling);
+  EXPECT_GT(during, 0) << "calls made while Redis was down";
+  EXPECT_EQ(unavailable_during, during)
+      << "every call while Redis was down fails UNAVAILABLE, nothing sent";
+  for (int r = 0; r < kReplicas; ++r) {
+    // Health stays SERVING: Redis is every replica's, not this one's fault.
+    EXPECT_EQ(health[r], "SERVING") << "replica " << r;
+    EXPECT_LE(back[r], Slack(absl::Seconds(6)))
+        << "replica " << r << " serves again once Redis is back";
+    std::printf("replica %d: back %s after Redis\n", r,
+                absl::FormatDuration(back[r]).c_str());
+    const std::string log = gateways_[r]->logs();
+    EXPECT_TRUE(absl::StrContains(log, "\"shared_state_unavailable\""));
+    EXPECT_TRUE(absl::StrContains(log, "\"shared_state_available\""));
+  }
+
+  // Every provider request is a request whose admission succeeded: as many
+  // provider requests as intents, as many intents as OK answers, and the
+  // same request ids; none for a request that failed.
+  const uint64_t provider_requests = ProviderRequests();
+  StopReplicas();
+  const auto intents = AllIntents();
+  std::multiset<std::string> intent_ids;
+  for (const auto& r : intents) intent_ids.insert(r.request_id());
+  EXPECT_EQ(provider_requests, intents.size());
+  EXPECT_EQ(intents.size(), ok_ids.size());
+  EXPECT_EQ(std::set<std::string>(intent_ids.begin(), intent_ids.end()),
+            ok_ids);
+  EXPECT_EQ(intent_ids.size(),
+            std::set<std::string>(intent_ids.begin(), intent_ids.end()).size())
+      << "a request id with two intents";
+  for (const auto& id : failed_ids) {
+    EXPECT_EQ(intent_ids.count(id), 0u) << id << " failed yet has an intent";
+  }
+  RecordProperty("provider_requests", static_cast<int>(provider_requests));
+  RecordProperty("failed_calls", static_cast<int>(failed_ids.size()));
 }
 
 }  // namespace
