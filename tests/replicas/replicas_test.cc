@@ -10,7 +10,10 @@
 //  3. the daily subject limit and the enumeration guard hold at their
 //     configured numbers across replicas and across a restart of all three;
 //  4. Redis killed under load: no provider call without a claim, UNAVAILABLE
-//     meanwhile, service back within a bounded time once Redis is.
+//     meanwhile, service back within a bounded time once Redis is;
+//  5. Redis restarted empty: the restarted replica's ledger rule still holds;
+//  6. a replica killed mid-call: a retry elsewhere waits out the claim's
+//     lease, then REQUEST_ID_INTERRUPTED, never a second provider call.
 //
 // IDGATE_REPLICAS_IN_MEMORY=1 runs the same tests without sharedState (each
 // replica in memory): a way to see that they catch the shared state
@@ -502,6 +505,88 @@ TEST_F(Replicas, RedisKilledUnderLoadNeverSendsWithoutAClaimAndServiceReturns) {
   }
   RecordProperty("provider_requests", static_cast<int>(provider_requests));
   RecordProperty("failed_calls", static_cast<int>(failed_ids.size()));
+}
+
+// --- 5. Redis restarted empty: the ledger's restart rule of each replica.
+
+TEST_F(Replicas, RedisRestartedEmptyLeavesTheRestartedReplicasLedgerRule) {
+  ASSERT_NO_FATAL_FAILURE(StartAll());
+  v1::VerifyResponse answered;
+  const v1::VerifyRequest request = CarrierRequest(AdultMatch(), "empty-1");
+  const grpc::Status first = Call(0, request, &answered);
+  ASSERT_TRUE(first.ok()) << Describe(first);
+
+  redis_.Kill();
+  ASSERT_TRUE(redis_.Start().ok());
+  EXPECT_EQ(absl::StripAsciiWhitespace(redis_.Cli("dbsize")), "0");
+  EXPECT_EQ(gateways_[0]->Terminate(Slack(absl::Seconds(30))), 0);
+  ASSERT_NO_FATAL_FAILURE(StartReplicas());
+  // Replica 0 is back on Redis: a new request runs (bounded wait for the
+  // reconnect), so the refusal below is not Redis being unreachable.
+  const bool serving = WaitFor(
+      [&] {
+        return Call(0, CarrierRequest(AdultMatch(), NextRequestId())).ok();
+      },
+      Slack(absl::Seconds(8)));
+  ASSERT_TRUE(serving);
+  const uint64_t before = ProviderRequests();
+
+  const grpc::Status retry = Call(0, request);
+  EXPECT_EQ(retry.error_code(), grpc::StatusCode::FAILED_PRECONDITION)
+      << Describe(retry);
+  EXPECT_EQ(ReasonOf(retry), "REQUEST_ID_USED_BEFORE_RESTART");
+  EXPECT_EQ(ProviderRequests(), before);
+  // (A retry on replica 1 or 2 would reach the provider again: README,
+  // "Redis restarted empty". Not asserted: it is the documented limit.)
+}
+
+// --- 6. A replica killed with its claim in flight.
+
+TEST_F(Replicas, AClaimWhoseReplicaDiedIsInterruptedAfterItsLease) {
+  ASSERT_NO_FATAL_FAILURE(StartAll({{"carrier", Hang()}}));
+  const v1::VerifyRequest request = CarrierRequest(AdultMatch(), "dies-1");
+  constexpr absl::Duration kFirstDeadline = absl::Seconds(1);
+  constexpr absl::Duration kLeaseMargin = absl::Seconds(5);  // README
+
+  // Copied here: Kill9 below drops the process's own.
+  const std::shared_ptr<grpc::Channel> channel = gateways_[0]->channel();
+  const absl::Time t0 = absl::Now();
+  grpc::Status first;
+  std::thread in_flight([&] {
+    v1::VerifyResponse ignored;
+    first = VerifyOn(channel, request, &ignored, kCaller, kFirstDeadline);
+  });
+  // The provider holds the request; replica 0 dies before its deadline.
+  const bool arrived =
+      WaitFor([&] { return mocks_->stats("carrier").requests >= 1; },
+              kFirstDeadline / 2);
+  gateways_[0]->Kill9();
+  const absl::Time killed = absl::Now();
+  in_flight.join();
+  ASSERT_TRUE(arrived) << "the first call did not reach the provider";
+  ASSERT_LT(killed - t0, kFirstDeadline) << "killed after its deadline";
+  EXPECT_NE(first.error_code(), grpc::StatusCode::OK);
+
+  // A retry on replica 1 waits for the claim, then learns that it is lost.
+  const grpc::Status retry = Call(1, request, nullptr, absl::Seconds(15));
+  const absl::Duration waited = absl::Now() - t0;
+  EXPECT_EQ(retry.error_code(), grpc::StatusCode::FAILED_PRECONDITION)
+      << Describe(retry);
+  EXPECT_EQ(ReasonOf(retry), "REQUEST_ID_INTERRUPTED");
+  EXPECT_GE(waited, kFirstDeadline + kLeaseMargin - absl::Milliseconds(50));
+  EXPECT_LE(waited, kFirstDeadline + kLeaseMargin + Slack(absl::Seconds(2)));
+  RecordProperty("retry_answered_after_ms",
+                 static_cast<int>(absl::ToInt64Milliseconds(waited)));
+  // Once is all: later retries anywhere get the same answer at once.
+  const grpc::Status again = Call(2, request);
+  EXPECT_EQ(ReasonOf(again), "REQUEST_ID_INTERRUPTED") << Describe(again);
+  EXPECT_EQ(mocks_->stats("carrier").requests, 1u);
+  EXPECT_EQ(ProviderRequests(), 1u);
+
+  StopReplicas();
+  const auto intents = AllIntents();
+  ASSERT_EQ(intents.size(), 1u);
+  EXPECT_EQ(intents[0].request_id(), "dies-1");
 }
 
 }  // namespace
