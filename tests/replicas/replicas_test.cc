@@ -13,11 +13,12 @@
 //     meanwhile, service back within a bounded time once Redis is;
 //  5. Redis restarted empty: the restarted replica's ledger rule still holds;
 //  6. a replica killed mid-call: a retry elsewhere waits out the claim's
-//     lease, then REQUEST_ID_INTERRUPTED, never a second provider call.
+//     lease, then REQUEST_ID_INTERRUPTED, never a second provider call;
+//  7. nothing personal in any key or value in Redis.
 //
 // IDGATE_REPLICAS_IN_MEMORY=1 runs the same tests without sharedState (each
 // replica in memory): a way to see that they catch the shared state
-// breaking.
+// breaking. Every test but 5 (each replica's own ledger rule) fails then.
 #include <atomic>
 #include <condition_variable>
 #include <cstdio>
@@ -587,6 +588,105 @@ TEST_F(Replicas, AClaimWhoseReplicaDiedIsInterruptedAfterItsLease) {
   const auto intents = AllIntents();
   ASSERT_EQ(intents.size(), 1u);
   EXPECT_EQ(intents[0].request_id(), "dies-1");
+}
+
+// --- 7. Nothing personal in Redis.
+
+// Every key of the Redis server with its type, content and ttl, as one text.
+// Counts the keys, those without an expiry, and the kinds of keys seen.
+std::string DumpRedis(const RedisServer& redis, int* keys, int* forever,
+                      std::set<std::string>* kinds) {
+  std::string all;
+  for (absl::string_view key :
+       absl::StrSplit(redis.Cli("--scan"), '\n', absl::SkipEmpty())) {
+    ++*keys;
+    const std::string quoted = absl::StrCat("'", key, "'");
+    const std::string type =
+        std::string(absl::StripAsciiWhitespace(redis.Cli("type " + quoted)));
+    std::string content;
+    if (type == "hash") {
+      content = redis.Cli("hgetall " + quoted);
+    } else if (type == "set") {
+      content = redis.Cli("smembers " + quoted);
+    } else if (type == "string") {
+      content = redis.Cli("get " + quoted);
+    } else {
+      ADD_FAILURE() << "a key of type " << type;
+    }
+    for (const char* kind :
+         {":request:", ":calls:", ":contacts:", ":caller:"}) {
+      if (absl::StrContains(key, kind)) kinds->insert(kind);
+    }
+    const std::string ttl = redis.Cli("ttl " + quoted);
+    int64_t seconds = -1;
+    if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(ttl), &seconds) ||
+        seconds <= 0) {
+      ++*forever;
+    }
+    absl::StrAppend(&all, key, "\n", type, "\n", content, "\n", ttl, "\n");
+  }
+  return all;
+}
+
+TEST_F(Replicas, NoPersonalValueInAnyRedisKeyOrValue) {
+  ASSERT_NO_FATAL_FAILURE(StartAll());
+  const std::string face =
+      ReadTestFile("config/testdata/faces/adult-match.jpg");
+  ASSERT_FALSE(face.empty());
+  const TestPerson bank_mismatch{"欧阳测试", "330106198802280486",
+                                 "18600000004", "6228480000000000042"};
+  const std::vector<TestPerson> people = {AdultMatch(), CardLost(),
+                                          bank_mismatch};
+  std::vector<v1::VerifyRequest> requests;
+  for (const auto& p : people) {
+    requests.push_back(CarrierRequest(p, NextRequestId()));
+    requests.push_back(BankRequest(p, NextRequestId()));
+  }
+  requests.push_back(FaceRequest(AdultMatch(), face, NextRequestId()));
+  std::vector<std::string> disclosure_ids;
+  for (size_t i = 0; i < requests.size(); ++i) {
+    v1::VerifyResponse r;
+    const grpc::Status st = Call(i % kReplicas, requests[i], &r);
+    ASSERT_TRUE(st.ok()) << requests[i].request_id() << ": " << Describe(st);
+    for (auto& id : DisclosureIds(r)) disclosure_ids.push_back(id);
+  }
+  // A replay and a conflict on other replicas.
+  ASSERT_TRUE(Call(1, requests[0]).ok());
+  v1::VerifyRequest conflict = requests[0];
+  conflict.mutable_carrier_three_factor()->set_mobile("13800000077");
+  EXPECT_EQ(Call(2, conflict).error_code(), grpc::StatusCode::ALREADY_EXISTS);
+  StopReplicas();  // the last answers stored
+
+  int keys = 0, forever = 0;
+  std::set<std::string> kinds;
+  const std::string dump = DumpRedis(redis_, &keys, &forever, &kinds);
+  std::printf("redis: %d keys, %zu bytes dumped\n", keys, dump.size());
+  RecordProperty("redis_keys", keys);
+  if (InMemory()) return;
+  // The scan sees what it should: records, subject counts and contacts,
+  // and the answers in them (their disclosure ids, which are not personal).
+  EXPECT_GE(keys, static_cast<int>(requests.size()));
+  EXPECT_EQ(forever, 0) << "every key expires";
+  EXPECT_EQ(kinds,
+            (std::set<std::string>{":request:", ":calls:", ":contacts:"}));
+  for (const auto& id : disclosure_ids) {
+    EXPECT_FALSE(FindLeak(dump, {id}).empty()) << "answer " << id << " missing";
+  }
+
+  std::vector<std::string> values = {face, "13800000077"};
+  for (const auto& p : people) {
+    for (const std::string& v : {p.name, p.id_number, p.mobile, p.card}) {
+      values.push_back(v);
+    }
+  }
+  std::vector<std::string> secrets;
+  for (const auto& v : values) {
+    secrets.push_back(v);
+    // A plain (unkeyed) hash is as good as the value: none either.
+    secrets.push_back(absl::HexStringToBytes(Sha256Hex(v)));
+    secrets.push_back(absl::HexStringToBytes(Sm3Hex(v)));
+  }
+  EXPECT_EQ(FindLeak(dump, secrets), "");
 }
 
 }  // namespace
