@@ -11,7 +11,8 @@
 //     configured numbers across replicas and across a restart of all three;
 //  4. Redis killed under load: no provider call without a claim, UNAVAILABLE
 //     meanwhile, service back within a bounded time once Redis is;
-//  5. Redis restarted empty: the restarted replica's ledger rule still holds;
+//  5. Redis restarted empty: the restarted replica's ledger rule still holds
+//     (and with Redis intact, a restarted replica replays the stored answer);
 //  6. a replica killed mid-call: a retry elsewhere waits out the claim's
 //     lease, then REQUEST_ID_INTERRUPTED, never a second provider call;
 //  7. nothing personal in any key or value in Redis.
@@ -539,6 +540,35 @@ TEST_F(Replicas, RedisRestartedEmptyLeavesTheRestartedReplicasLedgerRule) {
   EXPECT_EQ(ProviderRequests(), before);
   // (A retry on replica 1 or 2 would reach the provider again: README,
   // "Redis restarted empty". Not asserted: it is the documented limit.)
+}
+
+// With Redis intact, a restarted replica answers retries as the others do:
+// with the stored answer (its ledger's rule is for Redis lost).
+TEST_F(Replicas, ARestartedReplicaReplaysTheStoredAnswerWhileRedisHasIt) {
+  ASSERT_NO_FATAL_FAILURE(StartAll());
+  v1::VerifyResponse answered;
+  const v1::VerifyRequest request = CarrierRequest(AdultMatch(), "kept-1");
+  const grpc::Status first = Call(0, request, &answered);
+  ASSERT_TRUE(first.ok()) << Describe(first);
+  EXPECT_EQ(gateways_[0]->Terminate(Slack(absl::Seconds(30))), 0);
+  ASSERT_NO_FATAL_FAILURE(StartReplicas());
+
+  for (int r : {1, 0}) {
+    v1::VerifyResponse replay;
+    grpc::Status retry;
+    // Bounded wait for the restarted replica's connection to Redis.
+    WaitFor(
+        [&] {
+          retry = Call(r, request, &replay);
+          return retry.error_code() != grpc::StatusCode::UNAVAILABLE;
+        },
+        Slack(absl::Seconds(8)));
+    ASSERT_TRUE(retry.ok()) << "replica " << r << ": " << Describe(retry);
+    EXPECT_TRUE(replay.replayed()) << "replica " << r;
+    EXPECT_EQ(DisclosureIds(replay), DisclosureIds(answered))
+        << "replica " << r;
+  }
+  EXPECT_EQ(ProviderRequests(), 1u);
 }
 
 // --- 6. A replica killed with its claim in flight.
