@@ -1,5 +1,6 @@
 #include "server/state/redis_admission_store.h"
 
+#include <optional>
 #include <utility>
 
 #include "absl/random/random.h"
@@ -174,6 +175,9 @@ struct RedisAdmissionStore::Waiting {
   std::string key;
   std::string owner;
   absl::Duration poll;
+  // The ledger's answer for a request id this replica (maybe) disclosed
+  // before it started: only looked up in Redis (peek), never claimed.
+  std::optional<VerifyResult> remembered;
 };
 
 RedisAdmissionStore::RedisAdmissionStore(RedisClient& client, Options options)
@@ -200,10 +204,14 @@ void RedisAdmissionStore::Admit(const AdmissionAsk& ask, Done done) {
     absl::ReaderMutexLock lock(&mu_);
     auto it = remembered_.find(waiting->key);
     if (it != remembered_.end() && options_.now() < it->second.second) {
-      return waiting->done({Kind::kAnswered, it->second.first, ""});
+      waiting->remembered = it->second.first;
     }
   }
-  Run(std::move(waiting), /*peek=*/false);
+  // What Redis holds for a remembered id (its stored answer, a claim) is
+  // what every replica answers; the ledger's rule answers only when Redis
+  // has no record (restarted empty) or cannot say.
+  const bool peek = waiting->remembered.has_value();
+  Run(std::move(waiting), peek);
 }
 
 void RedisAdmissionStore::Run(std::shared_ptr<Waiting> waiting, bool peek) {
@@ -235,6 +243,9 @@ void RedisAdmissionStore::Run(std::shared_ptr<Waiting> waiting, bool peek) {
 
 void RedisAdmissionStore::OnReply(std::shared_ptr<Waiting> waiting,
                                   absl::StatusOr<RedisReply> reply) {
+  if (!reply.ok() && waiting->remembered.has_value()) {
+    return waiting->done({Kind::kAnswered, *waiting->remembered, ""});
+  }
   if (!reply.ok()) return Fallback(*waiting, reply.status());
   const auto& e = reply->elements;
   const std::string what = e.empty() ? "" : e[0].str;
@@ -277,6 +288,9 @@ void RedisAdmissionStore::OnReply(std::shared_ptr<Waiting> waiting,
                               "subject today"),
                     "SUBJECT_LIMIT"),
          "subject_limit"});
+  }
+  if (what == "missing" && waiting->remembered.has_value()) {
+    return done({Kind::kAnswered, *waiting->remembered, ""});
   }
   if (what == "missing") return Run(std::move(waiting), /*peek=*/false);
   if (what == "inflight") {

@@ -267,6 +267,26 @@ TEST_F(RedisAdmissionStoreTest, RememberedRequestsReplayOnThisReplica) {
   EXPECT_EQ(redis_.Cli("dbsize"), "0\n");  // decided here, not in Redis
 }
 
+TEST_F(RedisAdmissionStoreTest, WhatRedisHoldsWinsOverTheRememberedAnswer) {
+  // Answered before this replica restarted; Redis still has the answer:
+  // the retry gets it here too, as on every other replica.
+  ASSERT_EQ(Admit(Ask("r1")).kind, Kind::kAdmitted);
+  Complete("r1", Answer("carrier_mock"), /*remember=*/true);
+  const absl::Status sent_before = absl::FailedPreconditionError("before");
+  store_->Remember("esign", "r1", sent_before, absl::Now());
+  store_->Remember("esign", "r2", sent_before, absl::Now());
+  auto replay = Admit(Ask("r1"));
+  ASSERT_EQ(replay.kind, Kind::kAnswered);
+  ASSERT_TRUE(replay.answer.ok()) << replay.answer.status();
+  EXPECT_EQ(replay.answer->provider(), "carrier_mock");
+  // Redis unreachable: the ledger's rule still answers, nothing is claimed.
+  redis_.Kill();
+  auto down = Admit(Ask("r2"));
+  EXPECT_EQ(down.kind, Kind::kAnswered);
+  EXPECT_EQ(down.answer.status(), sent_before);
+  EXPECT_EQ(fallbacks_.load(), 0);
+}
+
 TEST_F(RedisAdmissionStoreTest, AnswersRoundTripThroughTheirEncoding) {
   absl::Status limited =
       RateLimited("caller rate limit exceeded", absl::Milliseconds(1500));
