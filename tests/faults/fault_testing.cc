@@ -476,7 +476,9 @@ absl::StatusOr<std::unique_ptr<Subprocess>> Subprocess::Start(
     if (pipe2(pipe_fds, O_CLOEXEC) != 0)
       return absl::InternalError("pipe failed");
     out = pipe_fds[1];
-    err = dup(pipe_fds[1]);
+    // Close-on-exec like the pipe: a child started meanwhile on another
+    // thread must not inherit it, or this child's log never reaches EOF.
+    err = fcntl(pipe_fds[1], F_DUPFD_CLOEXEC, 0);
   } else {
     out = open(options.stdout_path.c_str(),
                O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
