@@ -57,9 +57,11 @@ expect_output VERDICT_MATCH "$cli" verify bank --name 测试甲 --id-number 1101
   --card 6222020000000000018 --mobile 13800000001 --target="$target" --request-id=cli-test-bank
 expect_output VERDICT_MATCH "$cli" --target="$target" verify face --name 测试甲 \
   --id-number 110101199003070134 --face-image config/testdata/faces/adult-match.jpg
-# The Helm chart's probe: every option after the command.
+# The Helm chart's probes: every option after the command; the startup
+# probe's service is empty (helm/idgate/templates/_helpers.tpl).
 expect_output SERVING "$cli" health "--target=$target" --timeout-ms=2000 \
   --service=idgate.v1.VerificationService
+expect_output SERVING "$cli" health "--target=$target" --timeout-ms=2000 --service=
 # An empty --caller= sends no caller metadata (it does not swallow the next
 # argument): development mode then has no caller.
 status=0
