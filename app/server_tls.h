@@ -35,7 +35,7 @@ class CertificateProviderInterface;
 
 namespace idgate {
 
-// What tls.{cert,key,client_ca}_file hold, read and checked.
+// What tls.{cert,key,client_ca}_file hold.
 struct TlsMaterial {
   std::string cert_chain;   // PEM, leaf first
   std::string private_key;  // PEM
@@ -48,7 +48,7 @@ struct TlsMaterial {
 };
 
 // Reads the files `tls` names (the key first), unchecked. Errors name the
-// config field ("config: tls.key_file: ...").
+// config field ("tls.key_file: ..."); an empty client CA file is one.
 absl::StatusOr<TlsMaterial> ReadTlsFiles(
     const ::idgate::config::v1::TlsSettings& tls);
 
