@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "adapters/mock_support/identity_book.h"
+#include "app/server_tls.h"
 #include "core/file.h"
 #include "core/server_drain.h"
 #include "core/status.h"
@@ -43,29 +44,6 @@ std::string NewDisclosureId() {
   used += 16;
   return "d-" + absl::BytesToHexString(absl::string_view(
                     reinterpret_cast<const char*>(bytes), 16));
-}
-
-absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials(
-    const cfg::TlsSettings& tls) {
-  if (tls.cert_file().empty()) return grpc::InsecureServerCredentials();
-  grpc::SslServerCredentialsOptions options(
-      tls.client_ca_file().empty()
-          ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
-          : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
-  grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
-  auto key = ReadFileToString(tls.key_file());
-  if (!key.ok()) return Prefixed("config: tls.key_file", key.status());
-  auto cert = ReadFileToString(tls.cert_file());
-  if (!cert.ok()) return Prefixed("config: tls.cert_file", cert.status());
-  pair.private_key = std::move(*key);
-  pair.cert_chain = std::move(*cert);
-  options.pem_key_cert_pairs.push_back(std::move(pair));
-  if (!tls.client_ca_file().empty()) {
-    auto ca = ReadFileToString(tls.client_ca_file());
-    if (!ca.ok()) return Prefixed("config: tls.client_ca_file", ca.status());
-    options.pem_root_certs = std::move(*ca);
-  }
-  return grpc::SslServerCredentials(options);
 }
 
 }  // namespace
@@ -390,15 +368,17 @@ absl::Status GatewayApp::StartServer(const AppOptions& options) {
         if (extra) extra(r);
       });
 
-  auto creds = ServerCredentials(c.tls());
-  if (!creds.ok()) return creds.status();
+  // TLS files are re-read while the server runs (app/server_tls.h).
+  auto tls = ServerTls::Start(c.tls(), log_);
+  if (!tls.ok()) return tls.status();
+  tls_ = std::move(*tls);
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   const std::string listen = options.listen_address.empty()
                                  ? c.listen_address()
                                  : options.listen_address;
-  builder.AddListeningPort(listen, *creds, &port_);
+  builder.AddListeningPort(listen, tls_->credentials(), &port_);
   builder.SetMaxReceiveMessageSize(
       static_cast<int>(c.server().max_receive_message_bytes()));
   if (const auto age = ToDuration(c.server().max_connection_age());

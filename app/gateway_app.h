@@ -22,6 +22,7 @@
 namespace idgate {
 
 class IdentityBook;
+class ServerTls;
 
 struct AppOptions {
   // Overrides of the config's addresses; empty keeps the config's.
@@ -103,6 +104,8 @@ class GatewayApp {
   std::unique_ptr<CallerAuthenticator> authenticator_;
   std::unique_ptr<prometheus::Exposer> exposer_;
   std::unique_ptr<VerificationServiceImpl> service_;
+  // Before the server, so that it is destroyed after it.
+  std::unique_ptr<ServerTls> tls_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   bool healthy_ = false;

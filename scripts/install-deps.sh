@@ -7,7 +7,7 @@ PACKAGES=(
   cmake ninja-build g++ pkg-config ccache
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libssl-dev prometheus-cpp-dev libgtest-dev libgmock-dev libjemalloc-dev
-  libhiredis-dev libevent-dev
+  libhiredis-dev libevent-dev libcli11-dev
   openssl python3
 )
 # buf (proto lint) and the chart validators come from npm. Machines that

@@ -233,6 +233,16 @@ std::vector<BadConfig> Cases() {
          c.mutable_tls()->set_key_file("/nonexistent/key.pem");
        },
        nullptr, "tls.key_file"},
+      // Readable, but not a certificate: refused before the server starts
+      // (it was "cannot listen on ..." when gRPC found out).
+      {"TlsCertFileNotACertificate",
+       [](cfg::GatewayConfig& c) {
+         c.mutable_tls()->set_cert_file(
+             RepoPath("config/dev-secrets/checkpoint-ed25519.pub.pem"));
+         c.mutable_tls()->set_key_file(
+             RepoPath("config/dev-secrets/checkpoint-ed25519.key"));
+       },
+       nullptr, "tls.cert_file: no PEM certificate"},
       {"MockPublicKeyMissing",
        [](cfg::GatewayConfig& c) {
          (*c.mutable_mocks()

@@ -1,29 +1,27 @@
-// idgate-cli: runs one Verify call and prints the response as JSON.
+// idgate-cli: runs one Verify call and prints the response as JSON, or asks
+// grpc.health.v1 whether the gateway is serving.
 //
 //   idgate-cli [options] verify carrier --name N --id-number ID --mobile M
-//   idgate-cli [options] verify bank --name N --id-number ID --card C --mobile
-//   M idgate-cli [options] verify face --name N --id-number ID --face-image
-//   FILE
+//   idgate-cli [options] verify bank --name N --id-number ID --card C
+//                                    --mobile M
+//   idgate-cli [options] verify face --name N --id-number ID --face-image F
 //                                    [--liveness-video FILE]
-//
 //   idgate-cli [options] health [--service NAME]
-//     exits 0 only when grpc.health.v1 says SERVING (probes, helm test)
 //
-// Options: --target host:port (127.0.0.1:50051), --caller ID (development
-// mode), --purpose P (esign.signer_identity), --request-id ID (random),
-// --consent-id ID, --scopes identity,biometric,financial (what the check
-// needs), --recipients a,b, --timeout-ms N (10000), --ca FILE --cert FILE
-// --key FILE (mTLS), --authority NAME (TLS server name when the target is
-// an address, e.g. a probe connecting to 127.0.0.1).
+// `idgate-cli --help` and `idgate-cli <command> --help` list every option
+// with its meaning and default. The connection and request options are
+// accepted before the command and after it (the Helm chart's probes put
+// them after `health`). Exit status: 0 done (health: SERVING), 1 the call
+// failed or the gateway is not serving, 2 a usage error (an unknown
+// command or flag, a flag without its value, a file that cannot be read).
 #include <cstdio>
 #include <fstream>
-#include <map>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "CLI/CLI.hpp"
 #include "absl/random/random.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "google/protobuf/util/json_util.h"
@@ -37,10 +35,79 @@ namespace {
 
 namespace v1 = ::idgate::v1;
 
-constexpr char kUsage[] =
-    "usage: idgate-cli [--target host:port] [--caller ID] [--purpose P] "
-    "verify carrier|bank|face --name N --id-number ID ...\n"
-    "       idgate-cli [--target host:port] health [--service NAME]\n";
+constexpr int kOk = 0;
+constexpr int kFailed = 1;
+constexpr int kUsage = 2;
+
+// Every option; empty means "not given" where the option has no default.
+struct Options {
+  // Connection.
+  std::string target = "127.0.0.1:50051";
+  int64_t timeout_ms = 10000;
+  std::string ca, cert, key, authority;
+  // The request (verify).
+  std::string caller = "esign-platform";
+  std::string purpose = "esign.signer_identity";
+  std::string request_id, consent_id, scopes, recipients;
+  // The person (verify <check>).
+  std::string name, id_number, mobile, card, face_image, liveness_video;
+  // health.
+  std::string service;
+};
+
+// The connection options, on every command that connects.
+void AddConnectionOptions(CLI::App* app, Options* o) {
+  constexpr char kGroup[] = "Connection";
+  app->add_option("--target", o->target, "The gateway, host:port")
+      ->group(kGroup);
+  app->add_option("--timeout-ms", o->timeout_ms,
+                  "Deadline of the call, in milliseconds")
+      ->check(CLI::PositiveNumber)
+      ->group(kGroup);
+  app->add_option("--ca", o->ca,
+                  "CA certificates (PEM) to trust; turns TLS on "
+                  "(default: plaintext)")
+      ->group(kGroup);
+  app->add_option("--cert", o->cert,
+                  "Client certificate (PEM) for mTLS; with --ca")
+      ->group(kGroup);
+  app->add_option("--key", o->key, "Private key (PEM) of --cert")
+      ->group(kGroup);
+  app->add_option("--authority", o->authority,
+                  "TLS server name to expect (when --target is an address)")
+      ->group(kGroup);
+}
+
+// What the request says besides the person, on verify and its checks.
+void AddRequestOptions(CLI::App* app, Options* o) {
+  constexpr char kGroup[] = "Request";
+  app->add_option("--caller", o->caller,
+                  "Caller id as x-idgate-caller metadata (development mode; "
+                  "empty: none)")
+      ->group(kGroup);
+  app->add_option("--purpose", o->purpose, "Purpose of the check")
+      ->group(kGroup);
+  app->add_option("--request-id", o->request_id,
+                  "Idempotency key (default: a random cli-<n>)")
+      ->group(kGroup);
+  app->add_option("--consent-id", o->consent_id,
+                  "Id of the person's consent (default: a random "
+                  "cli-consent-<n>)")
+      ->group(kGroup);
+  app->add_option("--scopes", o->scopes,
+                  "Consented scopes: identity,biometric,financial (default: "
+                  "what the check needs)")
+      ->group(kGroup);
+  app->add_option("--recipients", o->recipients,
+                  "Consented recipients, comma-separated provider ids "
+                  "(default: none)")
+      ->group(kGroup);
+}
+
+CLI::Option* AddPersonOption(CLI::App* app, const std::string& name,
+                             std::string* value, const std::string& meaning) {
+  return app->add_option(name, *value, meaning)->group("Person");
+}
 
 bool ReadFile(const std::string& path, std::string* out) {
   std::ifstream in(path, std::ios::binary);
@@ -80,168 +147,253 @@ void PrintError(const grpc::Status& status) {
   }
 }
 
-}  // namespace
+int UsageError(const std::string& message, const std::string& command) {
+  std::fprintf(stderr, "idgate-cli: %s\nRun '%s --help' for the options.\n",
+               message.c_str(), command.c_str());
+  return kUsage;
+}
 
-int main(int argc, char** argv) {
-  std::map<std::string, std::string> opt = {
-      {"target", "127.0.0.1:50051"},
-      {"caller", "esign-platform"},
-      {"purpose", "esign.signer_identity"},
-      {"timeout_ms", "10000"}};
-  std::vector<std::string> positional;
-  for (int i = 1; i < argc; ++i) {
+// The command line as far as it was parsed ("idgate-cli verify carrier"),
+// for pointing at the right --help.
+std::string ParsedCommand(const CLI::App& app) {
+  std::string command = app.get_name();
+  const CLI::App* at = &app;
+  while (true) {
+    const std::vector<CLI::App*> subs = at->get_subcommands();
+    if (subs.empty()) return command;
+    at = subs.front();
+    absl::StrAppend(&command, " ", at->get_name());
+  }
+}
+
+// "--caller=" means an empty value, as it did before this parser: CLI11
+// would take the next argument as its value instead.
+std::vector<std::string> ReversedArgs(int argc, char** argv) {
+  std::vector<std::string> args;
+  for (int i = argc - 1; i >= 1; --i) {
     std::string arg = argv[i];
-    if (arg.rfind("--", 0) != 0) {
-      positional.push_back(arg);
-      continue;
+    if (arg.size() > 3 && arg.rfind("--", 0) == 0 && arg.back() == '=' &&
+        arg.find('=') == arg.size() - 1) {
+      args.emplace_back();
+      arg.pop_back();
     }
-    std::string key = arg.substr(2), value;
-    if (auto eq = key.find('='); eq != std::string::npos) {
-      value = key.substr(eq + 1);
-      key = key.substr(0, eq);
-    } else if (i + 1 < argc) {
-      value = argv[++i];
-    } else {
-      std::fprintf(stderr, "--%s needs a value\n%s", key.c_str(), kUsage);
-      return 2;
-    }
-    for (char& c : key) c = c == '-' ? '_' : c;
-    opt[key] = value;
+    args.push_back(std::move(arg));
   }
-  const bool health = positional.size() == 1 && positional[0] == "health";
-  if (!health && (positional.size() != 2 || positional[0] != "verify")) {
-    std::fprintf(stderr, "%s", kUsage);
-    return 2;
-  }
+  return args;
+}
 
+std::shared_ptr<grpc::Channel> Connect(const Options& o, std::string* error) {
   std::shared_ptr<grpc::ChannelCredentials> creds =
       grpc::InsecureChannelCredentials();
-  if (opt.count("ca")) {
+  if (!o.ca.empty()) {
     grpc::SslCredentialsOptions ssl;
-    if (!ReadFile(opt["ca"], &ssl.pem_root_certs) ||
-        (opt.count("cert") && !ReadFile(opt["cert"], &ssl.pem_cert_chain)) ||
-        (opt.count("key") && !ReadFile(opt["key"], &ssl.pem_private_key))) {
-      std::fprintf(stderr, "--ca/--cert/--key: cannot read a file\n");
-      return 2;
+    if (!ReadFile(o.ca, &ssl.pem_root_certs) ||
+        (!o.cert.empty() && !ReadFile(o.cert, &ssl.pem_cert_chain)) ||
+        (!o.key.empty() && !ReadFile(o.key, &ssl.pem_private_key))) {
+      *error = "--ca/--cert/--key: cannot read a file";
+      return nullptr;
     }
     creds = grpc::SslCredentials(ssl);
   }
   grpc::ChannelArguments args;
-  if (opt.count("authority")) args.SetSslTargetNameOverride(opt["authority"]);
-  auto channel = grpc::CreateCustomChannel(opt["target"], creds, args);
-  int64_t timeout_ms = 0;
-  if (!absl::SimpleAtoi(opt["timeout_ms"], &timeout_ms) || timeout_ms <= 0) {
-    std::fprintf(stderr, "--timeout-ms: expected a positive number\n");
-    return 2;
-  }
-  const auto deadline =
-      std::chrono::system_clock::now() + std::chrono::milliseconds(timeout_ms);
+  if (!o.authority.empty()) args.SetSslTargetNameOverride(o.authority);
+  return grpc::CreateCustomChannel(o.target, creds, args);
+}
 
-  if (health) {
-    auto stub = grpc::health::v1::Health::NewStub(channel);
-    grpc::ClientContext context;
-    context.set_deadline(deadline);
-    grpc::health::v1::HealthCheckRequest request;
-    request.set_service(opt["service"]);
-    grpc::health::v1::HealthCheckResponse response;
-    grpc::Status status = stub->Check(&context, request, &response);
-    if (!status.ok()) {
-      PrintError(status);
-      return 1;
-    }
-    std::printf("%s\n",
-                grpc::health::v1::HealthCheckResponse::ServingStatus_Name(
-                    response.status())
-                    .c_str());
-    return response.status() == grpc::health::v1::HealthCheckResponse::SERVING
-               ? 0
-               : 1;
-  }
-  const std::string check = positional[1];
+std::chrono::system_clock::time_point Deadline(const Options& o) {
+  return std::chrono::system_clock::now() +
+         std::chrono::milliseconds(o.timeout_ms);
+}
 
+int RunHealth(const Options& o) {
+  std::string error;
+  auto channel = Connect(o, &error);
+  if (channel == nullptr) return UsageError(error, "idgate-cli health");
+  auto stub = grpc::health::v1::Health::NewStub(channel);
+  grpc::ClientContext context;
+  context.set_deadline(Deadline(o));
+  grpc::health::v1::HealthCheckRequest request;
+  request.set_service(o.service);
+  grpc::health::v1::HealthCheckResponse response;
+  grpc::Status status = stub->Check(&context, request, &response);
+  if (!status.ok()) {
+    PrintError(status);
+    return kFailed;
+  }
+  std::printf("%s\n", grpc::health::v1::HealthCheckResponse::ServingStatus_Name(
+                          response.status())
+                          .c_str());
+  return response.status() == grpc::health::v1::HealthCheckResponse::SERVING
+             ? kOk
+             : kFailed;
+}
+
+int RunVerify(const Options& o, const std::string& check) {
+  const std::string command = "idgate-cli verify " + check;
   v1::VerifyRequest request;
   absl::BitGen gen;
   request.set_request_id(
-      opt.count("request_id")
-          ? opt["request_id"]
+      !o.request_id.empty()
+          ? o.request_id
           : absl::StrCat("cli-", absl::Uniform<uint64_t>(gen)));
-  request.set_purpose(opt["purpose"]);
+  request.set_purpose(o.purpose);
   auto* consent = request.mutable_consent();
   consent->set_consent_id(
-      opt.count("consent_id")
-          ? opt["consent_id"]
+      !o.consent_id.empty()
+          ? o.consent_id
           : absl::StrCat("cli-consent-", absl::Uniform<uint32_t>(gen)));
   *consent->mutable_granted_at() =
       google::protobuf::util::TimeUtil::GetCurrentTime();
-  std::string scopes = opt.count("scopes") ? opt["scopes"]
-                       : check == "bank"   ? "identity,financial"
-                       : check == "face"   ? "identity,biometric"
-                                           : "identity";
+  const std::string scopes = !o.scopes.empty() ? o.scopes
+                             : check == "bank" ? "identity,financial"
+                             : check == "face" ? "identity,biometric"
+                                               : "identity";
   for (absl::string_view s : absl::StrSplit(scopes, ',', absl::SkipEmpty())) {
-    if (s == "identity")
+    if (s == "identity") {
       consent->add_scopes(v1::CONSENT_SCOPE_IDENTITY);
-    else if (s == "biometric")
+    } else if (s == "biometric") {
       consent->add_scopes(v1::CONSENT_SCOPE_BIOMETRIC);
-    else if (s == "financial")
+    } else if (s == "financial") {
       consent->add_scopes(v1::CONSENT_SCOPE_FINANCIAL_ACCOUNT);
-    else {
-      std::fprintf(stderr, "--scopes: unknown scope\n");
-      return 2;
+    } else {
+      return UsageError(absl::StrCat("--scopes: unknown scope \"", s,
+                                     "\" (identity, biometric, financial)"),
+                        command);
     }
   }
-  if (opt.count("recipients")) {
-    for (absl::string_view r :
-         absl::StrSplit(opt["recipients"], ',', absl::SkipEmpty())) {
-      consent->add_recipients(std::string(r));
-    }
+  for (absl::string_view r :
+       absl::StrSplit(o.recipients, ',', absl::SkipEmpty())) {
+    consent->add_recipients(std::string(r));
   }
 
   if (check == "carrier") {
     auto* c = request.mutable_carrier_three_factor();
-    c->set_name(opt["name"]);
-    c->set_id_number(opt["id_number"]);
-    c->set_mobile(opt["mobile"]);
+    c->set_name(o.name);
+    c->set_id_number(o.id_number);
+    c->set_mobile(o.mobile);
   } else if (check == "bank") {
     auto* c = request.mutable_bank_four_factor();
-    c->set_name(opt["name"]);
-    c->set_id_number(opt["id_number"]);
-    c->set_bank_card_number(opt["card"]);
-    c->set_mobile(opt["mobile"]);
-  } else if (check == "face") {
+    c->set_name(o.name);
+    c->set_id_number(o.id_number);
+    c->set_bank_card_number(o.card);
+    c->set_mobile(o.mobile);
+  } else {
     auto* c = request.mutable_face_verification();
-    c->set_name(opt["name"]);
-    c->set_id_number(opt["id_number"]);
+    c->set_name(o.name);
+    c->set_id_number(o.id_number);
     std::string bytes;
-    if (opt.count("face_image")) {
-      if (!ReadFile(opt["face_image"], &bytes)) {
-        std::fprintf(stderr, "--face-image: cannot read the file\n");
-        return 2;
+    if (!o.face_image.empty()) {
+      if (!ReadFile(o.face_image, &bytes)) {
+        return UsageError("--face-image: cannot read the file", command);
       }
       c->set_face_image(bytes);
     }
-    if (opt.count("liveness_video")) {
-      if (!ReadFile(opt["liveness_video"], &bytes)) {
-        std::fprintf(stderr, "--liveness-video: cannot read the file\n");
-        return 2;
+    if (!o.liveness_video.empty()) {
+      if (!ReadFile(o.liveness_video, &bytes)) {
+        return UsageError("--liveness-video: cannot read the file", command);
       }
       c->set_liveness_video(bytes);
     }
-  } else {
-    std::fprintf(stderr, "%s", kUsage);
-    return 2;
   }
 
+  std::string error;
+  auto channel = Connect(o, &error);
+  if (channel == nullptr) return UsageError(error, command);
   auto stub = v1::VerificationService::NewStub(channel);
   grpc::ClientContext context;
-  context.set_deadline(deadline);
-  if (!opt["caller"].empty())
-    context.AddMetadata("x-idgate-caller", opt["caller"]);
+  context.set_deadline(Deadline(o));
+  if (!o.caller.empty()) context.AddMetadata("x-idgate-caller", o.caller);
   v1::VerifyResponse response;
   grpc::Status status = stub->Verify(&context, request, &response);
   if (!status.ok()) {
     PrintError(status);
-    return 1;
+    return kFailed;
   }
   std::printf("%s", ToJson(response).c_str());
-  return 0;
+  return kOk;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  CLI::App app(
+      "Calls an idgate gateway: one identity check (verify), or its "
+      "grpc.health.v1 status (health).",
+      "idgate-cli");
+  app.option_defaults()->always_capture_default();
+  app.get_formatter()->column_width(38);
+  app.footer(
+      "Connection and request options may also follow the command.\n"
+      "Exit status: 0 done (health: SERVING), 1 the call failed or the "
+      "gateway is not serving, 2 usage error.");
+  AddConnectionOptions(&app, &o);
+  AddRequestOptions(&app, &o);
+
+  CLI::App* verify = app.add_subcommand(
+      "verify", "Runs one check and prints the response as JSON");
+  AddConnectionOptions(verify, &o);
+  AddRequestOptions(verify, &o);
+  struct Check {
+    const char* name;
+    const char* meaning;
+    CLI::App* app = nullptr;
+  };
+  Check checks[] = {
+      {"carrier", "Carrier three-factor: name, ID number and mobile"},
+      {"bank",
+       "Bank four-factor: name, ID number, card and the mobile the "
+       "bank holds"},
+      {"face", "Face liveness and comparison with the ID photo"},
+  };
+  for (Check& check : checks) {
+    check.app = verify->add_subcommand(check.name, check.meaning);
+    AddConnectionOptions(check.app, &o);
+    AddRequestOptions(check.app, &o);
+    AddPersonOption(check.app, "--name", &o.name, "Name on the ID card");
+    AddPersonOption(check.app, "--id-number", &o.id_number,
+                    "Resident ID number (18 characters)");
+    const std::string check_name = check.name;
+    if (check_name == "carrier" || check_name == "bank") {
+      if (check_name == "bank") {
+        AddPersonOption(check.app, "--card", &o.card, "Bank card number");
+      }
+      AddPersonOption(check.app, "--mobile", &o.mobile,
+                      check_name == "bank" ? "Mobile number the bank holds"
+                                           : "Mobile number");
+    } else {
+      AddPersonOption(check.app, "--face-image", &o.face_image,
+                      "File of the face image (JPEG or PNG)");
+      AddPersonOption(check.app, "--liveness-video", &o.liveness_video,
+                      "File of a liveness video (default: none)");
+    }
+  }
+
+  CLI::App* health = app.add_subcommand(
+      "health",
+      "Asks grpc.health.v1 whether the gateway serves; exits 0 only when it "
+      "says SERVING (probes, helm test)");
+  AddConnectionOptions(health, &o);
+  health->add_option("--service", o.service,
+                     "Service to ask about (default: the whole server)");
+
+  try {
+    std::vector<std::string> args = ReversedArgs(argc, argv);
+    app.parse(args);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) {
+      return app.exit(e);  // --help
+    }
+    return UsageError(e.what(), ParsedCommand(app));
+  }
+
+  if (health->parsed()) return RunHealth(o);
+  if (verify->parsed()) {
+    for (const Check& check : checks) {
+      if (check.app->parsed()) return RunVerify(o, check.name);
+    }
+    return UsageError("verify: which check? carrier, bank or face",
+                      "idgate-cli verify");
+  }
+  return UsageError("missing command: verify or health", "idgate-cli");
 }
