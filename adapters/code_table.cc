@@ -17,7 +17,7 @@ const CodeRow* FindCode(const CodeTable& table,
   for (const CodeRow& row : table.rows) {
     bool match = true;
     for (size_t i = 0; i < parts.size() && match; ++i) {
-      match = row.key[i] == kAnyCode || row.key[i] == parts[i];
+      match = row.key[i].value == kAnyCode || row.key[i].value == parts[i];
     }
     if (match) return &row;
   }

@@ -24,12 +24,25 @@ inline constexpr absl::string_view kAnyCode = "*";
 inline constexpr absl::string_view kWordCodeChars =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-";
 
+// One part of a row's key. Built from a constant's array with its length
+// known at compile time: absl::string_view's const char* constructor checks
+// for null, which GCC does not accept in a constant expression under UBSan
+// for a named array (the sanitizer builds of scripts/test.sh).
+struct CodePart {
+  constexpr CodePart() = default;
+  template <size_t N>
+  constexpr CodePart(const char (&code)[N]) : value(code, N - 1) {}
+  constexpr CodePart(absl::string_view code) : value(code) {}
+  absl::string_view value;
+};
+using CodeKey = std::array<CodePart, 3>;
+
 // One documented result of a provider protocol.
 struct CodeRow {
   // The result as the protocol gives it: the code, then the further parts
   // some protocols add (Alipay: "passed" and the sub-code). kAnyCode
   // matches any value; a part left out matches only an empty one.
-  std::array<absl::string_view, 3> key;
+  CodeKey key;
   // kOk: the provider answered and `verdict` is its answer. Otherwise the
   // call failed with this status code, and `what` says why in our words.
   absl::StatusCode status;
@@ -43,8 +56,7 @@ enum class Billing { kNotBilled, kBilled };
 enum class Retry { kFinal, kRetryable };
 
 // A definitive answer.
-constexpr CodeRow AnswerRow(std::array<absl::string_view, 3> key,
-                            Verdict verdict, Billing billing) {
+constexpr CodeRow AnswerRow(CodeKey key, Verdict verdict, Billing billing) {
   return {key,     absl::StatusCode::kOk,
           verdict, billing == Billing::kBilled,
           false,   ""};
@@ -53,8 +65,7 @@ constexpr CodeRow AnswerRow(std::array<absl::string_view, 3> key,
 // A failure: never billed, since providers bill only the answers they give.
 // `what` is our wording: a provider's own message is never copied, as it
 // may echo the request.
-constexpr CodeRow FailureRow(std::array<absl::string_view, 3> key,
-                             absl::StatusCode status, Retry retry,
+constexpr CodeRow FailureRow(CodeKey key, absl::StatusCode status, Retry retry,
                              absl::string_view what) {
   return {key,
           status,
