@@ -1,6 +1,7 @@
 #include "tools/idgate-audit/audit.h"
 
 #include <algorithm>
+#include <limits>
 #include <map>
 #include <set>
 #include <tuple>
@@ -17,6 +18,7 @@
 #include "google/protobuf/util/time_util.h"
 #include "server/config/config_loader.h"
 #include "server/ledger/ledger_scan.h"
+#include "server/ledger/retention.h"
 #include "server/ledger/segment_format.h"
 
 namespace idgate::audit {
@@ -27,6 +29,7 @@ using ::idgate::config::v1::GatewayConfig;
 using ::idgate::ledger::v1::RECORD_KIND_CHECKPOINT;
 using ::idgate::ledger::v1::RECORD_KIND_INTENT;
 using ::idgate::ledger::v1::RECORD_KIND_OUTCOME;
+using ::idgate::ledger::v1::RECORD_KIND_PRUNE;
 using ::idgate::ledger::v1::SharingRow;
 using ::idgate::ledger::v1::SharingTable;
 using ::idgate::ledger::v1::SubjectDisclosure;
@@ -103,9 +106,10 @@ std::string FieldsLabel(
   return absl::StrJoin(labels, ", ");
 }
 
-// What verify checks beyond the chain, as the scan's visitor: checkpoint
-// signatures, and INTENTs and OUTCOMEs without their other half (warnings,
-// not failures). Hands every record that passed to `visit`.
+// What verify checks beyond the chain, as the scan's visitor: the
+// signatures of checkpoints and prune anchors, that the anchor file's record
+// is the chain's, and INTENTs and OUTCOMEs without their other half
+// (warnings, not failures). Hands every record that passed to `visit`.
 class AuditVisitor final : public LedgerVisitor {
  public:
   AuditVisitor(const VerifyOptions& options, const RecordVisitor& visit,
@@ -116,19 +120,41 @@ class AuditVisitor final : public LedgerVisitor {
     }
   }
 
+  // The key a checkpoint or prune anchor names, or DATA_LOSS; null when no
+  // keys were given, and signatures go unchecked.
+  absl::StatusOr<const Ed25519PublicKey*> KeyFor(absl::string_view what,
+                                                 const std::string& key_id) {
+    if (keys_.empty()) return nullptr;
+    auto key = keys_.find(key_id);
+    if (key == keys_.end()) {
+      return absl::DataLossError(
+          absl::StrCat(what, " signed by unknown key ", key_id));
+    }
+    return key->second;
+  }
+
+  absl::Status CheckPruneSignature(const LedgerRecord& prune) {
+    absl::StatusOr<const Ed25519PublicKey*> key =
+        KeyFor("prune anchor", prune.prune().key_id());
+    if (!key.ok() || *key == nullptr) return key.status();
+    return VerifyPruneSignature(prune, **key);
+  }
+
+  // The chain must hold the record of the anchor file, unchanged.
+  void ExpectAnchor(const LedgerRecord& anchor) {
+    anchor_sequence_ = anchor.sequence();
+    anchor_hash_ = anchor.hash();
+  }
+  bool anchor_found() const { return anchor_found_; }
+
   absl::Status OnCheckpoint(const LedgerRecord& checkpoint,
                             const RecordPosition& position) override {
     ++report_->checkpoints;
     report_->last_checkpoint_sequence = checkpoint.sequence();
-    if (keys_.empty()) return absl::OkStatus();
-    auto key = keys_.find(checkpoint.checkpoint().key_id());
-    if (key == keys_.end()) {
-      return absl::DataLossError(
-          absl::StrCat("checkpoint signed by unknown key ",
-                       checkpoint.checkpoint().key_id()));
-    }
-    absl::Status signature =
-        VerifyCheckpointSignature(checkpoint, *key->second);
+    absl::StatusOr<const Ed25519PublicKey*> key =
+        KeyFor("checkpoint", checkpoint.checkpoint().key_id());
+    if (!key.ok() || *key == nullptr) return key.status();
+    absl::Status signature = VerifyCheckpointSignature(checkpoint, **key);
     if (!signature.ok()) return signature;
     ++report_->signatures_verified;
     return absl::OkStatus();
@@ -148,8 +174,21 @@ class AuditVisitor final : public LedgerVisitor {
               record.sequence(), " disclosure ", record.disclosure_id()));
         }
         break;
+      case RECORD_KIND_PRUNE: {
+        absl::Status signature = CheckPruneSignature(record);
+        if (!signature.ok()) return signature;
+        ++report_->prune_records;
+        break;
+      }
       default:
         break;
+    }
+    if (record.sequence() == anchor_sequence_) {
+      if (record.hash() != anchor_hash_) {
+        return absl::DataLossError(
+            absl::StrCat("not the record ", kPruneAnchorFileName, " holds"));
+      }
+      anchor_found_ = true;
     }
     if (visit_) visit_(record);
     return absl::OkStatus();
@@ -164,6 +203,10 @@ class AuditVisitor final : public LedgerVisitor {
                        intent.provider, " at ", FormatTime(intent.time)));
     }
     for (std::string& warning : outcomes_without_intent_) {
+      // Its INTENT may have gone in the segment before the first one kept.
+      if (report_->pruned_through_sequence > 0) {
+        warning += " (its INTENT may have been pruned)";
+      }
       report_->warnings.push_back(std::move(warning));
     }
   }
@@ -180,11 +223,67 @@ class AuditVisitor final : public LedgerVisitor {
   std::map<std::string, const Ed25519PublicKey*> keys_;
   std::map<std::string, OpenIntent> open_intents_;
   std::vector<std::string> outcomes_without_intent_;
+  uint64_t anchor_sequence_ = 0;  // 0: no anchor
+  std::string anchor_hash_;
+  bool anchor_found_ = false;
 };
 
 absl::Status Failed(const VerifyReport& report) {
   return absl::DataLossError(
       absl::StrCat("ledger does not verify: ", report.error));
+}
+
+// The segments of a source before `end` (an index): a scan over them stops
+// where a missing segment would stop it, having verified what comes first.
+class SegmentsBefore final : public SegmentSource {
+ public:
+  SegmentsBefore(SegmentSource& source, uint64_t end)
+      : source_(source), end_(end) {}
+
+  absl::StatusOr<std::vector<std::string>> List() override {
+    absl::StatusOr<std::vector<std::string>> names = source_.List();
+    if (!names.ok()) return names.status();
+    std::vector<std::string> before;
+    for (std::string& name : *names) {
+      absl::optional<uint64_t> index = ParseSegmentFileName(name);
+      if (index.has_value() && *index < end_) before.push_back(std::move(name));
+    }
+    return before;
+  }
+  absl::StatusOr<std::string> Read(const std::string& name) override {
+    return source_.Read(name);
+  }
+
+ private:
+  SegmentSource& source_;
+  const uint64_t end_;
+};
+
+// A missing segment, with the records it took: from the one after the
+// verified head to the one before the next segment's first record (as that
+// record claims), or from the head on when no later segment can be read.
+LedgerDamage MissingRecords(SegmentSource& source, LedgerDamage missing,
+                            const ChainHead& head,
+                            const std::vector<uint64_t>& indices, bool pruned) {
+  const uint64_t gap = *ParseSegmentFileName(missing.segment);
+  missing.sequence = head.sequence + 1;
+  missing.reason = absl::StrCat("is missing: records from ", head.sequence + 1,
+                                " on are gone");
+  for (uint64_t index : indices) {
+    if (index < gap) continue;
+    absl::StatusOr<LedgerRecord> next =
+        ReadFirstRecord(source, SegmentFileName(index));
+    if (next.ok() && next->sequence() > head.sequence + 1) {
+      missing.reason = absl::StrCat("is missing: records ", head.sequence + 1,
+                                    " to ", next->sequence() - 1, " are gone");
+    }
+    break;
+  }
+  if (!pruned && head.sequence == 0) {
+    absl::StrAppend(&missing.reason, ", and no ", kPruneAnchorFileName,
+                    " says they were pruned");
+  }
+  return missing;
 }
 
 }  // namespace
@@ -194,10 +293,58 @@ VerifyReport Verify(SegmentSource& source, const VerifyOptions& options,
   VerifyReport report;
   report.head_hash = std::string(kGenesisHash);
   AuditVisitor visitor(options, visit, &report);
-  absl::StatusOr<ScanResult> scan = ScanLedger(source, ScanStart(), visitor);
+  // A pruned ledger verifies from its anchor.
+  absl::StatusOr<absl::optional<LedgerRecord>> anchor = ReadPruneAnchor(source);
+  if (!anchor.ok()) {
+    report.error = std::string(anchor.status().message());
+    return report;
+  }
+  ScanStart start;
+  if (anchor->has_value()) {
+    const LedgerRecord& record = **anchor;
+    absl::Status signature = visitor.CheckPruneSignature(record);
+    if (!signature.ok()) {
+      report.error =
+          absl::StrCat(kPruneAnchorFileName, ": ", signature.message());
+      return report;
+    }
+    start = ScanStartAfter(record);
+    report.pruned_through_sequence = record.prune().last_sequence();
+    report.pruned_through_hash = record.prune().last_hash();
+    report.pruned_before = ToTime(record.prune().before());
+    visitor.ExpectAnchor(record);
+  }
+
+  absl::StatusOr<std::vector<uint64_t>> listed = ListSegments(source);
+  if (!listed.ok()) {
+    report.error = std::string(listed.status().message());
+    return report;
+  }
+  std::vector<uint64_t> indices;
+  uint64_t left_before_anchor = 0;
+  for (uint64_t index : *listed) {
+    if (index < start.segment) {
+      ++left_before_anchor;
+    } else {
+      indices.push_back(index);
+    }
+  }
+  // Everything before a missing segment is verified first, so that the gap
+  // is named with the records it took, and earlier damage comes first.
+  const absl::optional<LedgerDamage> missing =
+      FindMissingSegment(indices, start.segment);
+  SegmentsBefore before_gap(
+      source, missing.has_value() ? *ParseSegmentFileName(missing->segment)
+                                  : std::numeric_limits<uint64_t>::max());
+  absl::StatusOr<ScanResult> scan = ScanLedger(before_gap, start, visitor);
   if (!scan.ok()) {
     report.error = std::string(scan.status().message());
     return report;
+  }
+  if (missing.has_value() && !scan->damage.has_value() &&
+      !scan->torn_tail.has_value()) {
+    scan->damage = MissingRecords(source, *missing, scan->head, indices,
+                                  anchor->has_value());
   }
   if (scan->segments == 0 && !scan->damage.has_value()) {
     report.error = "no ledger segment files (ledger-NNNNNN.log)";
@@ -210,6 +357,9 @@ VerifyReport Verify(SegmentSource& source, const VerifyOptions& options,
     LedgerDamage torn = *scan->torn_tail;
     torn.reason = absl::StrCat("torn record: ", torn.reason);
     report.error = torn.ToString();
+  } else if (anchor->has_value() && !visitor.anchor_found()) {
+    report.error = absl::StrCat(kPruneAnchorFileName, ": its record ",
+                                (*anchor)->sequence(), " is not in the chain");
   }
   report.records = scan->records;
   report.head_sequence = scan->head.sequence;
@@ -223,10 +373,23 @@ VerifyReport Verify(SegmentSource& source, const VerifyOptions& options,
   report.ok = report.error.empty();
 
   visitor.AddRecordWarnings();
+  if (left_before_anchor > 0) {
+    report.warnings.push_back(absl::StrCat(
+        left_before_anchor, " segment file(s) before ",
+        SegmentFileName(start.segment),
+        ", where the prune anchor starts the chain, are left from an "
+        "interrupted prune: not verified; the gateway removes them when it "
+        "starts"));
+  }
   if (report.ok && report.checkpoints > 0 && options.public_keys.empty()) {
     report.warnings.push_back(
         "checkpoint signatures not checked (no --public-key): a chain "
         "rewritten with recomputed hashes and checkpoints would pass");
+  }
+  if (report.ok && anchor->has_value() && options.public_keys.empty()) {
+    report.warnings.push_back(
+        "prune anchor signature not checked (no --public-key): records "
+        "removed behind a forged anchor would pass");
   }
   if (report.ok && report.checkpoints == 0 && report.records > 0) {
     report.warnings.push_back(
@@ -243,10 +406,20 @@ VerifyReport Verify(SegmentSource& source, const VerifyOptions& options,
 
 std::string VerifySummary(const VerifyReport& report) {
   if (!report.ok) return absl::StrCat("FAIL: ", report.error);
-  return absl::StrCat("OK: ", report.records, " records, ", report.checkpoints,
-                      " checkpoints (", report.signatures_verified,
-                      " signatures verified), head ", report.head_sequence, " ",
-                      report.head_hash);
+  std::string summary =
+      absl::StrCat("OK: ", report.records, " records, ", report.checkpoints,
+                   " checkpoints (", report.signatures_verified,
+                   " signatures verified), head ", report.head_sequence, " ",
+                   report.head_hash);
+  if (report.pruned_through_sequence > 0) {
+    absl::StrAppend(&summary, "; verified from anchor ",
+                    report.pruned_through_sequence, " ",
+                    report.pruned_through_hash, ", records before ",
+                    absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", report.pruned_before,
+                                     absl::UTCTimeZone()),
+                    " pruned");
+  }
+  return summary;
 }
 
 absl::Status WriteJsonLines(SegmentSource& source, std::string* out) {

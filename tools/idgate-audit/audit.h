@@ -11,6 +11,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "idgate/config/v1/config.pb.h"
 #include "idgate/ledger/v1/audit.pb.h"
 #include "server/ledger/crypto.h"
@@ -44,22 +45,35 @@ struct VerifyReport {
   uint64_t head_sequence = 0;
   std::string head_hash;
   uint64_t last_checkpoint_sequence = 0;
+  // PRUNE records in the chain.
+  uint64_t prune_records = 0;
+  // A pruned ledger (pruned_through_sequence > 0) verifies from its prune
+  // anchor: the last record removed, and a time every removed record
+  // precedes.
+  uint64_t pruned_through_sequence = 0;
+  std::string pruned_through_hash;
+  absl::Time pruned_before;
   // Not failures, but worth an auditor's eye: intents without outcome
   // ("possibly disclosed"), records after the last checkpoint, signatures
-  // not checked.
+  // not checked, segments an interrupted prune left.
   std::vector<std::string> warnings;
 };
 
 using RecordVisitor = std::function<void(const LedgerRecord&)>;
 
-// Verifies the whole ledger: every segment from ledger-000001.log, every
-// record's hash, the chain across segments, each checkpoint's head and
-// signature. Stops at the first problem. `visit` (optional) sees every
-// record that passed, in order.
+// Verifies the whole ledger: every segment from ledger-000001.log (or, in a
+// pruned ledger, from the first segment its signed prune anchor keeps,
+// linked to the last record removed), every record's hash, the chain across
+// segments, each checkpoint's head and signature, each prune anchor's
+// signature, and that the anchor file's record is in the chain. Stops at
+// the first problem; a missing segment is named with the records it took.
+// `visit` (optional) sees every record that passed, in order.
 VerifyReport Verify(SegmentSource& source, const VerifyOptions& options,
                     const RecordVisitor& visit = nullptr);
 
-// "OK: N records, M checkpoints, head <seq> <hash>" or "FAIL: <error>".
+// "OK: N records, M checkpoints, head <seq> <hash>" (a pruned ledger adds
+// "; verified from anchor <seq> <hash>, records before <time> pruned") or
+// "FAIL: <error>".
 std::string VerifySummary(const VerifyReport& report);
 
 // Every record as one line of proto3 JSON, after verifying the chain; on a

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -13,6 +14,7 @@
 #include "gtest/gtest.h"
 #include "server/identity/masking.h"
 #include "server/ledger/file_ledger.h"
+#include "server/ledger/retention.h"
 #include "server/ledger/segment_format.h"
 #include "server/ledger/testing.h"
 
@@ -357,6 +359,200 @@ TEST(VerifyTest, ArbitraryBytesNeverCrash) {
         MemorySource({{"ledger-000001.log", data}});
     Verify(*source, VerifyOptions());
   }
+}
+
+// A ledger pruned by FileLedger: pairs d0..d3 at kStart, one segment per
+// batch with a signed checkpoint each (records 1-16 in segments 1-8), then
+// two hours later d4, which with a retention of an hour prunes segments
+// 1-8 behind the anchor (record 19, after d4's intent and checkpoint).
+class PrunedLedger {
+ public:
+  PrunedLedger() {
+    keys_ = testing::WriteKeyPair(dir_.path(), "checkpoint");
+    FileLedgerOptions options = testing::TestLedgerOptions(ledger_dir());
+    options.checkpoint_private_key_file = keys_.private_key;
+    options.checkpoint_every_records = 1;
+    options.checkpoint_interval = absl::ZeroDuration();
+    options.segment_max_bytes = 1;
+    options.retention = absl::Hours(1);
+    options.now = [this] { return absl::FromUnixSeconds(clock_); };
+    std::unique_ptr<FileLedger> ledger = *FileLedger::Open(options);
+    for (int i = 0; i < 4; ++i) {
+      const std::string id = absl::StrCat("d", i);
+      EXPECT_TRUE(AppendAndWait(*ledger, MakeIntent(id)).ok());
+      EXPECT_TRUE(AppendAndWait(*ledger, MakeOutcome(id)).ok());
+    }
+    unpruned_ = Files();
+    clock_ += 2 * 3600;
+    EXPECT_TRUE(AppendAndWait(*ledger, MakeIntent("d4")).ok());
+    EXPECT_TRUE(AppendAndWait(*ledger, MakeOutcome("d4")).ok());
+    EXPECT_TRUE(ledger->Close().ok());
+    EXPECT_EQ(ledger->stats().segments_pruned, 8u);
+    files_ = Files();
+  }
+
+  std::string ledger_dir() const { return dir_.Join("ledger"); }
+  // Every file of the ledger directory, the anchor file included.
+  std::map<std::string, std::string>& files() { return files_; }
+  // The segments before the prune.
+  const std::map<std::string, std::string>& unpruned() const {
+    return unpruned_;
+  }
+
+  VerifyReport VerifyFiles(bool with_key = true) {
+    VerifyOptions options;
+    if (with_key) {
+      options.public_keys.push_back(
+          *Ed25519PublicKey::FromPemFile(keys_.public_key));
+    }
+    std::unique_ptr<SegmentSource> source = MemorySource(files_);
+    return Verify(*source, options);
+  }
+
+ private:
+  std::map<std::string, std::string> Files() const {
+    std::map<std::string, std::string> files;
+    std::unique_ptr<SegmentSource> source = *DirectorySource(ledger_dir());
+    const std::vector<std::string> names = *source->List();
+    for (const std::string& name : names) files[name] = *source->Read(name);
+    return files;
+  }
+
+  testing::TempDir dir_;
+  testing::KeyFiles keys_;
+  int64_t clock_ = kStart;
+  std::map<std::string, std::string> unpruned_;
+  std::map<std::string, std::string> files_;
+};
+
+TEST(VerifyTest, PrunedLedgerVerifiesFromItsAnchor) {
+  PrunedLedger ledger;
+  ASSERT_EQ(ledger.files().count("ledger-000001.log"), 0u);
+  ASSERT_EQ(ledger.files().count(std::string(kPruneAnchorFileName)), 1u);
+  VerifyReport report = ledger.VerifyFiles();
+  ASSERT_TRUE(report.ok) << report.error;
+  EXPECT_EQ(report.pruned_through_sequence, 16u);
+  EXPECT_EQ(report.pruned_before, absl::FromUnixSeconds(kStart + 3600));
+  EXPECT_EQ(report.prune_records, 1u);
+  EXPECT_EQ(report.records, 6u);  // d4's pair, the anchor, 3 checkpoints
+  EXPECT_EQ(report.head_sequence, 22u);
+  EXPECT_TRUE(report.warnings.empty()) << report.warnings[0];
+  EXPECT_EQ(VerifySummary(report),
+            absl::StrCat("OK: 6 records, 3 checkpoints (3 signatures "
+                         "verified), head 22 ",
+                         report.head_hash, "; verified from anchor 16 ",
+                         report.pruned_through_hash,
+                         ", records before 2023-11-14T23:13:20Z pruned"));
+  // The hash of record 16, which record 17 links to.
+  std::string segment9 = ledger.files()["ledger-000009.log"];
+  EXPECT_EQ(report.pruned_through_hash,
+            Decode(Frames(segment9)[0]).prev_hash());
+
+  // Without the key the anchor's signature goes unchecked, and verify says so.
+  VerifyReport unchecked = ledger.VerifyFiles(/*with_key=*/false);
+  ASSERT_TRUE(unchecked.ok) << unchecked.error;
+  EXPECT_THAT(absl::StrJoin(unchecked.warnings, "\n"),
+              HasSubstr("prune anchor signature not checked"));
+
+  // And from the directory; cat prints what is left.
+  std::unique_ptr<SegmentSource> dir = *DirectorySource(ledger.ledger_dir());
+  EXPECT_TRUE(Verify(*dir, VerifyOptions()).ok);
+  std::string out;
+  ASSERT_TRUE(WriteJsonLines(*dir, &out).ok());
+  EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 6);
+  EXPECT_THAT(out, HasSubstr("\"kind\":\"RECORD_KIND_PRUNE\""));
+}
+
+TEST(VerifyTest, SegmentRemovedWithoutAnAnchorNamesTheGap) {
+  // The first segment, without a prune anchor.
+  LedgerFixture ledger;
+  ledger.files().erase("ledger-000001.log");
+  const uint64_t resumes =
+      Decode(Frames(ledger.files()["ledger-000002.log"])[0]).sequence();
+  VerifyReport report = ledger.VerifyFiles();
+  EXPECT_FALSE(report.ok);
+  EXPECT_EQ(
+      report.error,
+      absl::StrCat("ledger-000001.log is missing: records 1 to ", resumes - 1,
+                   " are gone, and no prune-anchor.rec says they were "
+                   "pruned"));
+
+  // One in the middle: the records before it are verified first.
+  LedgerFixture middle;
+  const std::vector<std::string> third =
+      Frames(middle.files()["ledger-000003.log"]);
+  const uint64_t from =
+      Decode(Frames(middle.files()["ledger-000002.log"])[0]).sequence();
+  middle.files().erase("ledger-000002.log");
+  report = middle.VerifyFiles();
+  EXPECT_FALSE(report.ok);
+  EXPECT_EQ(report.error,
+            absl::StrCat("ledger-000002.log is missing: records ", from, " to ",
+                         Decode(third[0]).sequence() - 1, " are gone"));
+  EXPECT_EQ(report.records, from - 1);
+
+  // A pruned ledger missing the segment its anchor keeps first.
+  PrunedLedger pruned;
+  pruned.files().erase("ledger-000009.log");
+  report = pruned.VerifyFiles();
+  EXPECT_FALSE(report.ok);
+  EXPECT_THAT(report.error,
+              ::testing::StartsWith(
+                  "ledger-000009.log is missing: records 17 to 18 are gone"));
+}
+
+TEST(VerifyTest, PrunedLedgerWithoutItsAnchorFileFails) {
+  PrunedLedger ledger;
+  ledger.files().erase(std::string(kPruneAnchorFileName));
+  VerifyReport report = ledger.VerifyFiles();
+  EXPECT_FALSE(report.ok);
+  EXPECT_THAT(report.error,
+              ::testing::StartsWith("ledger-000001.log is missing: records 1 "
+                                    "to 16 are gone, and no prune-anchor.rec"));
+}
+
+TEST(VerifyTest, ForgedOrMisplacedAnchorsFail) {
+  // Re-signed with another key.
+  PrunedLedger ledger;
+  std::string& file = ledger.files()[std::string(kPruneAnchorFileName)];
+  LedgerRecord anchor = Decode(file);
+  absl::StatusOr<Ed25519PrivateKey> other = Ed25519PrivateKey::Generate();
+  anchor.mutable_prune()->set_key_id(other->PublicKey()->KeyId());
+  anchor.mutable_prune()->set_signature(
+      absl::Base64Escape(*other->Sign(PruneAnchorMessage(anchor.prune()))));
+  std::string forged;
+  AppendRecordFrame(&anchor, &forged);
+  file = forged;
+  VerifyReport report = ledger.VerifyFiles();
+  EXPECT_FALSE(report.ok);
+  EXPECT_THAT(
+      report.error,
+      HasSubstr("prune-anchor.rec: prune anchor signed by unknown key"));
+  // Without a key, the file's record is still checked against the chain.
+  report = ledger.VerifyFiles(/*with_key=*/false);
+  EXPECT_FALSE(report.ok);
+  EXPECT_THAT(report.error, HasSubstr("sequence 19"));
+  EXPECT_THAT(report.error, HasSubstr("not the record prune-anchor.rec holds"));
+
+  // Bytes that are no anchor.
+  PrunedLedger garbage;
+  garbage.files()[std::string(kPruneAnchorFileName)] = "not a record";
+  EXPECT_THAT(garbage.VerifyFiles().error,
+              HasSubstr("prune-anchor.rec: not one whole record"));
+}
+
+TEST(VerifyTest, SegmentsLeftByAnInterruptedPruneAreWarnedAbout) {
+  PrunedLedger ledger;
+  for (const auto& [name, data] : ledger.unpruned()) {
+    if (!ledger.files().count(name)) ledger.files()[name] = data;
+  }
+  VerifyReport report = ledger.VerifyFiles();
+  ASSERT_TRUE(report.ok) << report.error;
+  EXPECT_EQ(report.pruned_through_sequence, 16u);
+  ASSERT_EQ(report.warnings.size(), 1u);
+  EXPECT_THAT(report.warnings[0],
+              HasSubstr("8 segment file(s) before ledger-000009.log"));
+  EXPECT_THAT(report.warnings[0], HasSubstr("interrupted prune"));
 }
 
 TEST(CatTest, PrintsEveryRecordAsJson) {
