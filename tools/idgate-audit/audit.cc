@@ -286,6 +286,199 @@ LedgerDamage MissingRecords(SegmentSource& source, LedgerDamage missing,
   return missing;
 }
 
+// The sharing table of one or several verified ledgers: one row per
+// (recipient, provider) seen in INTENT records, then the configured
+// providers without traffic.
+class SharingTableBuilder {
+ public:
+  // What Verify hands the records of one ledger to; `ledger` names it in
+  // the rows ("" when a single ledger is read).
+  RecordVisitor Reader(std::string ledger) {
+    return [this, ledger = std::move(ledger)](const LedgerRecord& record) {
+      if (!any_ || Earlier(record.time(), from_)) from_ = record.time();
+      if (!any_ || Earlier(to_, record.time())) to_ = record.time();
+      any_ = true;
+      if (record.kind() != RECORD_KIND_INTENT) return;
+      Row& row = rows_[{record.recipient(), record.provider()}];
+      if (row.row.disclosures() == 0) {
+        *row.row.mutable_first_time() = record.time();
+        *row.row.mutable_last_time() = record.time();
+      }
+      row.row.set_disclosures(row.row.disclosures() + 1);
+      if (Earlier(record.time(), row.row.first_time())) {
+        *row.row.mutable_first_time() = record.time();
+      }
+      if (Earlier(row.row.last_time(), record.time())) {
+        *row.row.mutable_last_time() = record.time();
+      }
+      row.purposes.insert(record.purpose());
+      for (const PiiFieldForm& field : record.fields()) {
+        row.fields.insert({field.field(), field.form()});
+      }
+      if (!ledger.empty()) row.ledgers.insert(ledger);
+    };
+  }
+
+  SharingTable Build(const GatewayConfig& config) {
+    SharingTable table;
+    if (any_) {
+      *table.mutable_ledger_from() = from_;
+      *table.mutable_ledger_to() = to_;
+    }
+    std::map<std::string, const ::idgate::config::v1::Provider*> providers;
+    for (const auto& provider : config.providers()) {
+      providers[provider.id()] = &provider;
+    }
+    std::set<std::string> with_traffic;
+    for (auto& [key, row] : rows_) {
+      const auto& [recipient, provider] = key;
+      with_traffic.insert(provider);
+      row.row.set_recipient(recipient);
+      row.row.set_provider(provider);
+      auto configured = providers.find(provider);
+      if (configured != providers.end()) {
+        row.row.set_configured(true);
+        row.row.set_scenario(configured->second->scenario());
+        row.row.set_privacy_policy_url(
+            configured->second->privacy_policy_url());
+      }
+      for (const std::string& purpose : row.purposes)
+        row.row.add_purposes(purpose);
+      for (const auto& [field, form] : row.fields) {
+        PiiFieldForm* pair = row.row.add_fields();
+        pair->set_field(static_cast<::idgate::v1::PiiField>(field));
+        pair->set_form(static_cast<::idgate::v1::PiiForm>(form));
+      }
+      for (const std::string& ledger : row.ledgers) row.row.add_ledgers(ledger);
+      *table.add_rows() = std::move(row.row);
+    }
+    // Declared but unused: the published list still names them, marked.
+    for (const auto& [id, provider] : providers) {
+      if (with_traffic.count(id)) continue;
+      SharingRow* row = table.add_rows();
+      row->set_recipient(provider->recipient());
+      row->set_provider(id);
+      row->set_scenario(provider->scenario());
+      row->set_privacy_policy_url(provider->privacy_policy_url());
+      row->set_configured(true);
+    }
+    std::stable_sort(table.mutable_rows()->begin(), table.mutable_rows()->end(),
+                     [](const SharingRow& a, const SharingRow& b) {
+                       return std::tie(a.recipient(), a.provider()) <
+                              std::tie(b.recipient(), b.provider());
+                     });
+    return table;
+  }
+
+ private:
+  struct Row {
+    SharingRow row;
+    std::set<std::string> purposes;
+    std::set<std::pair<int, int>> fields;
+    std::set<std::string> ledgers;
+  };
+
+  std::map<std::pair<std::string, std::string>, Row> rows_;
+  bool any_ = false;
+  Timestamp from_;
+  Timestamp to_;
+};
+
+// The disclosures about one person in one verified ledger, added to
+// `subject`; `ledger` names the ledger in them ("" when a single one is
+// read).
+class SubjectCollector {
+ public:
+  SubjectCollector(const std::vector<SubjectReference>& refs,
+                   std::string ledger, SubjectReport* subject)
+      : ledger_(std::move(ledger)), subject_(subject) {
+    for (const SubjectReference& ref : refs) {
+      versions_by_ref_[ref.ref] = ref.key_version;
+    }
+  }
+
+  RecordVisitor Reader() {
+    return [this](const LedgerRecord& record) { Add(record); };
+  }
+
+ private:
+  void Add(const LedgerRecord& record) {
+    if (record.kind() == RECORD_KIND_INTENT) {
+      auto version = versions_by_ref_.find(record.subject_ref());
+      // Both the ref and its key version must match: a ref under one key
+      // says nothing about another.
+      if (version == versions_by_ref_.end() ||
+          version->second != record.subject_key_version()) {
+        return;
+      }
+      index_by_disclosure_[record.disclosure_id()] =
+          subject_->disclosures_size();
+      SubjectDisclosure* disclosure = subject_->add_disclosures();
+      *disclosure->mutable_time() = record.time();
+      disclosure->set_disclosure_id(record.disclosure_id());
+      disclosure->set_recipient(record.recipient());
+      disclosure->set_provider(record.provider());
+      disclosure->set_purpose(record.purpose());
+      *disclosure->mutable_fields() = record.fields();
+      disclosure->set_caller(record.caller());
+      disclosure->set_subject_key_version(record.subject_key_version());
+      disclosure->set_ledger(ledger_);
+    } else if (record.kind() == RECORD_KIND_OUTCOME) {
+      // Matched by disclosure id to this subject's INTENTs in this ledger.
+      auto it = index_by_disclosure_.find(record.disclosure_id());
+      if (it == index_by_disclosure_.end()) return;
+      *subject_->mutable_disclosures(it->second)->mutable_outcome() =
+          record.outcome();
+    }
+  }
+
+  const std::string ledger_;
+  SubjectReport* const subject_;
+  std::map<std::string, uint32_t> versions_by_ref_;
+  std::map<std::string, int> index_by_disclosure_;
+};
+
+// Every ledger of a multi-ledger audit must be there once: no ledger at
+// all, or one named twice (its records counted twice), is a usage error.
+absl::Status CheckLedgerNames(const std::vector<LedgerSource>& ledgers) {
+  if (ledgers.empty()) return absl::InvalidArgumentError("no ledger given");
+  std::set<std::string> names;
+  for (const LedgerSource& ledger : ledgers) {
+    if (!names.insert(ledger.name).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("ledger ", ledger.name, " given twice"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// Verifies each ledger on its own with `reader(i)` seeing ledger i's
+// records; fails (DATA_LOSS) naming every ledger that could not be opened
+// or does not verify.
+absl::Status VerifyEach(std::vector<LedgerSource>& ledgers,
+                        const std::function<RecordVisitor(size_t)>& reader) {
+  absl::Status names = CheckLedgerNames(ledgers);
+  if (!names.ok()) return names;
+  std::vector<std::string> failures;
+  for (size_t i = 0; i < ledgers.size(); ++i) {
+    if (ledgers[i].source == nullptr) {
+      failures.push_back(absl::StrCat(
+          ledgers[i].name, ": cannot be read: ", ledgers[i].open_error));
+      continue;
+    }
+    VerifyReport report =
+        Verify(*ledgers[i].source, VerifyOptions(), reader(i));
+    if (!report.ok) {
+      failures.push_back(
+          absl::StrCat(ledgers[i].name, ": does not verify: ", report.error));
+    }
+  }
+  if (failures.empty()) return absl::OkStatus();
+  return absl::DataLossError(
+      absl::StrCat(failures.size(), " of ", ledgers.size(),
+                   " ledgers failed: ", absl::StrJoin(failures, "; ")));
+}
+
 }  // namespace
 
 VerifyReport Verify(SegmentSource& source, const VerifyOptions& options,
@@ -454,84 +647,16 @@ absl::StatusOr<GatewayConfig> ParseGatewayConfig(absl::string_view json) {
 
 absl::StatusOr<SharingTable> BuildSharingTable(SegmentSource& source,
                                                const GatewayConfig& config) {
-  struct Row {
-    SharingRow row;
-    std::set<std::string> purposes;
-    std::set<std::pair<int, int>> fields;
-  };
-  std::map<std::pair<std::string, std::string>, Row> rows;
-  SharingTable table;
-  bool any = false;
-  VerifyReport report =
-      Verify(source, VerifyOptions(), [&](const LedgerRecord& record) {
-        if (!any) *table.mutable_ledger_from() = record.time();
-        *table.mutable_ledger_to() = record.time();
-        any = true;
-        if (record.kind() != RECORD_KIND_INTENT) return;
-        Row& row = rows[{record.recipient(), record.provider()}];
-        if (row.row.disclosures() == 0) {
-          *row.row.mutable_first_time() = record.time();
-          *row.row.mutable_last_time() = record.time();
-        }
-        row.row.set_disclosures(row.row.disclosures() + 1);
-        if (Earlier(record.time(), row.row.first_time())) {
-          *row.row.mutable_first_time() = record.time();
-        }
-        if (Earlier(row.row.last_time(), record.time())) {
-          *row.row.mutable_last_time() = record.time();
-        }
-        row.purposes.insert(record.purpose());
-        for (const PiiFieldForm& field : record.fields()) {
-          row.fields.insert({field.field(), field.form()});
-        }
-      });
+  SharingTableBuilder builder;
+  VerifyReport report = Verify(source, VerifyOptions(), builder.Reader(""));
   if (!report.ok) return Failed(report);
-
-  std::map<std::string, const ::idgate::config::v1::Provider*> providers;
-  for (const auto& provider : config.providers()) {
-    providers[provider.id()] = &provider;
-  }
-  std::set<std::string> with_traffic;
-  for (auto& [key, row] : rows) {
-    const auto& [recipient, provider] = key;
-    with_traffic.insert(provider);
-    row.row.set_recipient(recipient);
-    row.row.set_provider(provider);
-    auto configured = providers.find(provider);
-    if (configured != providers.end()) {
-      row.row.set_configured(true);
-      row.row.set_scenario(configured->second->scenario());
-      row.row.set_privacy_policy_url(configured->second->privacy_policy_url());
-    }
-    for (const std::string& purpose : row.purposes)
-      row.row.add_purposes(purpose);
-    for (const auto& [field, form] : row.fields) {
-      PiiFieldForm* pair = row.row.add_fields();
-      pair->set_field(static_cast<::idgate::v1::PiiField>(field));
-      pair->set_form(static_cast<::idgate::v1::PiiForm>(form));
-    }
-    *table.add_rows() = std::move(row.row);
-  }
-  // Declared but unused: the published list still names them, marked.
-  for (const auto& [id, provider] : providers) {
-    if (with_traffic.count(id)) continue;
-    SharingRow* row = table.add_rows();
-    row->set_recipient(provider->recipient());
-    row->set_provider(id);
-    row->set_scenario(provider->scenario());
-    row->set_privacy_policy_url(provider->privacy_policy_url());
-    row->set_configured(true);
-  }
-  std::stable_sort(table.mutable_rows()->begin(), table.mutable_rows()->end(),
-                   [](const SharingRow& a, const SharingRow& b) {
-                     return std::tie(a.recipient(), a.provider()) <
-                            std::tie(b.recipient(), b.provider());
-                   });
-  return table;
+  return builder.Build(config);
 }
 
 std::string RenderSharingTable(const SharingTable& table, Format format) {
   if (format == Format::kJson) return ToJson(table);
+  // Read from several ledgers: each row says which.
+  const bool several_ledgers = table.ledgers_size() > 0;
   std::vector<std::vector<std::string>> rows;
   for (const SharingRow& row : table.rows()) {
     std::string disclosures = absl::StrCat(row.disclosures());
@@ -544,57 +669,38 @@ std::string RenderSharingTable(const SharingTable& table, Format format) {
          absl::StrJoin(row.purposes(), ", "), FieldsLabel(row.fields()),
          disclosures, traffic ? FormatTime(row.first_time()) : "",
          traffic ? FormatTime(row.last_time()) : "", row.privacy_policy_url()});
+    if (several_ledgers)
+      rows.back().push_back(absl::StrJoin(row.ledgers(), ", "));
   }
   std::string out;
+  if (format == Format::kMarkdown && several_ledgers) {
+    absl::StrAppend(&out, "Ledgers: ", absl::StrJoin(table.ledgers(), ", "),
+                    ".\n");
+  }
   if (format == Format::kMarkdown && table.has_ledger_from()) {
     absl::StrAppend(&out, "Ledger records from ",
                     FormatTime(table.ledger_from()), " to ",
                     FormatTime(table.ledger_to()), ".\n\n");
   }
-  absl::StrAppend(&out, Table({"Recipient", "Provider", "Scenario", "Purposes",
-                               "Personal information (form)", "Disclosures",
-                               "First (UTC)", "Last (UTC)", "Privacy policy"},
-                              rows, format));
+  std::vector<std::string> header = {"Recipient",
+                                     "Provider",
+                                     "Scenario",
+                                     "Purposes",
+                                     "Personal information (form)",
+                                     "Disclosures",
+                                     "First (UTC)",
+                                     "Last (UTC)",
+                                     "Privacy policy"};
+  if (several_ledgers) header.push_back("Ledgers");
+  absl::StrAppend(&out, Table(header, rows, format));
   return out;
 }
 
 absl::StatusOr<SubjectReport> BuildSubjectReport(
     SegmentSource& source, const std::vector<SubjectReference>& refs) {
-  std::map<std::string, uint32_t> versions_by_ref;
-  for (const SubjectReference& ref : refs) {
-    versions_by_ref[ref.ref] = ref.key_version;
-  }
   SubjectReport subject;
-  // Outcomes are matched by disclosure id to the intents of this subject.
-  std::map<std::string, int> index_by_disclosure;
-  VerifyReport report =
-      Verify(source, VerifyOptions(), [&](const LedgerRecord& record) {
-        if (record.kind() == RECORD_KIND_INTENT) {
-          auto version = versions_by_ref.find(record.subject_ref());
-          // Both the ref and its key version must match: a ref under one key
-          // says nothing about another.
-          if (version == versions_by_ref.end() ||
-              version->second != record.subject_key_version()) {
-            return;
-          }
-          index_by_disclosure[record.disclosure_id()] =
-              subject.disclosures_size();
-          SubjectDisclosure* disclosure = subject.add_disclosures();
-          *disclosure->mutable_time() = record.time();
-          disclosure->set_disclosure_id(record.disclosure_id());
-          disclosure->set_recipient(record.recipient());
-          disclosure->set_provider(record.provider());
-          disclosure->set_purpose(record.purpose());
-          *disclosure->mutable_fields() = record.fields();
-          disclosure->set_caller(record.caller());
-          disclosure->set_subject_key_version(record.subject_key_version());
-        } else if (record.kind() == RECORD_KIND_OUTCOME) {
-          auto it = index_by_disclosure.find(record.disclosure_id());
-          if (it == index_by_disclosure.end()) return;
-          *subject.mutable_disclosures(it->second)->mutable_outcome() =
-              record.outcome();
-        }
-      });
+  SubjectCollector collector(refs, "", &subject);
+  VerifyReport report = Verify(source, VerifyOptions(), collector.Reader());
   if (!report.ok) return Failed(report);
   return subject;
 }
@@ -602,6 +708,10 @@ absl::StatusOr<SubjectReport> BuildSubjectReport(
 std::string RenderSubjectReport(const SubjectReport& report,
                                 absl::string_view masked_id, Format format) {
   if (format == Format::kJson) return ToJson(report);
+  // Read from several ledgers: each row says which.
+  const bool several_ledgers = std::any_of(
+      report.disclosures().begin(), report.disclosures().end(),
+      [](const SubjectDisclosure& d) { return !d.ledger().empty(); });
   std::vector<std::vector<std::string>> rows;
   for (const SubjectDisclosure& d : report.disclosures()) {
     std::string outcome = "no outcome recorded (possibly disclosed)";
@@ -619,17 +729,135 @@ std::string RenderSubjectReport(const SubjectReport& report,
     rows.push_back({FormatTime(d.time()), d.recipient(), d.provider(),
                     FieldsLabel(d.fields()), d.purpose(), d.caller(), outcome,
                     d.disclosure_id()});
+    if (several_ledgers) rows.back().push_back(d.ledger());
   }
   std::string out;
   if (format == Format::kMarkdown) {
     absl::StrAppend(&out, "Disclosures of personal information for ID number ",
                     masked_id, ": ", report.disclosures_size(), "\n\n");
   }
-  absl::StrAppend(&out, Table({"Time (UTC)", "Recipient", "Provider",
-                               "Personal information (form)", "Purpose",
-                               "Caller", "Outcome", "Disclosure id"},
-                              rows, format));
+  std::vector<std::string> header = {
+      "Time (UTC)", "Recipient", "Provider", "Personal information (form)",
+      "Purpose",    "Caller",    "Outcome",  "Disclosure id"};
+  if (several_ledgers) header.push_back("Ledger");
+  absl::StrAppend(&out, Table(header, rows, format));
   return out;
+}
+
+// --- Several ledgers ---
+
+std::vector<LedgerSource> OpenLedgers(const std::vector<std::string>& dirs) {
+  std::vector<LedgerSource> ledgers;
+  for (const std::string& dir : dirs) {
+    LedgerSource ledger;
+    ledger.name = dir;
+    absl::StatusOr<std::unique_ptr<SegmentSource>> source =
+        DirectorySource(dir);
+    if (source.ok()) {
+      ledger.source = *std::move(source);
+    } else {
+      ledger.open_error = std::string(source.status().message());
+    }
+    ledgers.push_back(std::move(ledger));
+  }
+  return ledgers;
+}
+
+MultiVerifyReport Verify(std::vector<LedgerSource>& ledgers,
+                         const VerifyOptions& options) {
+  MultiVerifyReport report;
+  absl::Status names = CheckLedgerNames(ledgers);
+  if (!names.ok()) {
+    report.error = std::string(names.message());
+    return report;
+  }
+  report.ok = true;
+  for (LedgerSource& ledger : ledgers) {
+    LedgerVerification verification{ledger.name, VerifyReport()};
+    if (ledger.source == nullptr) {
+      verification.report.error =
+          absl::StrCat("cannot be read: ", ledger.open_error);
+    } else {
+      verification.report = Verify(*ledger.source, options);
+    }
+    report.ok = report.ok && verification.report.ok;
+    report.ledgers.push_back(std::move(verification));
+  }
+  return report;
+}
+
+std::string VerifySummary(const MultiVerifyReport& report) {
+  if (!report.error.empty()) return absl::StrCat("FAIL: ", report.error);
+  std::string out;
+  std::vector<std::string> failed;
+  for (const LedgerVerification& ledger : report.ledgers) {
+    absl::StrAppend(&out, ledger.ledger, ": ", VerifySummary(ledger.report),
+                    "\n");
+    if (!ledger.report.ok) failed.push_back(ledger.ledger);
+  }
+  if (failed.empty()) {
+    absl::StrAppend(&out, "OK: ", report.ledgers.size(), " ledgers verified");
+  } else {
+    absl::StrAppend(&out, "FAIL: ", failed.size(), " of ",
+                    report.ledgers.size(),
+                    " ledgers do not verify: ", absl::StrJoin(failed, ", "));
+  }
+  return out;
+}
+
+absl::Status WriteJsonLines(std::vector<LedgerSource>& ledgers,
+                            std::string* out) {
+  google::protobuf::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = true;
+  absl::Status print_error;
+  absl::Status verified = VerifyEach(ledgers, [&](size_t i) -> RecordVisitor {
+    return [&, name = ledgers[i].name](const LedgerRecord& record) {
+      ::idgate::ledger::v1::LedgerEntry entry;
+      entry.set_ledger(name);
+      *entry.mutable_record() = record;
+      std::string json;
+      auto status =
+          google::protobuf::util::MessageToJsonString(entry, &json, options);
+      if (!status.ok() && print_error.ok()) {
+        print_error = absl::InternalError(status.ToString());
+      }
+      absl::StrAppend(out, json, "\n");
+    };
+  });
+  if (!verified.ok()) return verified;
+  return print_error;
+}
+
+absl::StatusOr<SharingTable> BuildSharingTable(
+    std::vector<LedgerSource>& ledgers, const GatewayConfig& config) {
+  SharingTableBuilder builder;
+  absl::Status verified = VerifyEach(
+      ledgers, [&](size_t i) { return builder.Reader(ledgers[i].name); });
+  if (!verified.ok()) return verified;
+  SharingTable table = builder.Build(config);
+  for (const LedgerSource& ledger : ledgers) table.add_ledgers(ledger.name);
+  return table;
+}
+
+absl::StatusOr<SubjectReport> BuildSubjectReport(
+    std::vector<LedgerSource>& ledgers,
+    const std::vector<SubjectReference>& refs) {
+  SubjectReport subject;
+  std::vector<SubjectCollector> collectors;
+  collectors.reserve(ledgers.size());
+  for (const LedgerSource& ledger : ledgers) {
+    collectors.emplace_back(refs, ledger.name, &subject);
+  }
+  absl::Status verified =
+      VerifyEach(ledgers, [&](size_t i) { return collectors[i].Reader(); });
+  if (!verified.ok()) return verified;
+  // One history across the replicas; ties keep the ledgers' order.
+  std::stable_sort(subject.mutable_disclosures()->begin(),
+                   subject.mutable_disclosures()->end(),
+                   [](const SubjectDisclosure& a, const SubjectDisclosure& b) {
+                     return Earlier(a.time(), b.time());
+                   });
+  return subject;
 }
 
 std::string FieldFormLabel(const PiiFieldForm& field) {

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -92,16 +93,79 @@ absl::StatusOr<::idgate::config::v1::GatewayConfig> ParseGatewayConfig(
 // traffic. Fails if the ledger does not verify.
 absl::StatusOr<::idgate::ledger::v1::SharingTable> BuildSharingTable(
     SegmentSource& source, const ::idgate::config::v1::GatewayConfig& config);
+// With several ledgers (table.ledgers set), a last column names each row's.
 std::string RenderSharingTable(const ::idgate::ledger::v1::SharingTable& table,
                                Format format);
 
 // Every disclosure whose subject_ref is one of `refs` (one per key version).
 absl::StatusOr<::idgate::ledger::v1::SubjectReport> BuildSubjectReport(
     SegmentSource& source, const std::vector<SubjectReference>& refs);
-// kCsv is rendered as Markdown.
+// kCsv is rendered as Markdown. Disclosures that name their ledger get a
+// last column for it.
 std::string RenderSubjectReport(
     const ::idgate::ledger::v1::SubjectReport& report,
     absl::string_view masked_id, Format format);
+
+// --- Several ledgers in one audit: one per replica ---
+//
+// Each chain is verified on its own; the sharing table and the subject
+// report are merged, each row naming the ledgers it came from. A ledger that
+// cannot be read or does not verify is named in the result and fails it,
+// never skipped.
+
+// One ledger of several.
+struct LedgerSource {
+  // How results name it: the directory as given.
+  std::string name;
+  // Null when the ledger could not be opened; open_error says why.
+  std::unique_ptr<SegmentSource> source;
+  std::string open_error;
+};
+
+// One LedgerSource per directory, in order; one that cannot be opened is
+// kept, with its error, for the results to name.
+std::vector<LedgerSource> OpenLedgers(const std::vector<std::string>& dirs);
+
+struct LedgerVerification {
+  std::string ledger;
+  VerifyReport report;
+};
+
+struct MultiVerifyReport {
+  // Every ledger verified.
+  bool ok = false;
+  std::vector<LedgerVerification> ledgers;
+  // A problem with the set of ledgers: none given, or one given twice.
+  std::string error;
+};
+
+MultiVerifyReport Verify(std::vector<LedgerSource>& ledgers,
+                         const VerifyOptions& options);
+
+// One line per ledger ("<name>: OK: ..." or "<name>: FAIL: ..."), then
+// "OK: N ledgers verified" or "FAIL: K of N ledgers do not verify: <names>".
+std::string VerifySummary(const MultiVerifyReport& report);
+
+// Every record of every ledger, ledger by ledger, as one line of proto3
+// JSON each: an idgate.ledger.v1.LedgerEntry naming its ledger. Fails
+// (DATA_LOSS) naming each ledger that cannot be read or does not verify;
+// the lines before a failure are written.
+absl::Status WriteJsonLines(std::vector<LedgerSource>& ledgers,
+                            std::string* out);
+
+// The sharing table over all the ledgers: a row per (recipient, provider),
+// its counts summed, its `ledgers` those whose INTENTs made it; the table's
+// `ledgers` are all of them. Fails (DATA_LOSS) naming each ledger that cannot
+// be read or does not verify, INVALID_ARGUMENT for none or one given twice.
+absl::StatusOr<::idgate::ledger::v1::SharingTable> BuildSharingTable(
+    std::vector<LedgerSource>& ledgers,
+    const ::idgate::config::v1::GatewayConfig& config);
+
+// The person's disclosures in all the ledgers, by time, each naming its
+// ledger. Fails like BuildSharingTable.
+absl::StatusOr<::idgate::ledger::v1::SubjectReport> BuildSubjectReport(
+    std::vector<LedgerSource>& ledgers,
+    const std::vector<SubjectReference>& refs);
 
 // "ID number (SHA-256)".
 std::string FieldFormLabel(const ::idgate::v1::PiiFieldForm& field);

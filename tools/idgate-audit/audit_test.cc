@@ -745,6 +745,217 @@ TEST(SubjectTest, ListsThePersonsDisclosuresUnderEveryKeyVersion) {
   EXPECT_THAT(markdown, HasSubstr("no outcome recorded (possibly disclosed)"));
 }
 
+// --- Several ledgers: one per replica ---
+
+// Three replicas' ledgers under one directory: replica-0, -1 and -2.
+class ThreeLedgers {
+ public:
+  // Appends `record` to replica `replica`'s ledger at kStart + `minutes`.
+  void Append(int replica, int minutes, LedgerRecord record) {
+    int64_t clock = kStart + 60 * minutes;
+    FileLedgerOptions options = testing::TestLedgerOptions(Dir(replica));
+    options.now = [&clock] { return absl::FromUnixSeconds(clock); };
+    std::unique_ptr<FileLedger> ledger = *FileLedger::Open(options);
+    ASSERT_TRUE(AppendAndWait(*ledger, std::move(record)).ok());
+    ASSERT_TRUE(ledger->Close().ok());
+  }
+
+  std::string Dir(int replica) const {
+    return dir_.Join(absl::StrCat("replica-", replica));
+  }
+  std::vector<std::string> Dirs() const { return {Dir(0), Dir(1), Dir(2)}; }
+
+  // Flips a byte of the first record of a replica's first segment.
+  void Damage(int replica) {
+    const std::string path = Dir(replica) + "/ledger-000001.log";
+    std::string data = testing::ReadFileOrDie(path);
+    data[20] ^= 1;
+    testing::WriteFileOrDie(path, data);
+  }
+
+ private:
+  testing::TempDir dir_;
+};
+
+// An INTENT about `id_number` under key version 1.
+LedgerRecord IntentAbout(const std::string& disclosure_id,
+                         const std::string& id_number,
+                         absl::string_view provider = "carrier_mock") {
+  SubjectKeyring keys = *SubjectKeyring::FromKeys({{1, std::string(32, 'a')}});
+  LedgerRecord record = MakeIntent(disclosure_id, provider);
+  record.set_subject_ref(keys.Reference(id_number).ref);
+  record.set_subject_key_version(1);
+  return record;
+}
+
+TEST(MultiLedgerTest, EachChainIsVerifiedOnItsOwnAndEveryFailureIsNamed) {
+  ThreeLedgers replicas;
+  for (int r = 0; r < 3; ++r) {
+    replicas.Append(r, r, MakeIntent(absl::StrCat("r", r)));
+    replicas.Append(r, r + 1, MakeOutcome(absl::StrCat("r", r)));
+  }
+  std::vector<LedgerSource> ledgers = OpenLedgers(replicas.Dirs());
+  MultiVerifyReport report = Verify(ledgers, VerifyOptions());
+  ASSERT_TRUE(report.ok) << VerifySummary(report);
+  ASSERT_EQ(report.ledgers.size(), 3u);
+  for (int r = 0; r < 3; ++r) {
+    EXPECT_EQ(report.ledgers[r].ledger, replicas.Dir(r));
+    EXPECT_EQ(report.ledgers[r].report.records, 2u);
+  }
+  std::vector<std::string> lines = absl::StrSplit(VerifySummary(report), '\n');
+  ASSERT_EQ(lines.size(), 4u);
+  EXPECT_THAT(lines[1], ::testing::StartsWith(
+                            absl::StrCat(replicas.Dir(1), ": OK: 2 records")));
+  EXPECT_EQ(lines[3], "OK: 3 ledgers verified");
+
+  // One damaged, one gone: both named, the other still verified.
+  replicas.Damage(1);
+  ledgers = OpenLedgers(
+      {replicas.Dir(0), replicas.Dir(1), replicas.Dir(2) + "-missing"});
+  report = Verify(ledgers, VerifyOptions());
+  EXPECT_FALSE(report.ok);
+  EXPECT_TRUE(report.ledgers[0].report.ok);
+  EXPECT_THAT(report.ledgers[1].report.error, HasSubstr("hash mismatch"));
+  EXPECT_THAT(report.ledgers[2].report.error, HasSubstr("cannot be read"));
+  const std::string summary = VerifySummary(report);
+  EXPECT_THAT(summary, HasSubstr(absl::StrCat(replicas.Dir(1), ": FAIL: ")));
+  EXPECT_THAT(summary,
+              HasSubstr(absl::StrCat(
+                  "FAIL: 2 of 3 ledgers do not verify: ", replicas.Dir(1), ", ",
+                  replicas.Dir(2), "-missing")));
+
+  // None, or one twice, is no audit of the replicas.
+  std::vector<LedgerSource> none;
+  EXPECT_EQ(VerifySummary(Verify(none, VerifyOptions())),
+            "FAIL: no ledger given");
+  ledgers = OpenLedgers({replicas.Dir(0), replicas.Dir(0)});
+  EXPECT_THAT(Verify(ledgers, VerifyOptions()).error, HasSubstr("given twice"));
+}
+
+TEST(MultiLedgerTest, SharingTableIsMergedAndEachRowNamesItsLedgers) {
+  ThreeLedgers replicas;
+  replicas.Append(0, 0, MakeIntent("a"));
+  replicas.Append(0, 10, MakeIntent("b"));
+  replicas.Append(1, 5, MakeIntent("c"));
+  LedgerRecord bank = MakeIntent("d", "bank_mock");
+  bank.set_recipient("Example Bank Card Co., Ltd.");
+  replicas.Append(1, 20, bank);
+  replicas.Append(2, 30, MakeOutcome("a"));  // no INTENT: no row
+  std::vector<LedgerSource> ledgers = OpenLedgers(replicas.Dirs());
+  absl::StatusOr<::idgate::ledger::v1::SharingTable> table =
+      BuildSharingTable(ledgers, *ParseGatewayConfig(kConfig));
+  ASSERT_TRUE(table.ok()) << table.status();
+  EXPECT_THAT(table->ledgers(),
+              ::testing::ElementsAre(replicas.Dir(0), replicas.Dir(1),
+                                     replicas.Dir(2)));
+  EXPECT_EQ(table->ledger_from().seconds(), kStart);
+  EXPECT_EQ(table->ledger_to().seconds(), kStart + 30 * 60);
+  ASSERT_EQ(table->rows_size(), 2);
+  const auto& bank_row = table->rows(0);
+  EXPECT_EQ(bank_row.provider(), "bank_mock");
+  EXPECT_EQ(bank_row.disclosures(), 1u);
+  EXPECT_THAT(bank_row.ledgers(), ::testing::ElementsAre(replicas.Dir(1)));
+  const auto& carrier = table->rows(1);
+  EXPECT_EQ(carrier.provider(), "carrier_mock");
+  EXPECT_EQ(carrier.disclosures(), 3u);
+  EXPECT_EQ(carrier.first_time().seconds(), kStart);
+  EXPECT_EQ(carrier.last_time().seconds(), kStart + 10 * 60);
+  EXPECT_THAT(carrier.ledgers(),
+              ::testing::ElementsAre(replicas.Dir(0), replicas.Dir(1)));
+
+  const std::string markdown = RenderSharingTable(*table, Format::kMarkdown);
+  EXPECT_THAT(markdown, HasSubstr("| Privacy policy | Ledgers |"));
+  EXPECT_THAT(markdown, HasSubstr(absl::StrCat("| 3 | 2023-11-14T22:13:20Z | "
+                                               "2023-11-14T22:23:20Z | "
+                                               "https://carrier.example/"
+                                               "privacy | ",
+                                               replicas.Dir(0), ", ",
+                                               replicas.Dir(1), " |")));
+  ::idgate::ledger::v1::SharingTable parsed;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(
+                  RenderSharingTable(*table, Format::kJson), &parsed)
+                  .ok());
+  EXPECT_EQ(parsed.SerializeAsString(), table->SerializeAsString());
+
+  // A ledger that does not verify fails the table, named.
+  replicas.Damage(2);
+  ledgers = OpenLedgers(replicas.Dirs());
+  table = BuildSharingTable(ledgers, *ParseGatewayConfig(kConfig));
+  EXPECT_EQ(table.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(table.status().message(),
+              HasSubstr(absl::StrCat("1 of 3 ledgers failed: ", replicas.Dir(2),
+                                     ": does not verify: ")));
+}
+
+TEST(MultiLedgerTest, SubjectReportIsOneHistoryAcrossTheLedgers) {
+  const std::string kId = "11010519491231002X";
+  ThreeLedgers replicas;
+  replicas.Append(0, 20, IntentAbout("late", kId));
+  replicas.Append(1, 0, IntentAbout("early", kId));
+  replicas.Append(1, 1, MakeOutcome("early"));
+  replicas.Append(2, 10, IntentAbout("middle", kId, "bank_mock"));
+  replicas.Append(2, 11, IntentAbout("someone-else", "440304198512010019"));
+  // An OUTCOME answers the INTENT of its own ledger only: this one leaves
+  // replica 2's INTENT without outcome.
+  replicas.Append(0, 21, MakeOutcome("middle"));
+
+  SubjectKeyring keys = *SubjectKeyring::FromKeys({{1, std::string(32, 'a')}});
+  std::vector<LedgerSource> ledgers = OpenLedgers(replicas.Dirs());
+  absl::StatusOr<::idgate::ledger::v1::SubjectReport> report =
+      BuildSubjectReport(ledgers, keys.AllReferences(kId));
+  ASSERT_TRUE(report.ok()) << report.status();
+  ASSERT_EQ(report->disclosures_size(), 3);
+  EXPECT_EQ(report->disclosures(0).disclosure_id(), "early");
+  EXPECT_EQ(report->disclosures(0).ledger(), replicas.Dir(1));
+  EXPECT_TRUE(report->disclosures(0).has_outcome());
+  EXPECT_EQ(report->disclosures(1).disclosure_id(), "middle");
+  EXPECT_EQ(report->disclosures(1).ledger(), replicas.Dir(2));
+  EXPECT_FALSE(report->disclosures(1).has_outcome());
+  EXPECT_EQ(report->disclosures(2).disclosure_id(), "late");
+  EXPECT_EQ(report->disclosures(2).ledger(), replicas.Dir(0));
+
+  const std::string markdown =
+      RenderSubjectReport(*report, "110***********002X", Format::kMarkdown);
+  EXPECT_THAT(markdown, HasSubstr("| Disclosure id | Ledger |"));
+  EXPECT_THAT(markdown,
+              HasSubstr(absl::StrCat("| early | ", replicas.Dir(1), " |")));
+
+  // A ledger that is not there fails the report, named.
+  ledgers = OpenLedgers({replicas.Dir(0), replicas.Dir(1) + "-gone"});
+  report = BuildSubjectReport(ledgers, keys.AllReferences(kId));
+  EXPECT_EQ(report.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(
+      report.status().message(),
+      HasSubstr(absl::StrCat(replicas.Dir(1), "-gone: cannot be read")));
+}
+
+TEST(MultiLedgerTest, CatPrintsEveryRecordWithItsLedger) {
+  ThreeLedgers replicas;
+  for (int r = 0; r < 3; ++r) {
+    replicas.Append(r, r, MakeIntent(absl::StrCat("r", r)));
+  }
+  std::vector<LedgerSource> ledgers = OpenLedgers(replicas.Dirs());
+  std::string out;
+  ASSERT_TRUE(WriteJsonLines(ledgers, &out).ok());
+  std::vector<std::string> lines = absl::StrSplit(out, '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 3u);
+  for (int r = 0; r < 3; ++r) {
+    ::idgate::ledger::v1::LedgerEntry entry;
+    ASSERT_TRUE(
+        google::protobuf::util::JsonStringToMessage(lines[r], &entry).ok());
+    EXPECT_EQ(entry.ledger(), replicas.Dir(r));
+    EXPECT_EQ(entry.record().disclosure_id(), absl::StrCat("r", r));
+  }
+
+  replicas.Damage(0);
+  ledgers = OpenLedgers(replicas.Dirs());
+  out.clear();
+  absl::Status status = WriteJsonLines(ledgers, &out);
+  EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(status.message(), HasSubstr(replicas.Dir(0)));
+  EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 2) << "the others";
+}
+
 TEST(FieldFormLabelTest, Labels) {
   ::idgate::v1::PiiFieldForm field;
   field.set_field(::idgate::v1::PII_FIELD_BANK_CARD_NUMBER);
