@@ -629,7 +629,9 @@ absl::Status FileLedger::Commit(std::vector<Pending>& batch, bool checkpoint) {
   buffer_.clear();
   const absl::Time now = options_.now();
   // Where the current segment ends, should this batch go to a new one.
-  ChainHead previous{head_sequence_, head_hash_};
+  // Assigned into a member, so that the copy allocates nothing.
+  head_before_batch_.sequence = head_sequence_;
+  head_before_batch_.hash.assign(head_hash_);
   for (Pending& pending : batch) {
     LedgerRecord& record = pending.record;
     record.clear_checkpoint();
@@ -648,9 +650,8 @@ absl::Status FileLedger::Commit(std::vector<Pending>& batch, bool checkpoint) {
   if (segment_bytes_ > 0 &&
       segment_bytes_ + buffer_.size() > options_.segment_max_bytes) {
     // Sealed first, so that only the last segment can end in zeros.
-    segments_[segment_index_] =
-        SegmentInfo{segment_bytes_,
-                    SegmentEnd{std::move(previous), segment_newest_record_}};
+    segments_[segment_index_] = SegmentInfo{
+        segment_bytes_, SegmentEnd{head_before_batch_, segment_newest_record_}};
     absl::Status status = segment_->Seal();
     if (status.ok()) status = StartSegment(segment_index_ + 1, /*create=*/true);
     if (!status.ok()) return status;
@@ -737,7 +738,7 @@ absl::Status FileLedger::PruneExpiredSegments() {
   guards.cutoff = options_.now() - options_.retention;
   guards.segment_being_written = segment_index_;
   guards.checkpoint_head = checkpoint_head_;
-  guards.oldest_open_intent_segment = OldestOpenIntentSegment();
+  bool open_intents_looked_at = false;
   std::vector<uint64_t> expired;
   SegmentEnd last_removed;
   for (auto it = segments_.begin();
@@ -756,9 +757,15 @@ absl::Status FileLedger::PruneExpiredSegments() {
       blocked_segment_ = it->first;
       break;
     }
-    if (!MayPrune({it->first, end->last.sequence, end->records_until},
-                  guards)) {
-      break;
+    const SegmentToPrune segment{it->first, end->last.sequence,
+                                 end->records_until};
+    if (!MayPrune(segment, guards)) break;
+    // The open intents are looked through only once a segment could go,
+    // not at every checkpoint.
+    if (!open_intents_looked_at) {
+      guards.oldest_open_intent_segment = OldestOpenIntentSegment();
+      open_intents_looked_at = true;
+      if (!MayPrune(segment, guards)) break;
     }
     expired.push_back(it->first);
     last_removed = *std::move(end);

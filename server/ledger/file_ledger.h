@@ -304,6 +304,8 @@ class FileLedger final : public Ledger {
   uint64_t checkpoint_head_ = 0;
   // The time of the newest record in the segment being written.
   absl::Time segment_newest_record_ = absl::InfinitePast();
+  // Commit's: the head before the batch it writes.
+  ChainHead head_before_batch_;
   // Retention: whether this ledger prunes (a key and a retention), every
   // segment in the directory, and, while it prunes, the segment of each
   // INTENT not yet followed by its OUTCOME, by disclosure id.
