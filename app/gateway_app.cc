@@ -20,6 +20,7 @@
 #include "grpcpp/health_check_service_interface.h"
 #include "openssl/rand.h"
 #include "server/identity/request_validator.h"
+#include "server/ledger/retention.h"
 
 namespace idgate {
 namespace {
@@ -194,17 +195,65 @@ absl::Status GatewayApp::OpenLedger(const AppOptions& options) {
   lo.on_batch = [metrics = metrics_.get()](size_t records, absl::Duration) {
     metrics->LedgerBatch(records);
   };
+  lo.on_prune = [log = log_](const PruneEvent& event) {
+    if (!event.blocked.ok()) {
+      log->Warning("ledger_prune_blocked")
+          .Str("cause", event.blocked.message())
+          .Str("detail",
+               "that segment and the later ones stay; idgate-audit verify "
+               "names the damage");
+      return;
+    }
+    log->Info("ledger_pruned")
+        .Int("segments", static_cast<int64_t>(event.segments_removed))
+        .Int("first_segment_kept",
+             static_cast<int64_t>(event.first_segment_kept))
+        .Int("last_sequence", static_cast<int64_t>(event.last_sequence))
+        .Str("before", absl::FormatTime(event.before, absl::UTCTimeZone()));
+  };
+  if (lo.retention < kMinimumLegalRetention) {
+    log_->Warning("ledger_retention_short")
+        .Double("retention_seconds", absl::ToDoubleSeconds(lo.retention))
+        .Double("minimum_seconds",
+                absl::ToDoubleSeconds(kMinimumLegalRetention))
+        .Str("detail", "records must be kept at least five years");
+  }
+  if (lo.checkpoint_private_key_file.empty()) {
+    log_->Warning("ledger_pruning_off")
+        .Str("detail",
+             "no ledger.checkpoint_private_key_file to sign prune anchors: "
+             "no record is removed, whatever ledger.retention says");
+  }
   auto ledger = FileLedger::Open(lo);
   if (!ledger.ok()) return ledger.status();
   file_ledger_ = ledger->get();
   recovery_ = &file_ledger_->recovery_report();
   ledger_ = std::shared_ptr<Ledger>(std::move(*ledger));
+  metrics_->WatchLedger([ledger = file_ledger_, now = options.now] {
+    const FileLedger::Stats stats = ledger->stats();
+    Metrics::LedgerSize size;
+    size.bytes = stats.bytes;
+    size.segments = stats.segments;
+    if (stats.oldest_record_time.has_value()) {
+      size.oldest_record_age = now() - *stats.oldest_record_time;
+    }
+    size.prunes = stats.prunes;
+    return size;
+  });
   const RecoveryReport& r = *recovery_;
   log_->Info("ledger_opened")
       .Str("dir", lo.dir)
       .Int("last_sequence", static_cast<int64_t>(r.last_sequence))
       .Int("records_verified", static_cast<int64_t>(r.records_verified))
-      .Bool("checkpoint_verified", r.last_checkpoint_signature_verified);
+      .Bool("checkpoint_verified", r.last_checkpoint_signature_verified)
+      .Int("pruned_through_sequence",
+           static_cast<int64_t>(r.pruned_through_sequence));
+  if (r.interrupted_prune_segments_removed > 0) {
+    log_->Warning("ledger_prune_finished")
+        .Int("segments",
+             static_cast<int64_t>(r.interrupted_prune_segments_removed))
+        .Str("detail", "a prune interrupted after its anchor was written");
+  }
   if (r.torn_tail_bytes > 0) {
     log_->Warning("ledger_torn_tail")
         .Str("segment", r.torn_tail_segment)

@@ -39,6 +39,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "server/ledger/crypto.h"
 #include "server/ledger/file_ledger.h"
+#include "server/ledger/retention.h"
 #include "server/ledger/segment_format.h"
 #include "server/ledger/testing.h"
 
@@ -218,6 +219,9 @@ Sample Run(const std::string& base_dir, const std::string& key_file,
   options.max_pending_records = 65536;
   options.checkpoint_private_key_file = key_file;
   options.checkpoint_every_records = 1000;
+  // Pruning on, as in the gateway: its INTENTs are tracked until their
+  // OUTCOMEs (here, never: the worst case).
+  options.retention = kMinimumLegalRetention + absl::Hours(24);
   absl::StatusOr<std::unique_ptr<FileLedger>> ledger =
       FileLedger::Open(options);
   if (!ledger.ok()) {

@@ -115,6 +115,9 @@ void FillDefaults(GatewayConfig& c) {
   if (l->segment_max_bytes() == 0) l->set_segment_max_bytes(64ull << 20);
   if (l->max_batch_records() == 0) l->set_max_batch_records(4096);
   if (l->max_pending_records() == 0) l->set_max_pending_records(65536);
+  // Five years and a day: records are kept at least five years (seed policy
+  // 000 §五.二), and five calendar years last at most 1827 days.
+  DefaultDuration(l->mutable_retention(), 1828LL * 24 * 3600 * 1000);
   auto* v = c.mutable_validation();
   if (v->max_face_image_bytes() == 0) v->set_max_face_image_bytes(2 << 20);
   if (v->max_liveness_video_bytes() == 0)
@@ -333,6 +336,8 @@ absl::Status CheckConfig(const GatewayConfig& c) {
   if (auto st =
           CheckPositive(l.checkpoint_interval(), "ledger.checkpoint_interval");
       !st.ok())
+    return st;
+  if (auto st = CheckPositive(l.retention(), "ledger.retention"); !st.ok())
     return st;
 
   const auto& t = c.tls();

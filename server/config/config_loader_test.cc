@@ -39,6 +39,8 @@ TEST(ConfigLoader, LoadsDevConfigWithDefaultsAndResolvedPaths) {
   // A default filled in: providers carry a circuit breaker.
   EXPECT_EQ(c.providers(0).circuit_breaker().consecutive_failures(), 5u);
   EXPECT_EQ(c.idempotency().max_entries(), 100000u);
+  // Ledger records are kept five years and a day.
+  EXPECT_EQ(c.ledger().retention().seconds(), 1828 * 24 * 3600);
 }
 
 TEST(ConfigLoader, MissingFileIsNotFound) {
@@ -108,6 +110,9 @@ INSTANTIATE_TEST_SUITE_P(
                      "providers[1].embedded_mock.busy_rate"},
         SemanticCase{R"({"version": 1, "file")", R"({"version": 0, "file")",
                      "ledger.subject_keys[0].version"},
+        SemanticCase{R"("checkpointInterval": "30s")",
+                     R"("checkpointInterval": "30s", "retention": "-1s")",
+                     "ledger.retention: must be positive"},
         SemanticCase{
             R"("adapter": {"@type": "type.googleapis.com/idgate.config.v1.BankAdapterConfig", "merchantId": "idgate-dev"},)",
             "", "providers[1].adapter: required"}));

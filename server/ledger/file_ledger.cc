@@ -1,6 +1,8 @@
 #include "server/ledger/file_ledger.h"
 
 #include <algorithm>
+#include <iterator>
+#include <limits>
 #include <map>
 #include <utility>
 
@@ -11,6 +13,7 @@
 #include "core/time.h"
 #include "idgate/config/v1/config.pb.h"
 #include "server/ledger/ledger_scan.h"
+#include "server/ledger/retention.h"
 #include "server/ledger/segment_format.h"
 
 namespace idgate {
@@ -19,6 +22,7 @@ namespace {
 using ::idgate::ledger::v1::RECORD_KIND_CHECKPOINT;
 using ::idgate::ledger::v1::RECORD_KIND_INTENT;
 using ::idgate::ledger::v1::RECORD_KIND_OUTCOME;
+using ::idgate::ledger::v1::RECORD_KIND_PRUNE;
 
 bool IsLowerHexDigest(absl::string_view s) {
   if (s.size() != 64) return false;
@@ -125,6 +129,9 @@ class RecoveryVisitor final : public LedgerVisitor {
   absl::Status OnRecord(const LedgerRecord& record,
                         const RecordPosition& position) override {
     if (first_sequence_ == 0) first_sequence_ = record.sequence();
+    last_record_ = ChainHead{record.sequence(), record.hash()};
+    last_record_time_ = RecordTime(record);
+    segment_newest_ = std::max(segment_newest_, last_record_time_);
     switch (record.kind()) {
       case RECORD_KIND_INTENT: {
         open_intents_[record.disclosure_id()] =
@@ -149,6 +156,12 @@ class RecoveryVisitor final : public LedgerVisitor {
         }
         ++records_since_checkpoint_;
         break;
+      case RECORD_KIND_PRUNE:
+        // Like a checkpoint: one claiming our key must verify.
+        if (key_ != nullptr && record.prune().key_id() == key_id_) {
+          return VerifyPruneSignature(record, *key_);
+        }
+        break;
       default:  // checkpoints: OnCheckpoint
         break;
     }
@@ -165,12 +178,31 @@ class RecoveryVisitor final : public LedgerVisitor {
   absl::Status OnSegment(const ScannedSegment& segment) override {
     last_segment_ = SegmentEnd{std::string(segment.name), segment.data.size(),
                                segment.valid_bytes};
+    if (segment.valid_bytes > 0) {
+      segment_last_records_[segment.index] =
+          LastRecord{last_record_, segment_newest_};
+    }
+    segment_newest_ = absl::InfinitePast();
     return absl::OkStatus();
+  }
+
+  // Each verified segment's last record, and its newest record's time.
+  struct LastRecord {
+    ChainHead head;
+    absl::Time newest;
+  };
+  const std::map<uint64_t, LastRecord>& segment_last_records() const {
+    return segment_last_records_;
   }
 
   const SegmentEnd& last_segment() const { return last_segment_; }
   uint64_t records_since_checkpoint() const {
     return records_since_checkpoint_;
+  }
+  absl::Time last_record_time() const { return last_record_time_; }
+  // The head the last checkpoint in the verified range covers (0: none).
+  uint64_t checkpoint_head() const {
+    return last_checkpoint_sequence_ > 0 ? last_checkpoint_sequence_ - 1 : 0;
   }
 
   // The report's fields that come from the records.
@@ -212,6 +244,10 @@ class RecoveryVisitor final : public LedgerVisitor {
   const Ed25519PublicKey* const key_;
   const std::string key_id_;
   uint64_t first_sequence_ = 0;
+  ChainHead last_record_;
+  absl::Time last_record_time_ = absl::InfinitePast();
+  absl::Time segment_newest_ = absl::InfinitePast();
+  std::map<uint64_t, LastRecord> segment_last_records_;
   uint64_t last_checkpoint_sequence_ = 0;
   bool last_checkpoint_signature_verified_ = false;
   uint64_t records_since_checkpoint_ = 0;
@@ -231,6 +267,7 @@ FileLedgerOptions FileLedgerOptions::FromConfig(
   options.checkpoint_private_key_file = settings.checkpoint_private_key_file();
   options.checkpoint_every_records = settings.checkpoint_every_records();
   options.checkpoint_interval = ToDuration(settings.checkpoint_interval());
+  options.retention = ToDuration(settings.retention());
   return options;
 }
 
@@ -260,6 +297,7 @@ absl::StatusOr<std::unique_ptr<FileLedger>> FileLedger::Open(
         "max_pending_records must be positive");
   }
   if (options.checkpoint_interval < absl::ZeroDuration() ||
+      options.retention < absl::ZeroDuration() ||
       options.recovery_intent_window < absl::ZeroDuration() ||
       options.unawaited_delay < absl::ZeroDuration()) {
     return absl::InvalidArgumentError("ledger: negative duration");
@@ -296,15 +334,23 @@ absl::Status FileLedger::LoadSigner() {
   signer_key_id_ = public_key->KeyId();
   signer_public_.emplace(*std::move(public_key));
   signer_.emplace(*std::move(key));
+  // Pruning signs its anchor with the checkpoint key.
+  prunes_ = options_.retention > absl::ZeroDuration();
   return absl::OkStatus();
 }
 
 absl::Status FileLedger::Recover() {
   absl::StatusOr<std::vector<uint64_t>> indices = ListSegments(*sink_);
   if (!indices.ok()) return indices.status();
-  report_.segments = indices->size();
+  absl::StatusOr<absl::optional<LedgerRecord>> anchor = ReadPruneAnchor(*sink_);
+  if (!anchor.ok()) return Prefixed("ledger", anchor.status());
   report_.head_hash = std::string(kGenesisHash);
-  if (indices->empty()) return StartSegment(1, /*create=*/true);
+  if (anchor->has_value()) {
+    absl::Status status = ResumeAfterPrune(**anchor, &*indices);
+    if (!status.ok()) return status;
+  }
+  report_.segments = indices->size();
+  if (indices->empty()) return LoadSegmentTable({}, 0);
   if (absl::optional<LedgerDamage> missing =
           FindMissingSegment(*indices, indices->front())) {
     return LedgerDamaged(*missing);
@@ -315,15 +361,19 @@ absl::Status FileLedger::Recover() {
   if (!first.ok()) return first.status();
   ScanStart start;
   start.segment = *first;
-  // The segments before were verified by the start-ups that wrote after
-  // them (and are idgate-audit's to check).
-  if (*first != 1) start.previous = absl::nullopt;
+  if (anchor->has_value() && *first == indices->front()) {
+    start = ScanStartAfter(**anchor);
+  } else if (*first != 1) {
+    // The segments before were verified by the start-ups that wrote after
+    // them (and are idgate-audit's to check).
+    start.previous = absl::nullopt;
+  }
   RecoveryVisitor visitor(signer_public_.has_value() ? &*signer_public_
                                                      : nullptr);
   absl::StatusOr<ScanResult> scan = ScanLedger(*sink_, start, visitor);
   if (!scan.ok()) return scan.status();
   if (scan->damage.has_value()) return LedgerDamaged(*scan->damage);
-  if (scan->records == 0 && indices->front() != 1) {
+  if (scan->records == 0 && indices->front() != 1 && !anchor->has_value()) {
     return absl::DataLossError(
         "ledger: the segments hold no records, yet the first is not " +
         SegmentFileName(1));
@@ -343,17 +393,94 @@ absl::Status FileLedger::Recover() {
     absl::Status truncated = sink_->Truncate(last.name, last.valid_bytes);
     if (!truncated.ok()) return truncated;
   }
-  const uint64_t last_segment_bytes = last.valid_bytes;
 
   head_sequence_ = scan->head.sequence;
   head_hash_ = scan->head.hash;
   records_since_checkpoint_ = visitor.records_since_checkpoint();
+  checkpoint_head_ = visitor.checkpoint_head();
   report_.last_sequence = head_sequence_;
   report_.head_hash = head_hash_;
   report_.records_verified = scan->records;
   visitor.FillReport(&report_);
+  absl::Status status = LoadSegmentTable(*indices, last.valid_bytes);
+  segment_newest_record_ = visitor.last_record_time();
+  // Where the verified segments end is known exactly; the older ones'
+  // ends are bounded when pruning reaches them.
+  for (const auto& [index, end] : visitor.segment_last_records()) {
+    if (index != indices->back()) {
+      segments_[index].end = SegmentEnd{end.head, end.newest};
+    }
+  }
+  return status;
+}
 
-  absl::Status status = StartSegment(indices->back(), /*create=*/false);
+absl::Status FileLedger::ResumeAfterPrune(const LedgerRecord& anchor,
+                                          std::vector<uint64_t>* indices) {
+  const auto& prune = anchor.prune();
+  report_.pruned_through_sequence = prune.last_sequence();
+  report_.pruned_before = ToTime(prune.before());
+  // An anchor signed with our key is ours to act on; one signed by another
+  // (rotated) key is trusted as far as reading goes, like its checkpoints.
+  const bool ours =
+      signer_public_.has_value() && prune.key_id() == signer_key_id_;
+  if (ours) {
+    absl::Status signature = VerifyPruneSignature(anchor, *signer_public_);
+    if (!signature.ok()) {
+      return Prefixed(absl::StrCat("ledger: ", kPruneAnchorFileName),
+                      signature);
+    }
+  }
+  std::vector<uint64_t> kept;
+  std::vector<uint64_t> left_behind;
+  for (uint64_t index : *indices) {
+    (index < prune.first_segment() ? left_behind : kept).push_back(index);
+  }
+  if (kept.empty() || kept.front() != prune.first_segment()) {
+    return absl::DataLossError(absl::StrCat(
+        "ledger: ", SegmentFileName(prune.first_segment()),
+        " is missing: the prune anchor keeps the chain from there"));
+  }
+  if (ours && !left_behind.empty()) {
+    // A prune interrupted after its anchor was durable: finish it.
+    for (uint64_t index : left_behind) {
+      absl::Status removed = sink_->Remove(SegmentFileName(index));
+      if (!removed.ok()) return removed;
+    }
+    absl::Status synced = sink_->SyncDir();
+    if (!synced.ok()) return synced;
+    report_.interrupted_prune_segments_removed = left_behind.size();
+  }
+  *indices = std::move(kept);
+  return absl::OkStatus();
+}
+
+absl::Status FileLedger::LoadSegmentTable(const std::vector<uint64_t>& indices,
+                                          uint64_t last_segment_bytes) {
+  if (indices.empty()) {
+    stat_segments_.store(0, std::memory_order_relaxed);
+    return StartSegment(1, /*create=*/true);
+  }
+  uint64_t bytes = last_segment_bytes;
+  for (uint64_t index : indices) {
+    SegmentInfo& info = segments_[index];
+    if (index == indices.back()) break;
+    absl::StatusOr<uint64_t> size = sink_->FileSize(SegmentFileName(index));
+    if (!size.ok()) return size.status();
+    info.bytes = *size;
+    bytes += *size;
+  }
+  stat_bytes_.store(bytes, std::memory_order_relaxed);
+  stat_segments_.store(indices.size(), std::memory_order_relaxed);
+  // For the oldest record's age only: a segment before the verified range
+  // that does not even start with a record is idgate-audit's to report.
+  if (absl::StatusOr<LedgerRecord> oldest =
+          ReadFirstRecord(*sink_, SegmentFileName(indices.front()));
+      oldest.ok()) {
+    stat_oldest_record_nanos_.store(absl::ToUnixNanos(RecordTime(*oldest)),
+                                    std::memory_order_relaxed);
+    oldest_record_known_ = true;
+  }
+  absl::Status status = StartSegment(indices.back(), /*create=*/false);
   segment_bytes_ = last_segment_bytes;
   return status;
 }
@@ -368,10 +495,13 @@ absl::Status FileLedger::StartSegment(uint64_t index, bool create) {
     absl::Status synced = sink_->SyncDir();
     if (!synced.ok()) return synced;
     stat_segments_created_.fetch_add(1, std::memory_order_relaxed);
+    stat_segments_.fetch_add(1, std::memory_order_relaxed);
+    segments_[index];
   }
   segment_ = *std::move(file);
   segment_index_ = index;
   segment_bytes_ = 0;
+  segment_newest_record_ = absl::InfinitePast();
   return absl::OkStatus();
 }
 
@@ -467,10 +597,20 @@ void FileLedger::WriterLoop() {
         Fail(status, batch);
         return;
       }
+      // Before the callbacks, so that whoever waited for a record sees the
+      // ledger pruned as of its batch; the next batch would wait for the
+      // prune all the same.
+      if (checkpoint && prunes_ && !closing_now) {
+        status = PruneExpiredSegments();
+      }
       for (Pending& pending : batch) {
         if (pending.done) pending.done(absl::OkStatus());
       }
       batch.clear();
+      if (!status.ok()) {  // the batch itself is durable
+        Fail(status, batch);
+        return;
+      }
       last_write_ = absl::Now();
     }
     if (closing_now) {
@@ -488,6 +628,10 @@ void FileLedger::WriterLoop() {
 absl::Status FileLedger::Commit(std::vector<Pending>& batch, bool checkpoint) {
   buffer_.clear();
   const absl::Time now = options_.now();
+  // Where the current segment ends, should this batch go to a new one.
+  // Assigned into a member, so that the copy allocates nothing.
+  head_before_batch_.sequence = head_sequence_;
+  head_before_batch_.hash.assign(head_hash_);
   for (Pending& pending : batch) {
     LedgerRecord& record = pending.record;
     record.clear_checkpoint();
@@ -506,6 +650,8 @@ absl::Status FileLedger::Commit(std::vector<Pending>& batch, bool checkpoint) {
   if (segment_bytes_ > 0 &&
       segment_bytes_ + buffer_.size() > options_.segment_max_bytes) {
     // Sealed first, so that only the last segment can end in zeros.
+    segments_[segment_index_] = SegmentInfo{
+        segment_bytes_, SegmentEnd{head_before_batch_, segment_newest_record_}};
     absl::Status status = segment_->Seal();
     if (status.ok()) status = StartSegment(segment_index_ + 1, /*create=*/true);
     if (!status.ok()) return status;
@@ -515,6 +661,14 @@ absl::Status FileLedger::Commit(std::vector<Pending>& batch, bool checkpoint) {
   if (status.ok()) status = segment_->Sync();
   if (!status.ok()) return status;
   segment_bytes_ += buffer_.size();
+  segment_newest_record_ = std::max(segment_newest_record_, now);
+  stat_bytes_.fetch_add(buffer_.size(), std::memory_order_relaxed);
+  if (!oldest_record_known_) {
+    stat_oldest_record_nanos_.store(absl::ToUnixNanos(now),
+                                    std::memory_order_relaxed);
+    oldest_record_known_ = true;
+  }
+  if (prunes_) TrackOpenIntents(batch);
   const size_t records = batch.size() + (checkpoint ? 1 : 0);
   stat_records_.fetch_add(records, std::memory_order_relaxed);
   stat_batches_.fetch_add(1, std::memory_order_relaxed);
@@ -541,7 +695,139 @@ absl::Status FileLedger::AppendCheckpoint(absl::Time now) {
   head_hash_ = record.hash();
   records_since_checkpoint_ = 0;
   last_checkpoint_time_ = now;
+  checkpoint_head_ = body->head_sequence();
   stat_checkpoints_.fetch_add(1, std::memory_order_relaxed);
+  return absl::OkStatus();
+}
+
+void FileLedger::TrackOpenIntents(std::vector<Pending>& batch) {
+  for (Pending& pending : batch) {
+    LedgerRecord& record = pending.record;
+    if (record.kind() == RECORD_KIND_INTENT) {
+      // The record is written: its id moves into the map, uncopied.
+      open_intents_.emplace(std::move(*record.mutable_disclosure_id()),
+                            segment_index_);
+    } else if (record.kind() == RECORD_KIND_OUTCOME) {
+      open_intents_.erase(record.disclosure_id());
+    }
+  }
+}
+
+uint64_t FileLedger::OldestOpenIntentSegment() const {
+  uint64_t oldest = std::numeric_limits<uint64_t>::max();
+  for (const auto& [id, segment] : open_intents_) {
+    oldest = std::min(oldest, segment);
+  }
+  return oldest;
+}
+
+absl::StatusOr<FileLedger::SegmentEnd> FileLedger::EndOf(uint64_t index) {
+  SegmentInfo& info = segments_[index];
+  if (!info.end.has_value()) {
+    absl::StatusOr<LedgerRecord> next =
+        ReadFirstRecord(*sink_, SegmentFileName(index + 1));
+    if (!next.ok()) return next.status();
+    info.end = SegmentEnd{ChainHead{next->sequence() - 1, next->prev_hash()},
+                          RecordTime(*next)};
+  }
+  return *info.end;
+}
+
+absl::Status FileLedger::PruneExpiredSegments() {
+  PruneGuards guards;
+  guards.cutoff = options_.now() - options_.retention;
+  guards.segment_being_written = segment_index_;
+  guards.checkpoint_head = checkpoint_head_;
+  bool open_intents_looked_at = false;
+  std::vector<uint64_t> expired;
+  SegmentEnd last_removed;
+  for (auto it = segments_.begin();
+       it != segments_.end() && it->first < segment_index_ &&
+       expired.size() < kMaxSegmentsPerPrune;
+       ++it) {
+    absl::StatusOr<SegmentEnd> end = EndOf(it->first);
+    if (!end.ok()) {
+      // Damage before the range start-up verifies: the segments from here on
+      // stay (idgate-audit names the damage), and appending goes on.
+      if (blocked_segment_ != it->first && options_.on_prune) {
+        PruneEvent blocked;
+        blocked.blocked = end.status();
+        options_.on_prune(blocked);
+      }
+      blocked_segment_ = it->first;
+      break;
+    }
+    const SegmentToPrune segment{it->first, end->last.sequence,
+                                 end->records_until};
+    if (!MayPrune(segment, guards)) break;
+    // The open intents are looked through only once a segment could go,
+    // not at every checkpoint.
+    if (!open_intents_looked_at) {
+      guards.oldest_open_intent_segment = OldestOpenIntentSegment();
+      open_intents_looked_at = true;
+      if (!MayPrune(segment, guards)) break;
+    }
+    expired.push_back(it->first);
+    last_removed = *std::move(end);
+  }
+  if (expired.empty()) return absl::OkStatus();
+  const uint64_t first_kept = expired.back() + 1;
+
+  // 1. The anchor in the chain, covered by a checkpoint at once.
+  LedgerRecord record;
+  record.set_kind(RECORD_KIND_PRUNE);
+  auto* anchor = record.mutable_prune();
+  anchor->set_last_sequence(last_removed.last.sequence);
+  anchor->set_last_hash(last_removed.last.hash);
+  SetTimestamp(guards.cutoff, anchor->mutable_before());
+  anchor->set_first_segment(first_kept);
+  absl::StatusOr<std::string> signature =
+      signer_->Sign(PruneAnchorMessage(*anchor));
+  if (!signature.ok()) return signature.status();
+  anchor->set_signature(absl::Base64Escape(*signature));
+  anchor->set_key_id(signer_key_id_);
+  std::vector<Pending> batch;
+  batch.push_back(Pending{std::move(record), nullptr});
+  absl::Status status = Commit(batch, /*checkpoint=*/true);
+  if (!status.ok()) return status;
+
+  // 2. The anchor file, where readers look before the first segment.
+  std::string anchor_file;
+  AppendRecordFrame(&batch.front().record, &anchor_file);
+  status = sink_->ReplaceFile(std::string(kPruneAnchorFileName), anchor_file);
+  if (!status.ok()) return status;
+
+  // 3. The segments, oldest first, so that the ones left stay contiguous.
+  uint64_t bytes = 0;
+  for (uint64_t index : expired) {
+    status = sink_->Remove(SegmentFileName(index));
+    if (!status.ok()) return status;
+    bytes += segments_[index].bytes;
+    segments_.erase(index);
+  }
+  status = sink_->SyncDir();
+  if (!status.ok()) return status;
+
+  stat_bytes_.fetch_sub(bytes, std::memory_order_relaxed);
+  stat_segments_.fetch_sub(expired.size(), std::memory_order_relaxed);
+  // The oldest record is now the first kept. Only the gauge needs it: if it
+  // cannot be read, the removed records' bound is close to it.
+  absl::StatusOr<LedgerRecord> oldest =
+      ReadFirstRecord(*sink_, SegmentFileName(first_kept));
+  stat_oldest_record_nanos_.store(
+      absl::ToUnixNanos(oldest.ok() ? RecordTime(*oldest)
+                                    : last_removed.records_until),
+      std::memory_order_relaxed);
+  stat_prunes_.fetch_add(1, std::memory_order_relaxed);
+  stat_segments_pruned_.fetch_add(expired.size(), std::memory_order_relaxed);
+  if (options_.on_prune) {
+    PruneEvent pruned;
+    pruned.segments_removed = expired.size();
+    pruned.first_segment_kept = first_kept;
+    pruned.last_sequence = last_removed.last.sequence;
+    pruned.before = guards.cutoff;
+    options_.on_prune(pruned);
+  }
   return absl::OkStatus();
 }
 
@@ -591,6 +877,15 @@ FileLedger::Stats FileLedger::stats() const {
   stats.checkpoints = stat_checkpoints_.load(std::memory_order_relaxed);
   stats.segments_created =
       stat_segments_created_.load(std::memory_order_relaxed);
+  stats.bytes = stat_bytes_.load(std::memory_order_relaxed);
+  stats.segments = stat_segments_.load(std::memory_order_relaxed);
+  const int64_t oldest =
+      stat_oldest_record_nanos_.load(std::memory_order_relaxed);
+  if (oldest != kNoRecordYet) {
+    stats.oldest_record_time = absl::FromUnixNanos(oldest);
+  }
+  stats.prunes = stat_prunes_.load(std::memory_order_relaxed);
+  stats.segments_pruned = stat_segments_pruned_.load(std::memory_order_relaxed);
   return stats;
 }
 

@@ -5,12 +5,14 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/clock.h"
@@ -18,6 +20,7 @@
 #include "absl/types/optional.h"
 #include "server/ledger/crypto.h"
 #include "server/ledger/ledger.h"
+#include "server/ledger/segment_format.h"
 #include "server/ledger/segment_sink.h"
 
 namespace idgate::config::v1 {
@@ -25,6 +28,19 @@ class LedgerSettings;
 }  // namespace idgate::config::v1
 
 namespace idgate {
+
+// What one prune removed, or why it stopped short.
+struct PruneEvent {
+  uint64_t segments_removed = 0;
+  uint64_t first_segment_kept = 0;
+  // The last record removed, and a time every removed record precedes.
+  uint64_t last_sequence = 0;
+  absl::Time before;
+  // Not OK when pruning cannot tell where a segment ends (its successor's
+  // first record is damaged): it and the later segments stay. Told once
+  // per segment.
+  absl::Status blocked;
+};
 
 struct FileLedgerOptions {
   // The settings config.proto's LedgerSettings holds, as the config loader
@@ -52,6 +68,11 @@ struct FileLedgerOptions {
   // (0 = no time trigger), and at Close().
   uint64_t checkpoint_every_records = 0;
   absl::Duration checkpoint_interval = absl::ZeroDuration();
+  // Records are kept at least this long: after each checkpoint, whole
+  // segments whose records are all older are removed behind a signed prune
+  // anchor (retention.h). Only with a checkpoint key; zero keeps every
+  // record.
+  absl::Duration retention = absl::ZeroDuration();
 
   // Not in the config: the defaults below are the only ones.
   //
@@ -70,6 +91,9 @@ struct FileLedgerOptions {
   // batch with its record count (checkpoint included) and the time its
   // write and fdatasync took. Must be quick and must not call the ledger.
   std::function<void(size_t records, absl::Duration write_and_sync)> on_batch;
+  // Optional, for logs: runs on the writer thread after each prune. Must be
+  // quick and must not call the ledger.
+  std::function<void(const PruneEvent&)> on_prune;
 };
 
 // An INTENT with no OUTCOME after it: the request may have reached the
@@ -114,6 +138,13 @@ struct RecoveryReport {
   // Requests with an INTENT in the verified range that was sent or has no
   // OUTCOME, one per (caller, request_id), oldest first.
   std::vector<DisclosedRequest> disclosed_requests;
+  // The prune anchor the chain starts after (0: never pruned): the last
+  // record removed, and a time every removed record precedes.
+  uint64_t pruned_through_sequence = 0;
+  absl::Time pruned_before;
+  // Segments before the anchor that a prune interrupted by a crash had left,
+  // removed now.
+  uint64_t interrupted_prune_segments_removed = 0;
 };
 
 // A Ledger in a directory of append-only segment files (format in
@@ -132,17 +163,38 @@ struct RecoveryReport {
 // Callbacks run on the writer thread, except for an Append refused at once
 // (queue full, ledger failed or closed, invalid record): its callback runs
 // on the calling thread before Append returns.
+//
+// With a retention and a checkpoint key, the writer prunes after each
+// checkpoint (retention.h): at most kMaxSegmentsPerPrune segments, whose
+// records are all older than the retention, covered by a checkpoint, and
+// before the segment being written and before the segment of the oldest
+// INTENT appended since start-up that still waits for its OUTCOME. An
+// INTENT left without OUTCOME by a crash holds nothing: no OUTCOME can come
+// for it any more (start-up reported it as possibly disclosed). A failure
+// to write or remove a file while pruning is fatal like a write error.
 class FileLedger final : public Ledger {
  public:
   // Unawaited records queued that wake the writer: a burst of them (a wave
   // of answers) goes out in steady batches, not one large one per delay.
   static constexpr size_t kUnawaitedBatch = 64;
+  // The most segments one prune removes: the writer's pause stays short,
+  // and the next checkpoint's prune goes on.
+  static constexpr size_t kMaxSegmentsPerPrune = 16;
 
   struct Stats {
     uint64_t records = 0;  // durable, checkpoints included
     uint64_t batches = 0;  // write + fdatasync rounds
     uint64_t checkpoints = 0;
     uint64_t segments_created = 0;
+    // The ledger now: the segment files' bytes (without the space grown
+    // ahead of the records), their number, and the time of the oldest
+    // record (none while the ledger is empty).
+    uint64_t bytes = 0;
+    uint64_t segments = 0;
+    absl::optional<absl::Time> oldest_record_time;
+    // Prunes that removed segments, and the segments they removed.
+    uint64_t prunes = 0;
+    uint64_t segments_pruned = 0;
   };
 
   // Recovers the ledger in options.dir (see RecoveryReport) and starts the
@@ -185,15 +237,46 @@ class FileLedger final : public Ledger {
     std::function<void(absl::Status)> done;
   };
 
+  // Where a sealed segment ends: its last record, and a time none of its
+  // records is newer than.
+  struct SegmentEnd {
+    ChainHead last;
+    absl::Time records_until;
+  };
+  // What the writer knows of a segment in the directory.
+  struct SegmentInfo {
+    // Of a sealed segment (the one being written: segment_bytes_).
+    uint64_t bytes = 0;
+    // Exact for the segments this process sealed. For older ones, known
+    // when pruning first needs it, from the next segment's first record
+    // (whose time bounds them).
+    absl::optional<SegmentEnd> end;
+  };
+
   FileLedger(FileLedgerOptions options, std::unique_ptr<SegmentSink> sink);
 
   absl::Status Recover();
+  // Starts the chain after the prune anchor: checks its signature when it
+  // is ours, removes the segments an interrupted prune left before it, and
+  // drops them from `indices`.
+  absl::Status ResumeAfterPrune(const LedgerRecord& anchor,
+                                std::vector<uint64_t>* indices);
   absl::Status LoadSigner();
   void WriterLoop();
   // Chains, writes and syncs `batch` (and a checkpoint when asked).
   absl::Status Commit(std::vector<Pending>& batch, bool checkpoint);
   absl::Status AppendCheckpoint(absl::Time now);
   absl::Status StartSegment(uint64_t index, bool create);
+  // The segments table and size statistics of what Recover found.
+  absl::Status LoadSegmentTable(const std::vector<uint64_t>& indices,
+                                uint64_t last_segment_bytes);
+  // Keeps the disclosure ids of the batch's INTENTs until their OUTCOMEs.
+  void TrackOpenIntents(std::vector<Pending>& batch);
+  uint64_t OldestOpenIntentSegment() const;
+  // `index` must not be the segment being written.
+  absl::StatusOr<SegmentEnd> EndOf(uint64_t index);
+  // Removes what retention lets go (see the class comment).
+  absl::Status PruneExpiredSegments();
   // Marks the ledger failed, then fails `batch` and everything queued.
   void Fail(const absl::Status& cause, std::vector<Pending>& batch);
 
@@ -217,12 +300,34 @@ class FileLedger final : public Ledger {
   absl::Time last_checkpoint_time_;
   std::string buffer_;
   absl::Time last_write_ = absl::InfinitePast();
+  // The head the last checkpoint covers.
+  uint64_t checkpoint_head_ = 0;
+  // The time of the newest record in the segment being written.
+  absl::Time segment_newest_record_ = absl::InfinitePast();
+  // Commit's: the head before the batch it writes.
+  ChainHead head_before_batch_;
+  // Retention: whether this ledger prunes (a key and a retention), every
+  // segment in the directory, and, while it prunes, the segment of each
+  // INTENT not yet followed by its OUTCOME, by disclosure id.
+  bool prunes_ = false;
+  std::map<uint64_t, SegmentInfo> segments_;
+  absl::flat_hash_map<std::string, uint64_t> open_intents_;
+  bool oldest_record_known_ = false;
+  // The segment pruning last stopped at, unable to read where it ends.
+  uint64_t blocked_segment_ = 0;
 
   std::atomic<bool> healthy_{true};
   std::atomic<uint64_t> stat_records_{0};
   std::atomic<uint64_t> stat_batches_{0};
   std::atomic<uint64_t> stat_checkpoints_{0};
   std::atomic<uint64_t> stat_segments_created_{0};
+  std::atomic<uint64_t> stat_bytes_{0};
+  std::atomic<uint64_t> stat_segments_{0};
+  // Unix nanoseconds; kNoRecordYet while the ledger is empty.
+  static constexpr int64_t kNoRecordYet = INT64_MIN;
+  std::atomic<int64_t> stat_oldest_record_nanos_{kNoRecordYet};
+  std::atomic<uint64_t> stat_prunes_{0};
+  std::atomic<uint64_t> stat_segments_pruned_{0};
 
   // std::mutex rather than absl::Mutex: Debian's prebuilt Abseil is not
   // instrumented, so ThreadSanitizer cannot see absl::Mutex synchronize.

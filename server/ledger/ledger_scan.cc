@@ -99,6 +99,30 @@ absl::optional<LedgerDamage> FindMissingSegment(
   return absl::nullopt;
 }
 
+absl::StatusOr<LedgerRecord> ReadFirstRecord(SegmentSource& source,
+                                             const std::string& name) {
+  // Records are far smaller than this, but one may be as large as a frame
+  // can be: then the file is read again that far.
+  constexpr uint64_t kUsualRecordBytes = 16 << 10;
+  for (uint64_t prefix :
+       {kUsualRecordBytes, uint64_t{kFrameHeaderBytes + kMaxRecordBytes}}) {
+    absl::StatusOr<std::string> data = source.ReadPrefix(name, prefix);
+    if (!data.ok()) return data.status();
+    const FrameScan scan = ScanFrames(*data);
+    if (!scan.frames.empty()) {
+      absl::StatusOr<LedgerRecord> record =
+          DecodeRecord(scan.frames.front().payload);
+      if (!record.ok()) {
+        return absl::DataLossError(
+            absl::StrCat(name, ": first record: ", record.status().message()));
+      }
+      return record;
+    }
+    if (data->size() < prefix) break;  // the whole file was read
+  }
+  return absl::DataLossError(absl::StrCat(name, " has no whole first record"));
+}
+
 absl::StatusOr<ScanResult> ScanLedger(SegmentSource& source,
                                       const ScanStart& start,
                                       LedgerVisitor& visitor) {

@@ -124,6 +124,12 @@ absl::StatusOr<std::vector<uint64_t>> ListSegments(SegmentSource& source);
 absl::optional<LedgerDamage> FindMissingSegment(
     const std::vector<uint64_t>& indices, uint64_t first);
 
+// The first record of segment file `name`, hash checked but not linked:
+// reads only the start of the file. DATA_LOSS, naming the file, when it has
+// no whole first record.
+absl::StatusOr<LedgerRecord> ReadFirstRecord(SegmentSource& source,
+                                             const std::string& name);
+
 // Scans the source's segments from start.segment to the last one, in
 // order. Missing segments are found before any is read. Fails only when
 // the source cannot be read or the visitor stops the scan; damage is in

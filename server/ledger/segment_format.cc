@@ -19,6 +19,7 @@ namespace {
 using ::idgate::ledger::v1::RECORD_KIND_CHECKPOINT;
 using ::idgate::ledger::v1::RECORD_KIND_INTENT;
 using ::idgate::ledger::v1::RECORD_KIND_OUTCOME;
+using ::idgate::ledger::v1::RECORD_KIND_PRUNE;
 
 constexpr absl::string_view kSegmentPrefix = "ledger-";
 constexpr absl::string_view kSegmentSuffix = ".log";
@@ -78,11 +79,15 @@ absl::optional<uint64_t> ParseSegmentFileName(absl::string_view name) {
 }
 
 void SetRecordTime(absl::Time time, LedgerRecord* record) {
+  SetTimestamp(time, record->mutable_time());
+}
+
+void SetTimestamp(absl::Time time, google::protobuf::Timestamp* timestamp) {
   int64_t seconds = absl::ToUnixSeconds(time);
   int64_t nanos =
       absl::ToInt64Nanoseconds(time - absl::FromUnixSeconds(seconds));
-  record->mutable_time()->set_seconds(seconds);
-  record->mutable_time()->set_nanos(static_cast<int32_t>(nanos));
+  timestamp->set_seconds(seconds);
+  timestamp->set_nanos(static_cast<int32_t>(nanos));
 }
 
 absl::Time RecordTime(const LedgerRecord& record) {
@@ -118,24 +123,57 @@ std::string CheckpointMessage(uint64_t head_sequence,
   return absl::StrCat("idgate-checkpoint:v1:", head_sequence, ":", head_hash);
 }
 
-absl::Status VerifyCheckpointSignature(const LedgerRecord& checkpoint,
-                                       const Ed25519PublicKey& key) {
-  const auto& body = checkpoint.checkpoint();
-  if (body.key_id() != key.KeyId()) {
-    return Broken(absl::StrCat("checkpoint signed by key ", body.key_id(),
+namespace {
+
+// Checks a signature (base64) by the key named `key_id` over `message`.
+// `what` names the statement in the errors, `over` what it says.
+absl::Status VerifySignature(absl::string_view what, absl::string_view over,
+                             absl::string_view key_id,
+                             absl::string_view signature_base64,
+                             absl::string_view message,
+                             const Ed25519PublicKey& key) {
+  if (key_id != key.KeyId()) {
+    return Broken(absl::StrCat(what, " signed by key ", key_id,
                                ", not by the verifying key ", key.KeyId()));
   }
   std::string signature;
-  if (!absl::Base64Unescape(body.signature(), &signature)) {
-    return Broken("checkpoint signature is not base64");
+  if (!absl::Base64Unescape(signature_base64, &signature)) {
+    return Broken(absl::StrCat(what, " signature is not base64"));
   }
-  if (!key.Verify(CheckpointMessage(body.head_sequence(), body.head_hash()),
-                  signature)) {
-    return Broken(absl::StrCat("checkpoint signature over head ",
-                               body.head_sequence(), " ", body.head_hash(),
-                               " does not verify"));
+  if (!key.Verify(message, signature)) {
+    return Broken(
+        absl::StrCat(what, " signature over ", over, " does not verify"));
   }
   return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status VerifyCheckpointSignature(const LedgerRecord& checkpoint,
+                                       const Ed25519PublicKey& key) {
+  const auto& body = checkpoint.checkpoint();
+  return VerifySignature(
+      "checkpoint",
+      absl::StrCat("head ", body.head_sequence(), " ", body.head_hash()),
+      body.key_id(), body.signature(),
+      CheckpointMessage(body.head_sequence(), body.head_hash()), key);
+}
+
+std::string PruneAnchorMessage(
+    const ::idgate::ledger::v1::PruneAnchor& anchor) {
+  return absl::StrCat(
+      "idgate-prune:v1:", anchor.last_sequence(), ":", anchor.last_hash(), ":",
+      absl::ToUnixNanos(ToTime(anchor.before())), ":", anchor.first_segment());
+}
+
+absl::Status VerifyPruneSignature(const LedgerRecord& prune,
+                                  const Ed25519PublicKey& key) {
+  const auto& anchor = prune.prune();
+  return VerifySignature("prune anchor",
+                         absl::StrCat("records to ", anchor.last_sequence(),
+                                      " ", anchor.last_hash()),
+                         anchor.key_id(), anchor.signature(),
+                         PruneAnchorMessage(anchor), key);
 }
 
 FrameScan ScanFrames(absl::string_view segment) {
@@ -246,6 +284,14 @@ absl::Status ChainVerifier::Add(const LedgerRecord& record) {
       }
       break;
     }
+    case RECORD_KIND_PRUNE:
+      if (record.prune().last_sequence() >= record.sequence() ||
+          record.prune().first_segment() == 0) {
+        return Broken(absl::StrCat("prune anchor claims record ",
+                                   record.prune().last_sequence(),
+                                   " removed, which is not before it"));
+      }
+      break;
     default:
       return Broken(absl::StrCat("unknown record kind ", record.kind()));
   }

@@ -52,6 +52,7 @@ absl::optional<uint64_t> ParseSegmentFileName(absl::string_view name);
 
 // Sets record->time from `time`.
 void SetRecordTime(absl::Time time, LedgerRecord* record);
+void SetTimestamp(absl::Time time, google::protobuf::Timestamp* timestamp);
 absl::Time RecordTime(const LedgerRecord& record);
 
 // Computes the record's hash (record->sequence, time and prev_hash must be
@@ -66,6 +67,14 @@ std::string CheckpointMessage(uint64_t head_sequence,
 // Checks a CHECKPOINT record's key id and signature against `key`.
 absl::Status VerifyCheckpointSignature(const LedgerRecord& checkpoint,
                                        const Ed25519PublicKey& key);
+
+// The exact bytes an Ed25519 prune anchor signature covers: every field of
+// the anchor but the signature and key id.
+std::string PruneAnchorMessage(const ::idgate::ledger::v1::PruneAnchor& anchor);
+
+// Checks a PRUNE record's key id and signature against `key`.
+absl::Status VerifyPruneSignature(const LedgerRecord& prune,
+                                  const Ed25519PublicKey& key);
 
 // --- Reading (ledger_scan.h walks whole ledgers with these) ---
 
@@ -120,6 +129,8 @@ class ChainVerifier {
 
   // Checks `record` (already through DecodeRecord) and makes it the head.
   // Failures are DATA_LOSS with a reason that names sequences, not content.
+  // A PRUNE record must name records before it; which were removed is for
+  // the reader of the ledger directory to check (prune_anchor.h).
   absl::Status Add(const LedgerRecord& record);
 
   // The sequence the next record must have; unknown before the first

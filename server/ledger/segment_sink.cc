@@ -150,6 +150,27 @@ class PosixSegmentSink : public SegmentSink {
     return ReadFileToString(Path(name));
   }
 
+  absl::StatusOr<std::string> ReadPrefix(const std::string& name,
+                                         uint64_t max_bytes) override {
+    const std::string path = Path(name);
+    ScopedFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (fd.get() < 0) return ErrnoStatus(errno, absl::StrCat("open ", path));
+    std::string data(max_bytes, '\0');
+    size_t got = 0;
+    while (got < data.size()) {
+      const ssize_t n = ::pread(fd.get(), &data[got], data.size() - got,
+                                static_cast<off_t>(got));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return ErrnoStatus(errno, absl::StrCat("read ", path));
+      }
+      if (n == 0) break;
+      got += static_cast<size_t>(n);
+    }
+    data.resize(got);
+    return data;
+  }
+
   absl::StatusOr<std::unique_ptr<SegmentFile>> OpenForAppend(
       const std::string& name, bool create) override {
     std::string path = Path(name);
@@ -183,6 +204,51 @@ class PosixSegmentSink : public SegmentSink {
     return FsyncPath(dir_, O_RDONLY | O_DIRECTORY);
   }
 
+  absl::StatusOr<uint64_t> FileSize(const std::string& name) override {
+    const std::string path = Path(name);
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0) {
+      return ErrnoStatus(errno, absl::StrCat("stat ", path));
+    }
+    return static_cast<uint64_t>(st.st_size);
+  }
+
+  absl::Status ReplaceFile(const std::string& name,
+                           absl::string_view data) override {
+    const std::string path = Path(name);
+    const std::string temporary = path + ".tmp";
+    {
+      ScopedFd fd(::open(temporary.c_str(),
+                         O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640));
+      if (fd.get() < 0) {
+        return ErrnoStatus(errno, absl::StrCat("open ", temporary));
+      }
+      while (!data.empty()) {
+        const ssize_t n = ::write(fd.get(), data.data(), data.size());
+        if (n < 0) {
+          if (errno == EINTR) continue;
+          return ErrnoStatus(errno, absl::StrCat("write ", temporary));
+        }
+        data.remove_prefix(static_cast<size_t>(n));
+      }
+      if (::fsync(fd.get()) != 0) {
+        return ErrnoStatus(errno, absl::StrCat("fsync ", temporary));
+      }
+    }
+    if (::rename(temporary.c_str(), path.c_str()) != 0) {
+      return ErrnoStatus(errno, absl::StrCat("rename ", temporary));
+    }
+    return SyncDir();
+  }
+
+  absl::Status Remove(const std::string& name) override {
+    const std::string path = Path(name);
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+      return ErrnoStatus(errno, absl::StrCat("unlink ", path));
+    }
+    return absl::OkStatus();
+  }
+
  private:
   std::string Path(const std::string& name) const {
     return absl::StrCat(dir_, "/", name);
@@ -203,6 +269,21 @@ std::string ParentDir(const std::string& dir) {
 }
 
 }  // namespace
+
+absl::StatusOr<uint64_t> SegmentSink::FileSize(const std::string& name) {
+  absl::StatusOr<std::string> data = Read(name);
+  if (!data.ok()) return data.status();
+  return data->size();
+}
+
+absl::Status SegmentSink::ReplaceFile(const std::string& name,
+                                      absl::string_view data) {
+  return absl::UnimplementedError("this segment sink cannot replace files");
+}
+
+absl::Status SegmentSink::Remove(const std::string& name) {
+  return absl::UnimplementedError("this segment sink cannot remove files");
+}
 
 absl::StatusOr<std::unique_ptr<SegmentSink>> NewPosixSegmentSink(
     const std::string& dir, SinkMode mode) {

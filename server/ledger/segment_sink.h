@@ -48,6 +48,19 @@ class SegmentSink : public SegmentSource {
 
   // fsync(2) of the directory, making created files durable.
   virtual absl::Status SyncDir() = 0;
+
+  // For retention (retention.h). A sink without them never prunes: the
+  // defaults fail UNIMPLEMENTED, except FileSize, which reads the file.
+  //
+  // The file's size in bytes.
+  virtual absl::StatusOr<uint64_t> FileSize(const std::string& name);
+  // Replaces `name` with `data` so that a crash leaves the old file or the
+  // new one, never a mix: writes a temporary file, fsyncs it, renames it
+  // over `name`, fsyncs the directory.
+  virtual absl::Status ReplaceFile(const std::string& name,
+                                   absl::string_view data);
+  // Removes `name` (already gone is no error); durable after SyncDir().
+  virtual absl::Status Remove(const std::string& name);
 };
 
 enum class SinkMode {

@@ -31,6 +31,13 @@ class MemorySegmentSource final : public SegmentSource {
 
 }  // namespace
 
+absl::StatusOr<std::string> SegmentSource::ReadPrefix(const std::string& name,
+                                                      uint64_t max_bytes) {
+  absl::StatusOr<std::string> data = Read(name);
+  if (data.ok() && data->size() > max_bytes) data->resize(max_bytes);
+  return data;
+}
+
 absl::StatusOr<std::unique_ptr<SegmentSource>> DirectorySource(
     const std::string& dir) {
   absl::StatusOr<std::unique_ptr<SegmentSink>> sink =

@@ -14,6 +14,7 @@
 #include "core/file.h"
 #include "server/ledger/crypto.h"
 #include "server/ledger/ledger_scan.h"
+#include "server/ledger/retention.h"
 #include "server/ledger/segment_source.h"
 
 namespace idgate::testing {
@@ -139,8 +140,13 @@ absl::StatusOr<std::vector<LedgerRecord>> ReadVerifiedLedger(
     }
     std::vector<LedgerRecord> records;
   } collector;
-  absl::StatusOr<ScanResult> scan =
-      ScanLedger(**source, ScanStart(), collector);
+  // A pruned ledger verifies from its anchor.
+  absl::StatusOr<absl::optional<LedgerRecord>> anchor =
+      ReadPruneAnchor(**source);
+  if (!anchor.ok()) return anchor.status();
+  const ScanStart start =
+      anchor->has_value() ? ScanStartAfter(**anchor) : ScanStart();
+  absl::StatusOr<ScanResult> scan = ScanLedger(**source, start, collector);
   if (!scan.ok()) return scan.status();
   for (const auto& damage : {scan->damage, scan->torn_tail}) {
     if (damage.has_value()) return absl::DataLossError(damage->ToString());

@@ -47,7 +47,8 @@ FileLedgerOptions TestLedgerOptions(std::string dir);
 // Appends and waits for the callback (tests only: blocks the caller).
 absl::Status AppendAndWait(Ledger& ledger, LedgerRecord record);
 
-// Every record of the ledger in `dir`, after verifying the whole chain.
+// Every record of the ledger in `dir`, after verifying the whole chain (from
+// its prune anchor, if it has one).
 absl::StatusOr<std::vector<LedgerRecord>> ReadVerifiedLedger(
     const std::string& dir);
 

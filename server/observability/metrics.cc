@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 #include <thread>
 
@@ -106,6 +107,12 @@ void ProcessMetrics(std::vector<prometheus::MetricFamily>& out) {
 class Metrics::LiveCollectable : public prometheus::Collectable {
  public:
   explicit LiveCollectable(Live live) : live_(std::move(live)) {}
+
+  void WatchLedger(std::function<LedgerSize()> size) {
+    std::lock_guard<std::mutex> lock(mu_);
+    ledger_size_ = std::move(size);
+  }
+
   std::vector<prometheus::MetricFamily> Collect() const override {
     std::vector<prometheus::MetricFamily> out;
     auto inflight =
@@ -125,6 +132,7 @@ class Metrics::LiveCollectable : public prometheus::Collectable {
                         "1 while the disclosure ledger accepts records.");
     AddGauge(ledger, live_.ledger_healthy && live_.ledger_healthy() ? 1 : 0);
     out.push_back(std::move(ledger));
+    LedgerSizeMetrics(out);
     if (live_.shared_state_available) {
       auto shared = Gauge("idgate_shared_state_available",
                           "1 while a connection to the shared state is up.");
@@ -136,7 +144,41 @@ class Metrics::LiveCollectable : public prometheus::Collectable {
   }
 
  private:
+  void LedgerSizeMetrics(std::vector<prometheus::MetricFamily>& out) const {
+    std::function<LedgerSize()> size_of;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      size_of = ledger_size_;
+    }
+    if (!size_of) return;
+    const LedgerSize size = size_of();
+    auto bytes = Gauge("idgate_ledger_bytes",
+                       "Bytes of the disclosure ledger's segment files.");
+    AddGauge(bytes, static_cast<double>(size.bytes));
+    out.push_back(std::move(bytes));
+    auto segments = Gauge("idgate_ledger_segments",
+                          "Segment files of the disclosure ledger.");
+    AddGauge(segments, static_cast<double>(size.segments));
+    out.push_back(std::move(segments));
+    auto age = Gauge("idgate_ledger_oldest_record_age_seconds",
+                     "Age of the ledger's oldest record (0 while empty): "
+                     "records older than the retention are pruned.");
+    AddGauge(age, absl::ToDoubleSeconds(
+                      size.oldest_record_age.value_or(absl::ZeroDuration())));
+    out.push_back(std::move(age));
+    prometheus::MetricFamily prunes;
+    prunes.name = "idgate_ledger_prunes_total";
+    prunes.help = "Prunes that removed expired ledger segments.";
+    prunes.type = prometheus::MetricType::Counter;
+    prometheus::ClientMetric prunes_metric;
+    prunes_metric.counter.value = static_cast<double>(size.prunes);
+    prunes.metric.push_back(std::move(prunes_metric));
+    out.push_back(std::move(prunes));
+  }
+
   Live live_;
+  mutable std::mutex mu_;
+  std::function<LedgerSize()> ledger_size_;  // guarded by mu_
 };
 
 Metrics::Metrics(const cfg::GatewayConfig& config, Live live)
@@ -327,6 +369,10 @@ void Metrics::CallFinished(const CallRecord& r) {
 
 void Metrics::IntentDurable(absl::Duration wait) {
   ledger_append_seconds_->Observe(absl::ToDoubleSeconds(wait));
+}
+
+void Metrics::WatchLedger(std::function<LedgerSize()> size) {
+  live_->WatchLedger(std::move(size));
 }
 
 void Metrics::LedgerBatch(size_t records) {

@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "absl/types/optional.h"
 #include "prometheus/collectable.h"
 #include "prometheus/counter.h"
 #include "prometheus/exposer.h"
@@ -35,6 +37,21 @@ class Metrics final : public VerifyEvents {
 
   Metrics(const ::idgate::config::v1::GatewayConfig& config, Live live);
 
+  // The ledger's size, read at scrape time.
+  struct LedgerSize {
+    uint64_t bytes = 0;
+    uint64_t segments = 0;
+    // Of its oldest record; none while it is empty.
+    absl::optional<absl::Duration> oldest_record_age;
+    // Prunes that removed segments.
+    uint64_t prunes = 0;
+  };
+  // Serves idgate_ledger_bytes, idgate_ledger_segments,
+  // idgate_ledger_oldest_record_age_seconds and idgate_ledger_prunes_total
+  // from `size` (called at each scrape) from now on: the ledger opens after
+  // the metrics exist.
+  void WatchLedger(std::function<LedgerSize()> size);
+
   // Collectables to expose (registry + live gauges + process metrics).
   std::vector<std::shared_ptr<prometheus::Collectable>> collectables() const;
   // The text exposition of everything, as /metrics serves it (tests).
@@ -60,7 +77,7 @@ class Metrics final : public VerifyEvents {
   class LiveCollectable;
 
   std::shared_ptr<prometheus::Registry> registry_;
-  std::shared_ptr<prometheus::Collectable> live_;
+  std::shared_ptr<LiveCollectable> live_;
 
   prometheus::Counter* started_ = nullptr;
   std::array<prometheus::Counter*, 17> handled_{};
