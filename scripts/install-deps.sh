@@ -86,6 +86,10 @@ GO=${IDGATE_GO:-/usr/local/go/bin/go}
 mkdir -p "$TOOLS/bin" "$TOOLS/stamps"
 TOOLS=$(cd "$TOOLS" && pwd)
 
+# One install at a time (ctest's setup fixtures, a developer's second shell).
+exec 9>"$TOOLS/.lock"
+flock 9
+
 log() { echo "install-deps: $*" >&2; }
 stamp_ok() { [ "$(cat "$TOOLS/stamps/$1" 2>/dev/null)" = "$2" ]; }
 stamp_write() { echo "$2" >"$TOOLS/stamps/$1"; }
