@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The ghz lines of loadtest/README.md (section "ghz"), as written, against the
+# The ghz lines of loadtest/README.md (section "ghz"), as written (the main
+# README's ghz lines must be among them), against the
 # gateway started as its section "Running the gateway to load" says, on free
 # loopback ports: the only changes are the ports (:0, then the host the
 # gateway announced, given to ghz after the options, which replaces the
@@ -18,6 +19,13 @@ ghz_block=$("$src/tests/smoke/readme_block.py" "$readme" ghz ghz) || fail "$read
 gateway_line=$("$src/tests/smoke/readme_block.py" "$readme" "Running the gateway to load" build/release/app/idgate |
   sed -e ':a' -e '/\\$/N; s/\\\n//; ta' | grep '^build/release/app/idgate ') ||
   fail "$readme: no gateway command"
+
+# The main README's ghz lines must be ones this test runs.
+while read -r line; do
+  grep -qxF -- "$line" <<<"$ghz_block" ||
+    fail "README.md's \"$line\" is not a line of loadtest/README.md's ghz block (which this test runs)"
+done < <("$src/tests/smoke/readme_block.py" "$src/README.md" "Load tests, benchmarks, reliability" ghz |
+  sed -n 's/ *#.*//; /^ghz /p')
 
 # The repository's layout in a scratch directory, with this build's binaries.
 root=$work/root
