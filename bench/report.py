@@ -48,18 +48,72 @@ def machine_busy(raw, name):
     return (busy1 - busy0) / (total1 - total0) if total1 > total0 else None
 
 
+def generator_cpu_per_call(raw, name, count):
+    """The load generator's own CPU time (user + system) per call, from the
+    "real user sys" seconds bench/run.sh recorded."""
+    path = os.path.join(raw, name + ".gen-cpu")
+    if not os.path.exists(path) or not count:
+        return None
+    lines = [l.split() for l in open(path) if len(l.split()) == 3]
+    if not lines:
+        return None
+    _, user, system = (float(v) for v in lines[-1])
+    return (user + system) * 1e6 / count
+
+
 def read_run(raw, name):
-    """A load run's report, with the server's CPU per call and how busy the
-    machine was, when they were recorded."""
+    """A load run's report, with the server's and the load generator's CPU
+    per call and how busy the machine was, when they were recorded."""
     r = read_json(raw, name)
     if r is not None:
         r["server_cpu_us_per_call"] = cpu_per_call(raw, name, r)
+        r["generator_cpu_us_per_call"] = generator_cpu_per_call(raw, name, r["count"])
         r["machine_busy"] = machine_busy(raw, name)
     return r
 
 
-def cpu(r):
-    c = r.get("server_cpu_us_per_call")
+def read_ghz(raw, name):
+    """One ghz run (its JSON report: durations in ns), in the terms of
+    read_run: calls/s, percentiles in ms, failures (calls not OK), CPU."""
+    r = read_json(raw, name)
+    if r is None:
+        return None
+    lat = {int(d["percentage"]): d["latency"] for d in r.get("latencyDistribution") or []}
+    ok = (r.get("statusCodeDistribution") or {}).get("OK", 0)
+    out = {"rps": r["rps"], "count": r["count"], "ok": ok, "failures": r["count"] - ok,
+           "errors": r.get("errorDistribution") or {},
+           "p50_ms": ms(lat[50]) if 50 in lat else None, "p90_ms": ms(lat[90]) if 90 in lat else None,
+           "p99_ms": ms(lat[99]) if 99 in lat else None, "average_ms": ms(r["average"]),
+           "slowest_ms": ms(r["slowest"])}
+    out["server_cpu_us_per_call"] = cpu_per_call(raw, name, r)
+    out["generator_cpu_us_per_call"] = generator_cpu_per_call(raw, name, r["count"])
+    out["machine_busy"] = machine_busy(raw, name)
+    return out
+
+
+def ghz_summary(raw, n, t):
+    """ghz's trials against the baseline and the gateway, beside idgate-load's
+    (same config, connections, concurrency and duration, same rounds)."""
+    out = {}
+    for name in ("baseline", "gateway"):
+        ts = [r for r in (read_ghz(raw, f"ghz-max-{name}-{i}") for i in range(1, n + 1)) if r]
+        if ts:
+            out[name] = {"median": median_trial(ts), "rps_all": [r["rps"] for r in ts],
+                         "generator_cpu_all": [r["generator_cpu_us_per_call"] for r in ts]}
+    if "baseline" not in out or "gateway" not in out:
+        return None
+    out["ratio"] = out["gateway"]["median"]["rps"] / out["baseline"]["median"]["rps"]
+    path = os.path.join(raw, "ghz-version.txt")
+    out["version"] = open(path).read().strip() if os.path.exists(path) else ""
+    if t:
+        out["idgate_load_generator_cpu_all"] = {
+            name: [r["generator_cpu_us_per_call"] for r in trials(raw, f"max-{name}", n)]
+            for name in ("baseline", "gateway")}
+    return out
+
+
+def cpu(r, key="server_cpu_us_per_call"):
+    c = r.get(key)
     return "–" if c is None else f"{c:.1f}"
 
 
@@ -223,6 +277,7 @@ def summary(raw, n):
     s["sweep"] = sweep(raw, n, s["half"])
     s["h2load"] = {"baseline": parse_h2load(raw, "baseline"), "gateway": parse_h2load(raw, "gateway"),
                    "gateway_metrics": gateway_h2load_metrics(raw)}
+    s["ghz"] = ghz_summary(raw, n, s["throughput"])
     s["c10k"] = {"wave": read_run(raw, "c10k-wave"), "sustained": read_run(raw, "c10k-sustained"),
                  "process": process(raw, "")}
     if read_json(raw, "max-gateway-compare-1") is not None:
@@ -395,6 +450,8 @@ def tables(raw, n):
             w(f"The gateway's own metrics over the h2load run: {m.get('handled', 0)} calls handled, "
               f"{m.get('ok', 0)} with grpc-status OK, {m.get('provider_calls', 0)} provider call(s).")
         w("")
+    if s["ghz"] and t:
+        ghz_table(w, s["ghz"], t)
     j = s.get("compare")
     if j and j["throughput"]:
         t = j["throughput"]
@@ -410,6 +467,31 @@ def tables(raw, n):
               f"{pct(r, 'p50'):.2f} | {pct(r, 'p99'):.2f} | {cpu(r)} |")
         w("")
     return "\n".join(out) + "\n"
+
+
+def ghz_table(w, g, t):
+    w("### ghz beside idgate-load (loadtest/carrier.json, the same connections, concurrency and duration)")
+    w("")
+    w(f"{g['version'] or 'ghz'} and idgate-load, each in the same rounds of trials against the same "
+      "baseline and gateway processes; the median trial by calls/s. The load generator runs on the "
+      "server's two cores: its own CPU per call is CPU the server does not get.")
+    w("")
+    w("| server | load generator | calls/s (median) | all trials | gateway / baseline | p50 ms | p90 ms | p99 ms | "
+      "server CPU µs/call | generator CPU µs/call | cores busy | failures |")
+    w("|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for name in ("baseline", "gateway"):
+        x, r = t[name], t[name]["median"]
+        ratio = f"{x['ratio']:.2f}" if name == "gateway" else ""
+        w(f"| {name} | idgate-load | {r['rps']:.0f} | {', '.join(f'{v:.0f}' for v in x['rps_all'])} | {ratio} | "
+          f"{pct(r, 'p50'):.2f} | {pct(r, 'p90'):.2f} | {pct(r, 'p99'):.2f} | {cpu(r)} | "
+          f"{cpu(r, 'generator_cpu_us_per_call')} | {busy(r)} | {failures(r)} |")
+        y, q = g[name], g[name]["median"]
+        ratio = f"{g['ratio']:.2f}" if name == "gateway" else ""
+        f = lambda v: "–" if v is None else f"{v:.2f}"
+        w(f"| {name} | ghz | {q['rps']:.0f} | {', '.join(f'{v:.0f}' for v in y['rps_all'])} | {ratio} | "
+          f"{f(q['p50_ms'])} | {f(q['p90_ms'])} | {f(q['p99_ms'])} | {cpu(q)} | "
+          f"{cpu(q, 'generator_cpu_us_per_call')} | {busy(q)} | {q['failures']} |")
+    w("")
 
 
 def redis_table(w, s):

@@ -17,7 +17,12 @@
 #      cores were during each run;
 #   3. high concurrency: 10,000 calls in flight with the mock at 1 s:
 #      completion, latency percentiles, peak RSS (VmHWM) and peak threads;
-#   4. the same throughput with h2load as an independent load generator;
+#   4. the same throughput with h2load as an independent load generator,
+#      and with ghz (loadtest/carrier.json, the config idgate-load reads,
+#      with the same connections, concurrency and duration) against the
+#      baseline and the gateway after each round of trials: its calls/s
+#      and latency beside idgate-load's, and each generator's own CPU per
+#      call (both share the two cores with the server);
 #   5. optionally (COMPARE_IDGATE=<another idgate binary>, e.g. a build of
 #      the previous commit) 1 and 3 again with that gateway: before/after
 #      figures from the same run, against the same baseline.
@@ -33,6 +38,8 @@
 # gateway's maximum besides one half, "0.1 0.25 0.75"; empty skips them),
 # SKIP_BUILD=1, COMPARE_IDGATE. The gateway with Redis needs redis-server
 # and redis-cli (scripts/install-deps.sh bench); without them it is skipped.
+# ghz comes from scripts/install-deps.sh (.tools/bin, or IDGATE_TOOLS_DIR);
+# without it the ghz runs are skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -47,6 +54,7 @@ CONCURRENCY=${CONCURRENCY:-128}
 WARMUP_CALLS=${WARMUP_CALLS:-100000}
 SWEEP=${SWEEP-0.1 0.25 0.75}
 LOAD_CONFIG=$ROOT/loadtest/carrier.json
+GHZ=${IDGATE_TOOLS_DIR:-$ROOT/.tools}/bin/ghz
 
 log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
@@ -124,7 +132,8 @@ redis_info() { timeout 10 redis-cli -h 127.0.0.1 -p "$REDIS_PORT" INFO "$1"; }
 machine_ticks() { awk '/^cpu /{t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6, t}' /proc/stat; }
 
 # load NAME PORT SERVER_PID ARGS...: one idgate-load run -> $RAW/NAME.json,
-# plus the server's CPU ticks over the run in $RAW/NAME.cpu and the
+# plus the server's CPU ticks over the run in $RAW/NAME.cpu, idgate-load's
+# own wall, user and system seconds in $RAW/NAME.gen-cpu, and the
 # machine's busy and total ticks before and after it in $RAW/NAME.machine.
 # With REDIS_PID set (a gateway on the bench's redis-server), also Redis's
 # CPU ticks in $RAW/NAME.redis-cpu and its INFO commandstats before and
@@ -139,8 +148,9 @@ load() {
     r0=$(cpu_ticks "$REDIS_PID")
     redis_info commandstats >"$RAW/$name.redis-before"
   fi
-  timeout 300 "$LOAD" --config="$LOAD_CONFIG" --protoset="$PROTOSET" --host="127.0.0.1:$port" \
-    --duration-stop=wait -O json -o "$RAW/$name.json" "$@" || true
+  local TIMEFORMAT='%R %U %S'
+  { time timeout 300 "$LOAD" --config="$LOAD_CONFIG" --protoset="$PROTOSET" --host="127.0.0.1:$port" \
+    --duration-stop=wait -O json -o "$RAW/$name.json" "$@" 2>&3 || true; } 3>&2 2>"$RAW/$name.gen-cpu"
   if [[ -n $r0 ]]; then
     sleep 0.2  # each answer's write to Redis follows the answer
     echo "$(($(cpu_ticks "$REDIS_PID") - r0)) $(getconf CLK_TCK)" >"$RAW/$name.redis-cpu"
@@ -150,6 +160,24 @@ load() {
   echo "$((c1 - c0)) $(getconf CLK_TCK)" >"$RAW/$name.cpu"
   echo "$m0 $(machine_ticks)" >"$RAW/$name.machine"
   [[ -s $RAW/$name.json ]] || { echo "idgate-load $name wrote no report" >&2; exit 1; }
+}
+
+# ghz_run NAME PORT SERVER_PID: one ghz run of loadtest/carrier.json with
+# the bench's connections, concurrency and duration (in-flight calls finish,
+# as idgate-load's --duration-stop=wait) -> ghz's JSON report $RAW/NAME.json,
+# and, as load() records them, NAME.cpu, NAME.gen-cpu (ghz's own CPU) and
+# NAME.machine.
+ghz_run() {
+  local name=$1 port=$2 pid=$3
+  local c0 m0 TIMEFORMAT='%R %U %S'
+  c0=$(cpu_ticks "$pid")
+  m0=$(machine_ticks)
+  { time timeout 300 "$GHZ" --config="$LOAD_CONFIG" --protoset="$PROTOSET" -c "$CONCURRENCY" \
+    --connections="$CONNECTIONS" -z "${DURATION}s" --duration-stop=wait -O json -o "$RAW/$name.json" \
+    "127.0.0.1:$port" 2>"$RAW/$name.stderr" || true; } 2>"$RAW/$name.gen-cpu"
+  echo "$(($(cpu_ticks "$pid") - c0)) $(getconf CLK_TCK)" >"$RAW/$name.cpu"
+  echo "$m0 $(machine_ticks)" >"$RAW/$name.machine"
+  [[ -s $RAW/$name.json ]] || { cat "$RAW/$name.stderr" >&2; echo "ghz $name wrote no report" >&2; exit 1; }
 }
 
 # start_redis: a redis-server on a free loopback port, in a directory of its
@@ -267,7 +295,17 @@ throughput_round() {  # TAG GATEWAY_BINARY
   for t in $(seq 1 "$TRIALS"); do
     log "trial $t/$TRIALS$tag: ${SERVERS[*]%%:*}, ${DURATION}s each"
     each_server max "$t" -z "${DURATION}s"
+    if [[ -z $tag && -x $GHZ ]]; then
+      log "trial $t/$TRIALS: ghz against baseline and gateway, ${DURATION}s each"
+      ghz_run "ghz-max-baseline-$t" "$bport" "$bpid"
+      ghz_run "ghz-max-gateway-$t" "$gport" "$gpid"
+    fi
   done
+  if [[ -z $tag && ! -x $GHZ ]]; then
+    log "ghz not installed (scripts/install-deps.sh): no ghz runs"
+  elif [[ -z $tag ]]; then
+    "$GHZ" --version >"$RAW/ghz-version.txt" 2>&1 || true
+  fi
   if [[ -z $tag ]]; then
     local rate
     rate=$(python3 "$ROOT/bench/report.py" rate "$RAW" "$TRIALS" 0.5)

@@ -1,27 +1,28 @@
 #!/usr/bin/python3
 """Keeps the chart's `config` value honest against proto/idgate/config/v1/config.proto.
 
-  config_schema.py --descriptors FDS --schema values.schema.json --check
+  config_schema.py --proto proto --schema values.schema.json --check
       The schema's definitions of the config messages ("idgate.*") must equal
       the ones generated from the proto (descriptions aside): a field added to
       config.proto without a schema update fails CI.
-  config_schema.py --descriptors FDS --schema values.schema.json --write
+  config_schema.py --proto proto --schema values.schema.json --write
       Regenerates those definitions in place (the rest of the schema is kept).
-  config_schema.py --descriptors FDS --validate-config config.json
-      Parses a rendered config.json as idgate.config.v1.GatewayConfig proto3
-      JSON with unknown fields rejected, as the gateway does. (That the files
-      it names are mounted is checked by validate.cjs.)
 
-FDS is a FileDescriptorSet made by
-  protoc -I proto --include_imports --include_source_info \
-      --descriptor_set_out=FDS proto/idgate/config/v1/config.proto
-Debian's /usr/bin/python3 with python3-protobuf; no other dependency.
+--proto ROOT runs protoc on ROOT/idgate/config/v1/config.proto (or
+--descriptors FDS reads a FileDescriptorSet made with --include_imports
+--include_source_info). That a rendered config.json is one the gateway
+accepts is checked by the gateway itself (idgate --check_config, in
+tests/helm/validate.sh). Debian's /usr/bin/python3 with python3-protobuf and
+protobuf-compiler; no other dependency.
 """
 
 import argparse
 import collections
 import json
+import os
+import subprocess
 import sys
+import tempfile
 
 from google.protobuf import descriptor, descriptor_pb2, descriptor_pool, json_format
 from google.protobuf import message_factory
@@ -214,8 +215,8 @@ def check(schema_path, pool, comments):
     for p in problems:
         print("config schema: %s: %s" % (schema_path, p), file=sys.stderr)
     if problems:
-        print("config schema: regenerate with tests/helm/config_schema.py --write "
-              "(see tests/helm/validate.sh --help)", file=sys.stderr)
+        print("config schema: regenerate with tests/helm/config_schema.py --proto proto "
+              "--schema helm/idgate/values.schema.json --write", file=sys.stderr)
     return not problems
 
 
@@ -234,35 +235,27 @@ def write(schema_path, pool, comments):
     return True
 
 
-def validate_config(config_path, pool):
-    d = pool.FindMessageTypeByName(ROOT)
-    msg = message_factory.MessageFactory(pool).GetPrototype(d)()
-    with open(config_path) as f:
-        text = f.read()
-    try:
-        json_format.Parse(text, msg, ignore_unknown_fields=False, descriptor_pool=pool)
-    except json_format.ParseError as e:
-        print("config: %s is not a valid %s: %s" % (config_path, ROOT, e), file=sys.stderr)
-        return False
-    return True
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--descriptors", required=True)
-    ap.add_argument("--schema")
+    src = ap.add_mutually_exclusive_group(required=True)
+    src.add_argument("--descriptors")
+    src.add_argument("--proto", metavar="ROOT")
+    ap.add_argument("--schema", required=True)
     mode = ap.add_mutually_exclusive_group(required=True)
     mode.add_argument("--check", action="store_true")
     mode.add_argument("--write", action="store_true")
-    mode.add_argument("--validate-config", metavar="CONFIG_JSON")
     a = ap.parse_args()
-    pool, comments = load_pool(a.descriptors)
-    if a.validate_config:
-        ok = validate_config(a.validate_config, pool)
-    elif a.check:
-        ok = check(a.schema, pool, comments)
-    else:
-        ok = write(a.schema, pool, comments)
+    with tempfile.TemporaryDirectory() as tmp:
+        fds = a.descriptors
+        if a.proto:
+            fds = os.path.join(tmp, "config.fds")
+            subprocess.run(["protoc", "-I", a.proto, "--include_imports", "--include_source_info",
+                            "--descriptor_set_out=" + fds,
+                            os.path.join(a.proto, "idgate/config/v1/config.proto")], check=True)
+        pool, comments = load_pool(fds)
+    ok = check(a.schema, pool, comments) if a.check else write(a.schema, pool, comments)
+    if ok and a.check:
+        print("config schema: %s matches config.proto" % a.schema)
     sys.exit(0 if ok else 1)
 
 

@@ -1,56 +1,61 @@
 #!/usr/bin/env bash
-# Validates the Helm chart helm/idgate offline, without helm or a cluster:
+# Checks the Helm chart helm/idgate for one set of values, with the real tools
+# (scripts/install-deps.sh helm puts them in .tools/bin), each stage printing
+# its own mistakes as "<stage>: <message>":
 #
-#   render        the chart for the given values (tests/helm/render, Go text/template
-#                 + sprig with Helm's built-ins), every template, failing on any
-#                 template error; then again with missingkey=error (helm lint --strict)
-#   values lint   each values file parses (YAML 1.1, no duplicate keys)
-#   values schema the coalesced values against helm/idgate/values.schema.json (ajv)
-#   kubernetes    every rendered object against the Kubernetes API schemas
-#                 (npm kubernetes-models), unknown fields rejected
-#   pod security  the "restricted" Pod Security Standard + read-only root file system
-#   chart lint    cross-object invariants (probes, drain, selectors, references)
-#   config        the rendered config.json parses as idgate.config.v1.GatewayConfig
-#                 (unknown fields rejected, as the gateway does); the schema's config
-#                 part matches proto/idgate/config/v1/config.proto
+#   lint           helm lint --strict (templates, Chart.yaml, values.schema.json)
+#   values schema  helm template's check of the values against values.schema.json
+#   render         helm template (past the values schema, so that the later
+#                  stages still see what a broken value renders into)
+#   kubernetes     kubeconform -strict: every object against the Kubernetes
+#                  1.27 API schemas (the chart's lowest version; unknown fields
+#                  refused) and the prometheus-operator ServiceMonitor CRD
+#   pod security   the "restricted" Pod Security Standard + read-only root     } chart_checks.cjs:
+#   chart lint     cross-object invariants of this chart (probes, drain,       } checks no tool
+#                  selectors, references, mounted files, Redis egress, labels) } makes
+#   config         the rendered config.json, checked by the gateway itself
+#                  (idgate --check_config: its own parser and checks)
 #
 # usage: tests/helm/validate.sh [options] [VALUES_FILE...]
-#   no VALUES_FILE: the chart's default values.yaml alone
+#   no VALUES_FILE: the chart's default values alone
+#   --set K=V, --set-string K=V, --set-file K=FILE   as helm's (repeatable, in order)
 #   --api-versions G/V[/Kind]  extra API the "cluster" serves (repeatable), e.g.
 #                              monitoring.coreos.com/v1/ServiceMonitor
-#   --namespace NS --name RELEASE --kube-version X.Y.Z
+#   --namespace NS --name RELEASE
+#   --kube-version X.Y.Z       default 1.27.0, the chart's kubeVersion floor
 #   --expect-failure REGEX     the validation must FAIL and its output must match
 #                              every such extended regex (repeatable)
 #   --label NAME               output directory name (default: last values file's name)
-#   --work DIR                 tools and outputs (default build/helm-validate)
-#   --setup-only               install/build the tools and stop
-#   --write-config-schema      regenerate the config definitions of values.schema.json
-#                              from config.proto and stop
+#   --work DIR                 outputs (default build/helm-validate)
+#   --idgate FILE              the gateway binary for the config stage (default
+#                              build/release/app/idgate; ctest passes its own build's)
 #
-# Installs what it needs (Debian 12: golang-go, sprig, yaml.v2, protobuf-compiler,
-# python3-protobuf, nodejs/npm; npm packages from tests/helm/package-lock.json into
-# tests/helm/node_modules). Idempotent; sudo when not root. Rendered output stays in
-# WORK/out/<label>/ (manifest.yaml is what `helm template` would print).
+# Rendered output stays in WORK/out/<label>/ (manifest.yaml, config.json).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 CHART=$ROOT/helm/idgate
 WORK=${IDGATE_HELM_WORK:-$ROOT/build/helm-validate}
-PY=/usr/bin/python3 # Debian's python3-protobuf is only on the system interpreter
+TOOLS=${IDGATE_TOOLS_DIR:-$ROOT/.tools}
+IDGATE=$ROOT/build/release/app/idgate
 
 NAMESPACE=idgate
 RELEASE=idgate
-KUBE_VERSION=1.29.0
+KUBE_VERSION=1.27.0
 API_VERSIONS=()
 EXPECT=()
 VALUES=()
-SETUP_ONLY=0
+SETS=()   # helm arguments: --set K=V, --set-string K=V, --set-file K=FILE
 LABEL=
-WRITE_SCHEMA=0
 
 while [ $# -gt 0 ]; do
   case "$1" in
+    --set|--set-string) SETS+=("$1" "$2"); shift 2 ;;
+    --set-file)
+      # Absolute file, so the checks find it from any directory.
+      f=${2#*=}; [[ $f == /* ]] || f=$PWD/$f
+      SETS+=("$1" "${2%%=*}=$f"); shift 2 ;;
     --api-versions) API_VERSIONS+=("$2"); shift 2 ;;
     --namespace) NAMESPACE=$2; shift 2 ;;
     --name) RELEASE=$2; shift 2 ;;
@@ -58,127 +63,97 @@ while [ $# -gt 0 ]; do
     --expect-failure) EXPECT+=("$2"); shift 2 ;;
     --work) WORK=$2; shift 2 ;;
     --label) LABEL=$2; shift 2 ;;
-    --setup-only) SETUP_ONLY=1; shift ;;
-    --write-config-schema) WRITE_SCHEMA=1; shift ;;
+    --idgate) IDGATE=$2; shift 2 ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     -*) echo "unknown option $1" >&2; exit 2 ;;
     *) VALUES+=("$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"); shift ;;
   esac
 done
 
-# Absolute: the renderer is built from inside tests/helm.
 mkdir -p "$WORK"
 WORK=$(cd "$WORK" && pwd)
+for tool in helm kubeconform; do
+  [ -x "$TOOLS/bin/$tool" ] || { echo "no $TOOLS/bin/$tool: run scripts/install-deps.sh helm" >&2; exit 2; }
+done
+[ -d "$TOOLS/npm/node_modules/yaml" ] || { echo "no $TOOLS/npm: run scripts/install-deps.sh helm" >&2; exit 2; }
+[ -x "$IDGATE" ] || { echo "no gateway binary $IDGATE (build target idgate, or --idgate)" >&2; exit 2; }
+HELM=$TOOLS/bin/helm
+KUBECONFORM=$TOOLS/bin/kubeconform
+SCHEMAS=$TOOLS/kubernetes-json-schema
+# kubeconform's schema version: the one install-deps.sh converted.
+SCHEMA_VERSION=$(cd "$SCHEMAS" && ls -d v*-standalone-strict | head -n 1)
+SCHEMA_VERSION=${SCHEMA_VERSION%-standalone-strict}
+export HELM_CACHE_HOME=$WORK/helm/cache HELM_CONFIG_HOME=$WORK/helm/config HELM_DATA_HOME=$WORK/helm/data
 
-log() { echo "helm-validate: $*" >&2; }
+# prefix STAGE: every line of stdin as "STAGE: line" (blank lines dropped).
+prefix() { sed -e '/^[[:space:]]*$/d' -e "s/^/$1: /"; }
 
-# ------------------------------------------------------------------ setup
-install_packages() {
-  local pkgs=(golang-go golang-github-masterminds-sprig-dev golang-gopkg-yaml.v2-dev
-              protobuf-compiler python3-protobuf)
-  local missing=() p
-  for p in "${pkgs[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-  done
-  # nodejs may come from elsewhere (e.g. a newer build); any node >= 18 with npm will do.
-  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then missing+=(nodejs npm); fi
-  [ ${#missing[@]} -eq 0 ] && return 0
-  local sudo=""
-  [ "$(id -u)" -ne 0 ] && sudo=sudo
-  log "installing ${missing[*]}"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
-}
-
-build_renderer() {
-  local sum
-  sum=$(cat "$HERE"/render/*.go | sha256sum | cut -d' ' -f1)
-  if [ -x "$WORK/bin/helm-render" ] && [ "$(cat "$WORK/bin/helm-render.sum" 2>/dev/null)" = "$sum" ]; then
-    return 0
-  fi
-  log "building helm-render (Go, GOPATH mode with Debian's packages)"
-  mkdir -p "$WORK/bin"
-  local gocache
-  if ! gocache=$(go env GOCACHE 2>/dev/null) || [ -z "$gocache" ] || [ "$gocache" = off ]; then
-    export GOCACHE=$WORK/go-cache
-  fi
-  (cd "$HERE" && GO111MODULE=off GOPATH=/usr/share/gocode GOFLAGS= \
-     go build -o "$WORK/bin/helm-render" ./render)
-  echo "$sum" > "$WORK/bin/helm-render.sum"
-}
-
-install_node_modules() {
-  local sum stamp=$HERE/node_modules/.idgate-stamp
-  sum=$( (cat "$HERE/package-lock.json"; node --version) | sha256sum | cut -d' ' -f1)
-  [ "$(cat "$stamp" 2>/dev/null)" = "$sum" ] && return 0
-  log "installing npm packages (tests/helm/package-lock.json)"
-  [ -n "${HOME:-}" ] || export npm_config_cache=$WORK/npm-cache
-  (cd "$HERE" && npm ci --no-audit --no-fund --loglevel=error >&2)
-  echo "$sum" > "$stamp"
-}
-
-setup() {
-  mkdir -p "$WORK"
-  # ctest may run several validations at once: one setup at a time.
-  exec 9>"$WORK/.setup.lock"
-  flock 9
-  install_packages
-  build_renderer
-  install_node_modules
-  flock -u 9
-}
-
-descriptors() { # FileDescriptorSet of the gateway config, for the config checks
-  protoc -I "$ROOT/proto" --include_imports --include_source_info \
-    --descriptor_set_out="$1" "$ROOT/proto/idgate/config/v1/config.proto"
-}
-
-setup
-[ $SETUP_ONLY -eq 1 ] && { log "tools ready in $WORK"; exit 0; }
-
-if [ $WRITE_SCHEMA -eq 1 ]; then
-  descriptors "$WORK/config.fds"
-  "$PY" "$HERE/config_schema.py" --descriptors "$WORK/config.fds" \
-    --schema "$CHART/values.schema.json" --write
-  log "updated the config definitions of $CHART/values.schema.json"
-  exit 0
-fi
-
-# ------------------------------------------------------------------ one validation
 validate() {
   local label=default
   [ ${#VALUES[@]} -gt 0 ] && label=$(basename "${VALUES[-1]}" .yaml)
   [ -n "$LABEL" ] && label=$LABEL
   local out=$WORK/out/$label
   rm -rf "$out"; mkdir -p "$out"
-  local failed=()
-  local rargs=(-chart "$CHART" -name "$RELEASE" -namespace "$NAMESPACE" -kube-version "$KUBE_VERSION")
-  local f a
-  for f in "${VALUES[@]}"; do rargs+=(-f "$f"); done
-  for a in "${API_VERSIONS[@]}"; do rargs+=(-api-versions "$a"); done
+  local failed=() f a
+  local vargs=()
+  for f in "${VALUES[@]}"; do vargs+=(-f "$f"); done
+  vargs+=("${SETS[@]}")
+  local targs=("$RELEASE" "$CHART" --namespace "$NAMESPACE" --kube-version "$KUBE_VERSION")
+  for a in "${API_VERSIONS[@]}"; do targs+=(--api-versions "$a"); done
 
-  echo "== helm chart $CHART, values: ${VALUES[*]:-(defaults)}"
-  if ! "$WORK/bin/helm-render" "${rargs[@]}" -out "$out"; then
-    failed+=(render)
-  elif ! "$WORK/bin/helm-render" "${rargs[@]}" -strict 2> >(sed 's/^/lint (strict): /' >&2); then
-    failed+=("lint (strict)")
+  echo "== helm chart $CHART, values: ${VALUES[*]:-(defaults)} ${SETS[*]}"
+  # lint: only its findings ([ERROR]/[WARNING]; [INFO] is advice).
+  if ! "$HELM" lint "$CHART" --strict --namespace "$NAMESPACE" --kube-version "$KUBE_VERSION" \
+      "${vargs[@]}" >"$out/lint.txt" 2>&1; then
+    grep -E '^\[(ERROR|WARNING)\]|^- ' "$out/lint.txt" | prefix lint
+    failed+=(lint)
   fi
 
-  if [ -f "$out/values.json" ]; then
-    local vargs=(--render-dir "$out" --schema "$CHART/values.schema.json" --values-file "$CHART/values.yaml")
-    for f in "${VALUES[@]}"; do vargs+=(--values-file "$f"); done
-    node "$HERE/validate.cjs" "${vargs[@]}" || failed+=(objects)
-  fi
-
-  descriptors "$out/config.fds"
-  "$PY" "$HERE/config_schema.py" --descriptors "$out/config.fds" \
-    --schema "$CHART/values.schema.json" --check || failed+=("config schema")
-  if [ -f "$out/config.json" ]; then
-    "$PY" "$HERE/config_schema.py" --descriptors "$out/config.fds" \
-      --validate-config "$out/config.json" || failed+=(config)
+  # values schema, then render: helm template checks the values first and
+  # renders nothing when they fail, so render again past that check.
+  if "$HELM" template "${targs[@]}" "${vargs[@]}" >"$out/manifest.yaml" 2>"$out/template.txt"; then
+    :
   else
-    echo "config: no config.json rendered" >&2
-    failed+=(config)
+    if grep -q "values don't meet the specifications of the schema" "$out/template.txt"; then
+      grep -E '^- ' "$out/template.txt" | prefix "values schema"
+      failed+=("values schema")
+    fi
+    if ! "$HELM" template "${targs[@]}" "${vargs[@]}" --skip-schema-validation \
+        >"$out/manifest.yaml" 2>"$out/template.txt"; then
+      grep -v '^Use --debug flag' "$out/template.txt" | prefix render
+      failed+=(render)
+      rm -f "$out/manifest.yaml"
+    fi
+  fi
+
+  if [ -f "$out/manifest.yaml" ]; then
+    if ! "$KUBECONFORM" -strict -summary -kubernetes-version "${SCHEMA_VERSION#v}" \
+        -schema-location "$SCHEMAS/{{ .NormalizedKubernetesVersion }}-standalone{{ .StrictSuffix }}/{{ .ResourceKind }}{{ .KindSuffix }}.json" \
+        -schema-location "$SCHEMAS/crds/{{ .Group }}/{{ .ResourceKind }}_{{ .ResourceAPIVersion }}.json" \
+        "$out/manifest.yaml" >"$out/kubeconform.txt" 2>&1; then
+      grep -v '^Summary:' "$out/kubeconform.txt" |
+        sed -e "s|^$out/manifest.yaml - ||" \
+            -e "s/ is invalid: problem validating schema. Check JSON formatting: jsonschema validation failed with '[^']*'/:/" |
+        prefix kubernetes
+      failed+=(kubernetes)
+    else
+      sed "s|^|kubeconform: |" "$out/kubeconform.txt"
+    fi
+
+    local cargs=(--manifest "$out/manifest.yaml" --config-out "$out/config.json" --values-file "$CHART/values.yaml")
+    for f in "${VALUES[@]}"; do cargs+=(--values-file "$f"); done
+    cargs+=("${SETS[@]}")
+    NODE_PATH=$TOOLS/npm/node_modules node "$HERE/chart_checks.cjs" "${cargs[@]}" || failed+=("chart checks")
+
+    if [ -f "$out/config.json" ]; then
+      if ! "$IDGATE" --check_config --config="$out/config.json" >"$out/config.txt" 2>&1; then
+        sed -n -e 's/.*"error":"\(.*\)"}$/\1/' -e 's/^config: //p' "$out/config.txt" | prefix config
+        failed+=(config)
+      fi
+    else
+      echo "config: no config.json rendered"
+      failed+=(config)
+    fi
   fi
 
   if [ ${#failed[@]} -gt 0 ]; then
@@ -196,7 +171,7 @@ fi
 # Expected failure: the validation must fail, with every expected message.
 log_file=$WORK/expect-failure.$$.log
 set +e
-validate > "$log_file" 2>&1
+validate >"$log_file" 2>&1
 rc=$?
 set -e
 cat "$log_file"

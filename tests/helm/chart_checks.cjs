@@ -1,203 +1,107 @@
 #!/usr/bin/env node
-// Validates what tests/helm/render produced for one values set:
-//   1. values lint      each values file parses as YAML 1.1 (what Helm reads),
-//                       no duplicate keys, top level is a map
-//   2. values schema    the coalesced values against values.schema.json (draft-07, ajv)
-//   3. kubernetes       every rendered object against the Kubernetes API schemas of
-//                       the npm package kubernetes-models (ServiceMonitor: the
-//                       prometheus-operator models), plus unknown fields (like
-//                       kubeconform -strict) and object/label name formats
-//   4. pod security     the "restricted" Pod Security Standard, plus a read-only root
-//   5. chart lint       cross-object invariants of this chart (probes, drain vs grace
-//                       period, selectors, references, checksums, resources,
-//                       egress to Redis)
-// and writes config.json (from the ConfigMap) for the config check (config_schema.py).
+// The chart checks no tool makes, on what `helm template` rendered (helm lint,
+// helm's values schema check and kubeconform run before this, in validate.sh):
+//   pod security  the "restricted" Pod Security Standard, plus a read-only root
+//   chart lint    cross-object invariants of this chart (probes, drain vs grace
+//                 period, selectors, references, checksums, resources, files the
+//                 config names mounted, egress to Redis, label syntax)
+// and writes the ConfigMap's config.json for the gateway's own check
+// (idgate --check_config, in validate.sh).
 //
-// usage: node validate.cjs --render-dir DIR --schema values.schema.json [--values-file F]...
+// usage: node chart_checks.cjs --manifest FILE --config-out FILE
+//            [--values-file F]... [--set K=V]... [--set-file K=F]...
+//   --values-file, --set, --set-file: the chart's values.yaml, then what helm got,
+//   in helm's order; only read for values the manifest does not show
+//   (networkPolicy.egress.redisPort).
 // Every problem is printed as "<stage>: <message>"; exit status 1 if any.
 "use strict";
 
 const fs = require("fs");
 const path = require("path");
 const YAML = require("yaml");
-const Ajv = require("ajv");
 
 // ---------------------------------------------------------------- arguments
-const args = { valuesFiles: [] };
+const args = { valuesFiles: [], sets: [] };
 for (let i = 2; i < process.argv.length; i++) {
   const a = process.argv[i];
   const next = () => process.argv[++i];
-  if (a === "--render-dir") args.renderDir = next();
-  else if (a === "--schema") args.schema = next();
+  if (a === "--manifest") args.manifest = next();
+  else if (a === "--config-out") args.configOut = next();
   else if (a === "--values-file") args.valuesFiles.push(next());
+  else if (a === "--set") args.sets.push(["set", next()]);
+  else if (a === "--set-string") args.sets.push(["set-string", next()]);
+  else if (a === "--set-file") args.sets.push(["set-file", next()]);
   else {
     console.error(`unknown argument ${a}`);
     process.exit(2);
   }
 }
-if (!args.renderDir || !args.schema) {
-  console.error("usage: validate.cjs --render-dir DIR --schema values.schema.json [--values-file F]...");
+if (!args.manifest || !args.configOut) {
+  console.error("usage: chart_checks.cjs --manifest FILE --config-out FILE [--values-file F]... [--set K=V]...");
   process.exit(2);
 }
 
 const problems = [];
 const report = (stage, msg) => problems.push(`${stage}: ${msg}`);
-const readJSON = (f) => JSON.parse(fs.readFileSync(f, "utf8"));
 
-// ---------------------------------------------------------------- 1. values lint
-for (const file of args.valuesFiles) {
-  let text;
-  try {
-    text = fs.readFileSync(file, "utf8");
-  } catch (e) {
-    report("values lint", `${file}: ${e.message}`);
-    continue;
+// ---------------------------------------------------------------- values (coalesced)
+// Helm's order: maps merge, a null deletes, anything else replaces. --set keys
+// are dotted paths (no list indexes: none of ours need them).
+function coalesce(dst, src) {
+  for (const [k, v] of Object.entries(src || {})) {
+    if (v === null) delete dst[k];
+    else if (v && typeof v === "object" && !Array.isArray(v) && dst[k] && typeof dst[k] === "object" && !Array.isArray(dst[k])) coalesce(dst[k], v);
+    else dst[k] = v;
   }
-  const doc = YAML.parseDocument(text, { version: "1.1", uniqueKeys: true, prettyErrors: false });
-  for (const e of doc.errors) report("values lint", `${file}: ${e.message.split("\n")[0]}`);
-  for (const w of doc.warnings) report("values lint", `${file}: ${w.message.split("\n")[0]}`);
-  if (!doc.errors.length) {
-    const v = doc.toJS();
-    if (v !== null && (typeof v !== "object" || Array.isArray(v))) {
-      report("values lint", `${file}: the top level must be a map`);
-    }
-  }
-  if (/\t/.test(text)) report("values lint", `${file}: contains a tab character`);
+  return dst;
 }
-
-// ---------------------------------------------------------------- 2. values schema
-const values = readJSON(path.join(args.renderDir, "values.json"));
-{
-  const ajv = new Ajv({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true });
-  let validate;
-  try {
-    validate = ajv.compile(readJSON(args.schema));
-  } catch (e) {
-    report("values schema", `${args.schema} is not a valid draft-07 schema: ${e.message}`);
-  }
-  if (validate && !validate(values)) {
-    for (const e of validate.errors) {
-      // anyOf/oneOf produce one error per branch; the branch errors say more.
-      if (e.keyword === "oneOf" || e.keyword === "anyOf" || e.keyword === "if") continue;
-      let detail = e.message;
-      if (e.keyword === "additionalProperties") detail += ` (${JSON.stringify(e.params.additionalProperty)})`;
-      if (e.keyword === "enum") detail += ` (${e.params.allowedValues.join(", ")})`;
-      if (e.keyword === "not" && /\/properties\/[^/]+\/not$/.test(e.schemaPath)) detail = "is set by the chart; remove it (see values.yaml)";
-      else if (e.keyword === "not" && /\/allOf\/[0-9]+\/not$/.test(e.schemaPath)) detail = "sets more than one field of a oneof (e.g. embeddedMock and address)";
-      report("values schema", `values${e.instancePath.replace(/\//g, ".") || " (top level)"} ${detail}`);
-    }
+const values = {};
+for (const f of args.valuesFiles) coalesce(values, YAML.parse(fs.readFileSync(f, "utf8")) || {});
+for (const [kind, kv] of args.sets) {
+  for (const item of kind === "set-file" ? [kv] : kv.split(",")) {
+    const eq = item.indexOf("=");
+    const keys = item.slice(0, eq).split(".");
+    let v = item.slice(eq + 1);
+    if (kind === "set-file") v = fs.readFileSync(v, "utf8");
+    else if (kind === "set" && /^-?[0-9]+$/.test(v)) v = Number(v);
+    else if (kind === "set" && (v === "true" || v === "false")) v = v === "true";
+    else if (kind === "set" && v === "null") v = null;
+    let o = values;
+    for (const k of keys.slice(0, -1)) o = o[k] && typeof o[k] === "object" ? o[k] : (o[k] = {});
+    if (v === null) delete o[keys[keys.length - 1]];
+    else o[keys[keys.length - 1]] = v;
   }
 }
 
-// ---------------------------------------------------------------- 3. Kubernetes schemas
-const rendered = readJSON(path.join(args.renderDir, "objects.json"));
+// ---------------------------------------------------------------- rendered objects
+const rendered = [];
+for (const text of fs.readFileSync(args.manifest, "utf8").split(/^---$/m)) {
+  const object = YAML.parse(text);
+  if (!object) continue;
+  const m = /^# Source: (\S+)/m.exec(text);
+  rendered.push({ object, source: m ? m[1] : "?" });
+}
 const objects = rendered.map((r) => r.object);
 const ident = (o) => `${o.kind || "?"}/${(o.metadata && o.metadata.name) || "?"}`;
 
-// Model packages, by API group; the model module requires its JSON-schema validator.
-const MODEL_PACKAGES = ["kubernetes-models", "@kubernetes-models/prometheus-operator"];
-const validatorCache = new Map();
-function validatorFor(apiVersion, kind) {
-  const key = `${apiVersion}/${kind}`;
-  if (validatorCache.has(key)) return validatorCache.get(key);
-  let fn = null;
-  for (const pkg of MODEL_PACKAGES) {
-    let file;
-    try {
-      file = require.resolve(`${pkg}/${apiVersion}/${kind}`);
-    } catch (_) {
-      continue;
-    }
-    const src = fs.readFileSync(file, "utf8");
-    const m = src.match(/require\("(\.\.\/(?:\.\.\/)?_schemas\/[A-Za-z0-9]+\.js)"\)/);
-    if (m) fn = require(path.resolve(path.dirname(file), m[1])).validate;
-    break;
-  }
-  validatorCache.set(key, fn);
-  return fn;
-}
-
-// Wraps a value so that every property the validator looks at is recorded:
-// a property of an object that the schema knows is always read, so a key that
-// was never read is a field the API does not have (kubeconform -strict).
-function track(v, reads) {
-  if (v === null || typeof v !== "object") return v;
-  const r = { read: new Set() };
-  reads.set(v, r);
-  return new Proxy(v, {
-    get(t, k, recv) {
-      if (typeof k === "string") r.read.add(k);
-      return track(Reflect.get(t, k, recv), reads);
-    },
-    has(t, k) {
-      if (typeof k === "string") r.read.add(k);
-      return Reflect.has(t, k);
-    },
-  });
-}
-function unknownFields(v, reads, at, out) {
-  if (v === null || typeof v !== "object") return;
-  if (Array.isArray(v)) {
-    v.forEach((x, i) => unknownFields(x, reads, `${at}[${i}]`, out));
-    return;
-  }
-  const r = reads.get(v);
-  for (const k of Object.keys(v)) {
-    // An object none of whose keys were read is free-form in the schema.
-    if (r && r.read.size && !r.read.has(k)) out.push(`${at}.${k}`);
-    else unknownFields(v[k], reads, `${at}.${k}`, out);
-  }
-}
-
-const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const DNS1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 const QUALIFIED_NAME = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
-
 function checkLabels(where, labels) {
   for (const [k, v] of Object.entries(labels || {})) {
-    if (!QUALIFIED_NAME.test(k) || k.split("/").pop().length > 63) report("kubernetes", `${where}: invalid label key ${JSON.stringify(k)}`);
-    if (typeof v !== "string" || v.length > 63 || !LABEL_VALUE.test(v)) report("kubernetes", `${where}: invalid label value ${k}=${JSON.stringify(v)}`);
+    if (!QUALIFIED_NAME.test(k) || k.split("/").pop().length > 63) report("chart lint", `${where}: invalid label key ${JSON.stringify(k)}`);
+    if (typeof v !== "string" || v.length > 63 || !LABEL_VALUE.test(v)) report("chart lint", `${where}: invalid label value ${k}=${JSON.stringify(v)}`);
   }
 }
-
 for (const r of rendered) {
   const o = r.object;
   const where = `${ident(o)} (${r.source})`;
-  const validate = validatorFor(o.apiVersion, o.kind);
-  if (!validate) {
-    report("kubernetes", `${where}: no Kubernetes API schema for ${o.apiVersion} ${o.kind}`);
-    continue;
-  }
-  const reads = new Map();
-  if (!validate(track(o, reads))) {
-    for (const e of validate.errors || []) {
-      let detail = e.message || e.keyword;
-      if (!e.message) {
-        if (e.keyword === "required") detail = `missing required field ${JSON.stringify(e.params.missingProperty)}`;
-        else if (e.keyword === "type") detail = `must be ${e.params.type}`;
-        else if (e.keyword === "enum") detail = `must be one of ${e.params.allowedValues.join(", ")}`;
-        else if (e.keyword === "format") detail = `must match format ${e.params.format}`;
-        else detail = `${e.keyword} ${JSON.stringify(e.params)}`;
-      }
-      report("kubernetes", `${where}: ${e.instancePath || "/"} ${detail} (Kubernetes API schema)`);
-    }
-  }
-  const unknown = [];
-  unknownFields(o, reads, "", unknown);
-  for (const u of unknown) report("kubernetes", `${where}: unknown field ${u.slice(1)} (Kubernetes API schema)`);
-
-  const name = (o.metadata && o.metadata.name) || "";
-  const nameRe = o.kind === "Service" ? DNS1035_LABEL : DNS1123_SUBDOMAIN;
-  const maxLen = o.kind === "Service" ? 63 : 253;
-  if (!nameRe.test(name) || name.length > maxLen) report("kubernetes", `${where}: invalid metadata.name ${JSON.stringify(name)}`);
   checkLabels(where + " metadata.labels", o.metadata && o.metadata.labels);
   const tmpl = o.spec && o.spec.template;
   if (tmpl && tmpl.metadata) checkLabels(where + " pod labels", tmpl.metadata.labels);
-  if (o.kind === "StatefulSet" && name.length > 52) report("kubernetes", `${where}: StatefulSet name longer than 52 characters`);
+  if (o.kind === "StatefulSet" && ((o.metadata && o.metadata.name) || "").length > 52) report("chart lint", `${where}: StatefulSet name longer than 52 characters`);
 }
 
-// ---------------------------------------------------------------- 4. Pod Security
+// ---------------------------------------------------------------- pod security
 function podSpecs(o) {
   const s = o.spec || {};
   switch (o.kind) {
@@ -250,7 +154,7 @@ for (const o of objects) {
   }
 }
 
-// ---------------------------------------------------------------- 5. chart lint
+// ---------------------------------------------------------------- chart lint
 const lint = (msg) => report("chart lint", msg);
 const byKind = (kind) => objects.filter((o) => o.kind === kind);
 const find = (kind, name) => objects.find((o) => o.kind === kind && o.metadata.name === name);
@@ -280,7 +184,7 @@ for (const sts of statefulSets) {
     lint(`${ident(sts)}: malformed object (${e.message})`);
   }
 }
-if (config) fs.writeFileSync(path.join(args.renderDir, "config.json"), JSON.stringify(config, null, 2));
+if (config) fs.writeFileSync(args.configOut, JSON.stringify(config, null, 2));
 
 function lintStatefulSet(sts) {
   const w = ident(sts);
@@ -424,5 +328,5 @@ function lintStatefulSet(sts) {
 // ---------------------------------------------------------------- result
 for (const p of problems) console.error(p);
 const kinds = rendered.map((r) => `${r.object.kind}/${r.object.metadata.name}`);
-console.log(`validated ${rendered.length} objects: ${kinds.join(", ")}`);
+console.log(`checked ${rendered.length} objects: ${kinds.join(", ")}`);
 process.exit(problems.length ? 1 : 0);
