@@ -448,6 +448,11 @@ absl::Status GatewayApp::StartServer(const AppOptions& options) {
   // timer per call showed up under load (10,000 in flight: 8% of CPU).
   builder.AddChannelArgument(GRPC_ARG_ENABLE_DEADLINE_CHECKS, 0);
   builder.RegisterService(service_.get());
+  if (file_ledger_ != nullptr) {
+    mirror_service_ = std::make_unique<LedgerMirrorServiceImpl>(
+        options.state_dir + "/ledger", c.ledger().name(), *authenticator_);
+    builder.RegisterService(mirror_service_.get());
+  }
   server_ = builder.BuildAndStart();
   if (server_ == nullptr || port_ == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", listen));

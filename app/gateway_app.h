@@ -16,6 +16,7 @@
 #include "server/observability/json_log.h"
 #include "server/observability/metrics.h"
 #include "server/service/gateway.h"
+#include "server/service/ledger_mirror_service.h"
 #include "server/service/verification_service.h"
 #include "server/state/redis_admission_store.h"
 
@@ -104,6 +105,8 @@ class GatewayApp {
   std::unique_ptr<CallerAuthenticator> authenticator_;
   std::unique_ptr<prometheus::Exposer> exposer_;
   std::unique_ptr<VerificationServiceImpl> service_;
+  // With a file ledger only.
+  std::unique_ptr<LedgerMirrorServiceImpl> mirror_service_;
   // Before the server, so that it is destroyed after it.
   std::unique_ptr<ServerTls> tls_;
   std::unique_ptr<grpc::Server> server_;

@@ -1,5 +1,7 @@
 #include "server/config/config_loader.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
 #include <fstream>
@@ -11,6 +13,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "core/file.h"
 #include "google/protobuf/stubs/common.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/time_util.h"
@@ -118,6 +121,11 @@ void FillDefaults(GatewayConfig& c) {
   // Five years and a day: records are kept at least five years (seed policy
   // 000 §五.二), and five calendar years last at most 1827 days.
   DefaultDuration(l->mutable_retention(), 1828LL * 24 * 3600 * 1000);
+  if (l->name().empty()) {
+    // The pod's name in the chart's StatefulSet: stable across restarts.
+    char host[256] = {};
+    if (gethostname(host, sizeof(host) - 1) == 0) l->set_name(host);
+  }
   auto* v = c.mutable_validation();
   if (v->max_face_image_bytes() == 0) v->set_max_face_image_bytes(2 << 20);
   if (v->max_liveness_video_bytes() == 0)
@@ -339,6 +347,8 @@ absl::Status CheckConfig(const GatewayConfig& c) {
     return st;
   if (auto st = CheckPositive(l.retention(), "ledger.retention"); !st.ok())
     return st;
+  if (!IsPlainFileName(l.name()))
+    return Bad("ledger.name", "must be 1 to 64 of [A-Za-z0-9._-], not . or ..");
 
   const auto& t = c.tls();
   if (t.cert_file().empty() != t.key_file().empty()) {
