@@ -72,14 +72,15 @@ class LedgerMirrorServiceImpl::Reader final
     if (!std::binary_search(segments->begin(), segments->end(), segment_)) {
       return Finish(ToGrpcStatus(absl::OutOfRangeError(absl::StrCat(
           SegmentFileName(segment_), " is not on this replica (segments ",
-          segments->empty() ? "none" : absl::StrCat(segments->front(), "..",
-                                                    segments->back()),
+          segments->empty()
+              ? "none"
+              : absl::StrCat(segments->front(), "..", segments->back()),
           ")"))));
     }
     while (true) {
       const std::string name = SegmentFileName(segment_);
-      auto data = ReadFileRange(absl::StrCat(service_.dir_, "/", name),
-                                offset_, kChunkBytes);
+      auto data = ReadFileRange(absl::StrCat(service_.dir_, "/", name), offset_,
+                                kChunkBytes);
       if (!data.ok()) return Finish(ToGrpcStatus(data.status()));
       FrameScan scan = ScanFrames(*data);
       if (scan.valid_bytes > 0) {
@@ -89,7 +90,8 @@ class LedgerMirrorServiceImpl::Reader final
         offset_ += scan.valid_bytes;
         return StartWrite(&response_);
       }
-      auto next = std::upper_bound(segments->begin(), segments->end(), segment_);
+      auto next =
+          std::upper_bound(segments->begin(), segments->end(), segment_);
       if (scan.tail == SegmentTail::kCorrupt && next != segments->end()) {
         // Only the segment being written may end in a torn frame.
         return Finish(ToGrpcStatus(absl::DataLossError(absl::StrCat(
@@ -129,8 +131,8 @@ absl::Status LedgerMirrorServiceImpl::Authorize(
   auto caller = authenticator_.Identify(PeerFromContext(context));
   if (!caller.ok()) return caller.status();
   if (!(*caller)->ledger_reader()) {
-    return absl::PermissionDeniedError(absl::StrCat(
-        "caller ", (*caller)->id(), " may not read the ledger"));
+    return absl::PermissionDeniedError(
+        absl::StrCat("caller ", (*caller)->id(), " may not read the ledger"));
   }
   return absl::OkStatus();
 }

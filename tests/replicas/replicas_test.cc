@@ -1,5 +1,6 @@
 // Replicas (issue 23, item 7): three real `idgate` processes, each with its
-// own state directory and port and the same config file, sharing one real
+// own state directory and port and the same config (but for its ledger's
+// name, as in the chart's StatefulSet), sharing one real
 // redis-server (sharedState.redis) and one set of mock providers (every
 // provider of the dev config points at one MockServer, so each kind's
 // request count is one number). What README.md ("State shared by replicas")
@@ -15,7 +16,11 @@
 //     (and with Redis intact, a restarted replica replays the stored answer);
 //  6. a replica killed mid-call: a retry elsewhere waits out the claim's
 //     lease, then REQUEST_ID_INTERRUPTED, never a second provider call;
-//  7. nothing personal in any key or value in Redis.
+//  7. nothing personal in any key or value in Redis;
+//  8. one audit over the three ledgers (idgate-audit, issue 24): the sharing
+//     table counts every disclosure made through the three, the subject
+//     report holds a person's from all three; `idgate-audit pull` mirrors
+//     the three running replicas, and refuses one whose ledger was tampered.
 //
 // IDGATE_REPLICAS_IN_MEMORY=1 runs the same tests without sharedState (each
 // replica in memory): a way to see that they catch the shared state
@@ -37,8 +42,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "core/digest.h"
+#include "google/protobuf/util/json_util.h"
 #include "google/rpc/status.pb.h"
 #include "gtest/gtest.h"
+#include "idgate/ledger/v1/audit.pb.h"
 #include "server/state/testing/redis_server.h"
 #include "tests/faults/fault_testing.h"
 #include "tests/integration/harness.h"
@@ -101,10 +108,12 @@ class Replicas : public ::testing::Test {
       r->mutable_command_timeout()->set_seconds(1);
     }
     if (edit) edit(c);
-    WriteFile(dir_.Join("config.json"), ConfigJson(c));
     for (int i = 0; i < kReplicas; ++i) {
+      c.mutable_ledger()->set_name(LedgerName(i));
+      const std::string config = dir_.Join(absl::StrCat("config-", i, ".json"));
+      WriteFile(config, ConfigJson(c));
       GatewayProcess::Options o;
-      o.config_path = dir_.Join("config.json");
+      o.config_path = config;
       o.state_dir = StateDir(i);
       o.log_path = dir_.Join(absl::StrCat("idgate-", i, ".log"));
       gateways_.push_back(std::make_unique<GatewayProcess>(o));
@@ -137,6 +146,7 @@ class Replicas : public ::testing::Test {
   std::string StateDir(int i) const {
     return dir_.Join(absl::StrCat("state-", i));
   }
+  static std::string LedgerName(int i) { return absl::StrCat("replica-", i); }
 
   // Every INTENT of the three ledgers (read once the replicas stopped).
   std::vector<LedgerRecord> AllIntents() const {
@@ -717,6 +727,131 @@ TEST_F(Replicas, NoPersonalValueInAnyRedisKeyOrValue) {
     secrets.push_back(absl::HexStringToBytes(Sm3Hex(v)));
   }
   EXPECT_EQ(FindLeak(dump, secrets), "");
+}
+
+// --- 8. One audit over the three ledgers, and a mirror of each.
+
+// Runs idgate-audit with `args`; its exit code, stdout in `out`.
+int RunAudit(const std::vector<std::string>& args, const std::string& scratch,
+             std::string* out) {
+  ProcessOptions p;
+  p.argv = {IDGATE_AUDIT_BIN};
+  p.argv.insert(p.argv.end(), args.begin(), args.end());
+  static int runs = 0;
+  p.stdout_path = absl::StrCat(scratch, "/audit-", ++runs, ".out");
+  p.stderr_path = absl::StrCat(scratch, "/audit-", runs, ".err");
+  auto process = Subprocess::Start(p);
+  if (!process.ok() || !(*process)->Wait(Slack(absl::Seconds(60)))) return -1;
+  *out = ReadFileOrEmpty(p.stdout_path);
+  if ((*process)->exit_code() != 0) {
+    *out += ReadFileOrEmpty(p.stderr_path);
+  }
+  return (*process)->exit_code();
+}
+
+TEST_F(Replicas, OneAuditOverTheThreeLedgersAndAVerifiedMirrorOfEach) {
+  ASSERT_NO_FATAL_FAILURE(StartAll({}, [](cfg::GatewayConfig& c) {
+    auto* auditor = c.mutable_callers()->add_callers();
+    auditor->set_id("auditor");
+    auditor->set_ledger_reader(true);
+    // Records reach a mirror once a signed checkpoint covers them.
+    c.mutable_ledger()->set_checkpoint_every_records(2);
+  }));
+  const TestPerson a = AdultMatch();
+  const TestPerson b = CardLost();
+  // Person A through every replica, B through one: 4 carrier, 2 bank.
+  const std::vector<std::pair<int, v1::VerifyRequest>> calls = {
+      {0, CarrierRequest(a, NextRequestId())},
+      {0, CarrierRequest(a, NextRequestId())},
+      {1, CarrierRequest(a, NextRequestId())},
+      {1, BankRequest(b, NextRequestId())},
+      {2, CarrierRequest(a, NextRequestId())},
+      {2, BankRequest(a, NextRequestId())},
+  };
+  for (const auto& [replica, request] : calls) {
+    const grpc::Status st = Call(replica, request);
+    ASSERT_TRUE(st.ok()) << Describe(st);
+  }
+
+  const std::string public_key =
+      RepoPath("config/dev-secrets/checkpoint-ed25519.pub.pem");
+  // The replicas' ports change when they restart.
+  auto pull = [&](const std::string& out_dir) {
+    std::vector<std::string> args = {"pull",         "--out",    out_dir,
+                                     "--public-key", public_key, "--caller",
+                                     "auditor"};
+    for (int i = 0; i < kReplicas; ++i) {
+      args.push_back("--target");
+      args.push_back(absl::StrCat("127.0.0.1:", gateways_[i]->port()));
+    }
+    return args;
+  };
+  std::string out;
+  ASSERT_EQ(RunAudit(pull(dir_.Join("mirrors")), dir_.path(), &out), 0) << out;
+  // Stopped, each ledger ends with a checkpoint; the second pull takes the
+  // rest into the same mirrors.
+  StopReplicas();
+  ASSERT_NO_FATAL_FAILURE(StartReplicas());
+  ASSERT_EQ(RunAudit(pull(dir_.Join("mirrors")), dir_.path(), &out), 0) << out;
+  for (int i = 0; i < kReplicas; ++i) {
+    EXPECT_TRUE(absl::StrContains(out, LedgerName(i) + ": OK")) << out;
+  }
+
+  std::vector<std::string> mirrors;
+  for (int i = 0; i < kReplicas; ++i) {
+    mirrors.push_back(dir_.Join("mirrors/" + LedgerName(i)));
+  }
+  std::vector<std::string> verify = {"verify", "--public-key", public_key};
+  verify.insert(verify.end(), mirrors.begin(), mirrors.end());
+  ASSERT_EQ(RunAudit(verify, dir_.path(), &out), 0) << out;
+  EXPECT_TRUE(absl::StrContains(out, "OK: 3 ledgers verified")) << out;
+
+  // One sharing table: every disclosure of the three, counted once.
+  std::vector<std::string> table = {"sharing-table", "--format", "json",
+                                    "--config", dir_.Join("config-0.json")};
+  table.insert(table.end(), mirrors.begin(), mirrors.end());
+  ASSERT_EQ(RunAudit(table, dir_.path(), &out), 0) << out;
+  ::idgate::ledger::v1::SharingTable sharing;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(out, &sharing).ok())
+      << out;
+  std::map<std::string, uint64_t> disclosures;
+  for (const auto& row : sharing.rows()) {
+    disclosures[row.provider()] += row.disclosures();
+  }
+  EXPECT_EQ(disclosures["carrier_mock"], 4u) << out;
+  EXPECT_EQ(disclosures["bank_mock"], 2u) << out;
+
+  // One subject report: A's five disclosures, from the three ledgers.
+  std::vector<std::string> subject = {
+      "subject",
+      "--format",
+      "json",
+      "--id-number",
+      a.id_number,
+      "--key-file",
+      "1:" + RepoPath("config/dev-secrets/subject-hmac-v1.key")};
+  subject.insert(subject.end(), mirrors.begin(), mirrors.end());
+  ASSERT_EQ(RunAudit(subject, dir_.path(), &out), 0) << out;
+  ::idgate::ledger::v1::SubjectReport report;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(out, &report).ok())
+      << out;
+  EXPECT_EQ(report.disclosures_size(), 5) << out;
+  std::set<std::string> ledgers;
+  for (const auto& d : report.disclosures()) ledgers.insert(d.ledger());
+  EXPECT_EQ(ledgers.size(), 3u) << out;
+
+  // A record rewritten on replica 1, under a signed checkpoint: a fresh
+  // pull refuses that replica (exit 1) and still mirrors the other two.
+  const std::string segment = StateDir(1) + "/ledger/ledger-000001.log";
+  std::string bytes = ReadFileOrEmpty(segment);
+  ASSERT_GT(bytes.size(), 40u);
+  bytes[20] ^= 0x01;
+  WriteFile(segment, bytes);
+  EXPECT_EQ(RunAudit(pull(dir_.Join("fresh-mirrors")), dir_.path(), &out), 1)
+      << out;
+  EXPECT_TRUE(absl::StrContains(out, LedgerName(1) + ": REFUSED")) << out;
+  EXPECT_TRUE(absl::StrContains(out, LedgerName(0) + ": OK")) << out;
+  EXPECT_TRUE(absl::StrContains(out, LedgerName(2) + ": OK")) << out;
 }
 
 }  // namespace

@@ -1,5 +1,8 @@
 #include "tools/idgate-audit/pull.h"
 
+#include <sys/stat.h>
+
+#include <cerrno>
 #include <map>
 #include <utility>
 
@@ -23,9 +26,7 @@ namespace lv1 = ::idgate::ledger::v1;
 constexpr size_t kMaxUncheckpointedBytes = 256 << 20;
 
 // A failure of the replica's ledger: REFUSED, not an I/O error.
-absl::Status Refuse(absl::string_view why) {
-  return absl::DataLossError(why);
-}
+absl::Status Refuse(absl::string_view why) { return absl::DataLossError(why); }
 
 absl::Status FromGrpc(const grpc::Status& status, absl::string_view what) {
   return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
@@ -70,6 +71,9 @@ class Puller {
       return Refuse("the replica's ledger name is not a plain file name");
     }
     report_->ledger_name = description.ledger_name();
+    if (::mkdir(options_.out_dir.c_str(), 0750) != 0 && errno != EEXIST) {
+      return ErrnoStatus(errno, absl::StrCat("mkdir ", options_.out_dir));
+    }
     auto sink = NewPosixSegmentSink(
         absl::StrCat(options_.out_dir, "/", description.ledger_name()),
         SinkMode::kWriter);  // creates it; the flock keeps pulls apart
@@ -79,9 +83,8 @@ class Puller {
     absl::StatusOr<MirrorHead> start = FindMirrorHead(description);
     if (!start.ok()) return start.status();
     if (start->needs_anchor) {
-      absl::Status written =
-          sink_->ReplaceFile(std::string(kPruneAnchorFileName),
-                             description.prune_anchor());
+      absl::Status written = sink_->ReplaceFile(
+          std::string(kPruneAnchorFileName), description.prune_anchor());
       if (!written.ok()) return written;
     }
     return Copy(*start);
@@ -163,8 +166,8 @@ class Puller {
       // Resume at the mirror's last record, which the replica must send
       // again, unchanged.
       start.offset = last.offset;
-      start.last_frame = std::string(data->substr(
-          last.offset, kFrameHeaderBytes + last.payload.size()));
+      start.last_frame = std::string(
+          data->substr(last.offset, kFrameHeaderBytes + last.payload.size()));
       return start;
     }
     // The replica pruned the mirror's last segment since the last pull. Its
@@ -286,7 +289,8 @@ class Puller {
         if (absl::Status ok = VerifyPruneSignature(*record, **key); !ok.ok()) {
           return Refuse(absl::StrCat(where, ": ", ok.message()));
         }
-        pending_prune_ = Prune{std::string(bytes), record->prune().first_segment()};
+        pending_prune_ =
+            Prune{std::string(bytes), record->prune().first_segment()};
       }
       pending_[response.segment()].append(bytes.data(), bytes.size());
       pending_bytes_ += bytes.size();
@@ -394,8 +398,8 @@ std::string PullSummary(const PullReport& report) {
                         " records copied, ", report.checkpoints_verified,
                         " checkpoints verified, head ", report.head_sequence);
   }
-  return absl::StrCat(name, report.refused ? ": REFUSED: " : ": ERROR: ",
-                      report.error);
+  return absl::StrCat(
+      name, report.refused ? ": REFUSED: " : ": ERROR: ", report.error);
 }
 
 }  // namespace idgate::audit

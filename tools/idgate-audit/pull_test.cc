@@ -23,9 +23,9 @@ namespace idgate::audit {
 namespace {
 
 using testing::AppendAndWait;
+using ::testing::HasSubstr;
 using testing::MakeIntent;
 using testing::MakeOutcome;
-using ::testing::HasSubstr;
 
 constexpr int64_t kStart = 1700000000;
 
@@ -54,8 +54,8 @@ class Replica {
     options_.retention = retention;
     options_.now = [this] { return absl::FromUnixSeconds(clock_); };
     ledger_ = *FileLedger::Open(options_);
-    service_ = std::make_unique<LedgerMirrorServiceImpl>(dir(), name,
-                                                         authenticator_);
+    service_ =
+        std::make_unique<LedgerMirrorServiceImpl>(dir(), name, authenticator_);
     grpc::ServerBuilder builder;
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
                              &port_);
@@ -188,7 +188,8 @@ TEST_F(PullTest, ATamperedRecordIsRefusedAndNotCopied) {
   Replica replica("replica-a", keys_);
   replica.Disclose(4);
   replica.Close();
-  const std::string segment = absl::StrCat(replica.dir(), "/", SegmentFileName(1));
+  const std::string segment =
+      absl::StrCat(replica.dir(), "/", SegmentFileName(1));
   std::string bytes = testing::ReadFileOrDie(segment);
   // A byte inside the first record's payload (after its 8-byte header).
   bytes[20] ^= 0x01;
@@ -254,7 +255,8 @@ TEST_F(PullTest, ALedgerNameThatIsNotAFileNameIsRefused) {
   EXPECT_THAT(report.error, HasSubstr("not a plain file name"));
 }
 
-TEST_F(PullTest, TheMirrorFollowsTheReplicasPruneAndANewMirrorStartsAtTheAnchor) {
+TEST_F(PullTest,
+       TheMirrorFollowsTheReplicasPruneAndANewMirrorStartsAtTheAnchor) {
   Replica replica("replica-a", keys_, /*retention=*/absl::Hours(1));
   replica.Disclose(4);
   replica.Close();
