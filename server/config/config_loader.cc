@@ -124,7 +124,8 @@ void FillDefaults(GatewayConfig& c) {
   if (l->name().empty()) {
     // The pod's name in the chart's StatefulSet: stable across restarts.
     char host[256] = {};
-    if (gethostname(host, sizeof(host) - 1) == 0) l->set_name(host);
+    const bool named = gethostname(host, sizeof(host) - 1) == 0 && host[0];
+    l->set_name(named ? host : "idgate");
   }
   auto* v = c.mutable_validation();
   if (v->max_face_image_bytes() == 0) v->set_max_face_image_bytes(2 << 20);

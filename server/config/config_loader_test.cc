@@ -1,5 +1,7 @@
 #include "server/config/config_loader.h"
 
+#include <unistd.h>
+
 #include <fstream>
 #include <sstream>
 
@@ -41,6 +43,10 @@ TEST(ConfigLoader, LoadsDevConfigWithDefaultsAndResolvedPaths) {
   EXPECT_EQ(c.idempotency().max_entries(), 100000u);
   // Ledger records are kept five years and a day.
   EXPECT_EQ(c.ledger().retention().seconds(), 1828 * 24 * 3600);
+  // The ledger is named after the host: the pod's name in the chart.
+  char host[256] = {};
+  ASSERT_EQ(gethostname(host, sizeof(host) - 1), 0);
+  EXPECT_EQ(c.ledger().name(), host);
 }
 
 TEST(ConfigLoader, MissingFileIsNotFound) {
@@ -113,6 +119,10 @@ INSTANTIATE_TEST_SUITE_P(
         SemanticCase{R"("checkpointInterval": "30s")",
                      R"("checkpointInterval": "30s", "retention": "-1s")",
                      "ledger.retention: must be positive"},
+        // A mirror's folder is named after the ledger.
+        SemanticCase{R"("checkpointInterval": "30s")",
+                     R"("checkpointInterval": "30s", "name": "../x")",
+                     "ledger.name: must be 1 to 64 of"},
         SemanticCase{
             R"("adapter": {"@type": "type.googleapis.com/idgate.config.v1.BankAdapterConfig", "merchantId": "idgate-dev"},)",
             "", "providers[1].adapter: required"}));

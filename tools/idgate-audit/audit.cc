@@ -1,6 +1,7 @@
 #include "tools/idgate-audit/audit.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <limits>
 #include <map>
 #include <set>
@@ -442,9 +443,11 @@ class SubjectCollector {
 // all, or one named twice (its records counted twice), is a usage error.
 absl::Status CheckLedgerNames(const std::vector<LedgerSource>& ledgers) {
   if (ledgers.empty()) return absl::InvalidArgumentError("no ledger given");
-  std::set<std::string> names;
+  std::set<std::string> seen;
   for (const LedgerSource& ledger : ledgers) {
-    if (!names.insert(ledger.name).second) {
+    const std::string& key =
+        ledger.canonical_path.empty() ? ledger.name : ledger.canonical_path;
+    if (!seen.insert(key).second) {
       return absl::InvalidArgumentError(
           absl::StrCat("ledger ", ledger.name, " given twice"));
     }
@@ -751,6 +754,10 @@ std::vector<LedgerSource> OpenLedgers(const std::vector<std::string>& dirs) {
   for (const std::string& dir : dirs) {
     LedgerSource ledger;
     ledger.name = dir;
+    if (char* path = ::realpath(dir.c_str(), nullptr); path != nullptr) {
+      ledger.canonical_path = path;
+      std::free(path);
+    }
     absl::StatusOr<std::unique_ptr<SegmentSource>> source =
         DirectorySource(dir);
     if (source.ok()) {

@@ -120,6 +120,9 @@ struct LedgerSource {
   // Null when the ledger could not be opened; open_error says why.
   std::unique_ptr<SegmentSource> source;
   std::string open_error;
+  // The directory's canonical path (realpath), when known: one directory
+  // given under two names is still one ledger.
+  std::string canonical_path;
 };
 
 // One LedgerSource per directory, in order; one that cannot be opened is

@@ -131,6 +131,9 @@ int RunVerify(const Options& o) {
   if (Several(o)) {
     std::vector<LedgerSource> ledgers = OpenLedgers(o.ledger_dirs);
     MultiVerifyReport report = Verify(ledgers, options);
+    if (!report.error.empty()) {
+      return UsageError(report.error, "idgate-audit verify");
+    }
     for (const LedgerVerification& ledger : report.ledgers) {
       for (const std::string& warning : ledger.report.warnings) {
         std::cerr << "WARNING: " << ledger.ledger << ": " << warning << "\n";

@@ -162,7 +162,12 @@ class Puller {
     start.head = ChainHead{record->sequence(), record->hash()};
     report_->head_sequence = record->sequence();
     const auto& theirs = description.segments();
-    if (theirs.empty() || theirs[0] <= start.segment) {
+    if (theirs.empty() || theirs[theirs.size() - 1] < start.segment) {
+      return Refuse(
+          absl::StrCat("the replica's ledger ends before the mirror's ", name,
+                       ": its history changed (a fork)"));
+    }
+    if (theirs[0] <= start.segment) {
       // Resume at the mirror's last record, which the replica must send
       // again, unchanged.
       start.offset = last.offset;
@@ -232,12 +237,11 @@ class Puller {
     }
     grpc::Status status = stream->Finish();
     if (!status.ok()) {
-      if (status.error_code() == grpc::StatusCode::OUT_OF_RANGE &&
-          start.last_frame.has_value()) {
-        return Refuse(absl::StrCat(
-            "the replica no longer has the mirror's last segment (",
-            status.error_message(),
-            "): pruned before it was copied, or its history changed"));
+      if (status.error_code() == grpc::StatusCode::OUT_OF_RANGE) {
+        // Described a moment ago, gone now: the replica pruned meanwhile.
+        return absl::FailedPreconditionError(
+            absl::StrCat("the replica pruned while the pull ran (",
+                         status.error_message(), "); pull again"));
       }
       return FromGrpc(status, "ReadLedger");
     }

@@ -223,6 +223,25 @@ TEST_F(PullTest, AHistoryChangedUnderACheckpointIsAForkAndRefused) {
   EXPECT_EQ(Files(out_->Join("replica-a")), mirrored);
 }
 
+TEST_F(PullTest, AReplicaWhoseLedgerEndsBeforeTheMirrorsIsAFork) {
+  std::map<std::string, std::string> mirrored;
+  {
+    Replica original("replica-a", keys_);
+    original.Disclose(8);
+    original.Close();
+    ASSERT_TRUE(Pull(original).ok);
+    mirrored = Files(out_->Join("replica-a"));
+    ASSERT_GT(mirrored.size(), 1u);
+  }
+  Replica wiped("replica-a", keys_);  // started again on an empty volume
+  wiped.Disclose(1);
+  wiped.Close();
+  PullReport report = Pull(wiped);
+  EXPECT_TRUE(report.refused);
+  EXPECT_THAT(report.error, HasSubstr("fork"));
+  EXPECT_EQ(Files(out_->Join("replica-a")), mirrored);
+}
+
 TEST_F(PullTest, ACheckpointUnderAnotherKeyIsRefused) {
   testing::TempDir other_dir;
   testing::KeyFiles other = testing::WriteKeyPair(other_dir.path(), "other");

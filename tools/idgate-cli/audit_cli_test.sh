@@ -15,11 +15,13 @@ source "$src/tools/idgate-cli/cli_test_lib.sh"
 cd "$src"
 tool=$audit
 
-help_lists "" verify cat sharing-table subject help
+help_lists "" verify cat sharing-table subject pull help
 help_lists verify ledger-dir --public-key
 help_lists cat ledger-dir
 help_lists sharing-table ledger-dir --config --format markdown
 help_lists subject ledger-dir --id-number --key-file --format markdown
+help_lists pull --target --discover --out --public-key --tls-ca --tls-cert --tls-key \
+  --server-name --caller --timeout 3600
 help_lacks cat --public-key --config --format
 echo "--help lists every command and flag"
 
@@ -28,7 +30,13 @@ usage_error --bogus "$audit" verify "$work/empty" --bogus x
 usage_error frobnicate "$audit" frobnicate "$work/empty"
 usage_error "missing command" "$audit"
 usage_error ledger-dir "$audit" verify
-usage_error "$work/extra" "$audit" cat "$work/empty" "$work/extra"
+usage_error "--target (repeatable) or --discover" "$audit" pull --out "$work/m" \
+  --public-key config/dev-secrets/checkpoint-ed25519.pub.pem
+usage_error --out "$audit" pull --target 127.0.0.1:1 \
+  --public-key config/dev-secrets/checkpoint-ed25519.pub.pem
+usage_error --public-key "$audit" pull --target 127.0.0.1:1 --out "$work/m"
+usage_error "--tls-cert and --tls-key go together" "$audit" pull --target 127.0.0.1:1 \
+  --out "$work/m" --public-key config/dev-secrets/checkpoint-ed25519.pub.pem --tls-cert x
 usage_error --public-key "$audit" verify "$work/empty" --public-key
 usage_error --config "$audit" sharing-table "$work/empty"
 usage_error yaml "$audit" sharing-table "$work/empty" --config config/dev.json --format yaml
@@ -58,3 +66,13 @@ grep -qF carrier_mock "$work/out" || fail "subject: no carrier_mock disclosure i
 expect_output '"kind"' "$audit" cat "$ledger"
 expect_output verify "$audit" help
 echo "verify, sharing-table, subject, cat and help work on a real ledger"
+
+# Several ledgers: one that cannot be read is named and fails the audit.
+status=0
+"$audit" verify "$ledger" "$work/gone" >"$work/out" 2>"$work/err" || status=$?
+[[ $status -eq 1 ]] || fail "verify with a missing ledger exited $status, not 1"
+grep -qF "$work/gone" "$work/out" "$work/err" || fail "the missing ledger is not named: $(cat "$work/out" "$work/err")"
+cp -r "$ledger" "$work/replica-2"
+expect_output "OK: 2 ledgers verified" "$audit" verify "$ledger" "$work/replica-2"
+usage_error "given twice" "$audit" verify "$ledger" "$ledger/../ledger"
+echo "several ledgers make one audit; a missing one is named, one given twice refused"
