@@ -32,6 +32,19 @@ using ::testing::Not;
 
 constexpr int64_t kStart = 1700000000;  // 2023-11-14T22:13:20Z
 
+// Verifies `files` as a ledger directory, with the public key of `keys`
+// (signatures unchecked without).
+VerifyReport VerifyInMemory(const std::map<std::string, std::string>& files,
+                            const testing::KeyFiles* keys) {
+  VerifyOptions options;
+  if (keys != nullptr) {
+    options.public_keys.push_back(
+        *Ed25519PublicKey::FromPemFile(keys->public_key));
+  }
+  std::unique_ptr<SegmentSource> source = MemorySource(files);
+  return Verify(*source, options);
+}
+
 // A ledger written by FileLedger: `pairs` intent/outcome pairs, a signed
 // checkpoint every 4 records and at close, small segments.
 class LedgerFixture {
@@ -71,13 +84,7 @@ class LedgerFixture {
   std::map<std::string, std::string>& files() { return files_; }
 
   VerifyReport VerifyFiles(bool with_key = true) {
-    VerifyOptions options;
-    if (with_key) {
-      options.public_keys.push_back(
-          *Ed25519PublicKey::FromPemFile(keys_.public_key));
-    }
-    std::unique_ptr<SegmentSource> source = MemorySource(files_);
-    return Verify(*source, options);
+    return VerifyInMemory(files_, with_key ? &keys_ : nullptr);
   }
 
  private:
@@ -400,13 +407,7 @@ class PrunedLedger {
   }
 
   VerifyReport VerifyFiles(bool with_key = true) {
-    VerifyOptions options;
-    if (with_key) {
-      options.public_keys.push_back(
-          *Ed25519PublicKey::FromPemFile(keys_.public_key));
-    }
-    std::unique_ptr<SegmentSource> source = MemorySource(files_);
-    return Verify(*source, options);
+    return VerifyInMemory(files_, with_key ? &keys_ : nullptr);
   }
 
  private:
