@@ -28,6 +28,7 @@
 #include <iostream>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "CLI/CLI.hpp"
@@ -99,6 +100,21 @@ void AddLedgerDirs(CLI::App* command, Options* o) {
 
 bool Several(const Options& o) { return o.ledger_dirs.size() > 1; }
 
+// `build` (a generic lambda calling one of audit.h's overloads) over the one
+// ledger directory given, or over all of them when there are several: one
+// ledger keeps the single-ledger output, without a column naming it.
+template <typename Build>
+auto OnLedgers(const Options& o, Build build)
+    -> decltype(build(std::declval<SegmentSource&>())) {
+  if (Several(o)) {
+    std::vector<LedgerSource> ledgers = OpenLedgers(o.ledger_dirs);
+    return build(ledgers);
+  }
+  absl::StatusOr<std::unique_ptr<SegmentSource>> source = SourceFrom(o);
+  if (!source.ok()) return source.status();
+  return build(**source);
+}
+
 void AddFormat(CLI::App* command, Options* o) {
   command
       ->add_option("--format", o->format,
@@ -154,15 +170,8 @@ int RunVerify(const Options& o) {
 
 int RunCat(const Options& o) {
   std::string out;
-  absl::Status status;
-  if (Several(o)) {
-    std::vector<LedgerSource> ledgers = OpenLedgers(o.ledger_dirs);
-    status = WriteJsonLines(ledgers, &out);
-  } else {
-    absl::StatusOr<std::unique_ptr<SegmentSource>> source = SourceFrom(o);
-    if (!source.ok()) return Error(source.status());
-    status = WriteJsonLines(**source, &out);
-  }
+  absl::Status status = OnLedgers(
+      o, [&](auto& ledgers) { return WriteJsonLines(ledgers, &out); });
   std::cout << out;
   return status.ok() ? kOk : Error(status);
 }
@@ -175,15 +184,8 @@ int RunSharingTable(const Options& o) {
   absl::StatusOr<::idgate::config::v1::GatewayConfig> config =
       ParseGatewayConfig(*json);
   if (!config.ok()) return Error(config.status());
-  absl::StatusOr<::idgate::ledger::v1::SharingTable> table;
-  if (Several(o)) {
-    std::vector<LedgerSource> ledgers = OpenLedgers(o.ledger_dirs);
-    table = BuildSharingTable(ledgers, *config);
-  } else {
-    absl::StatusOr<std::unique_ptr<SegmentSource>> source = SourceFrom(o);
-    if (!source.ok()) return Error(source.status());
-    table = BuildSharingTable(**source, *config);
-  }
+  absl::StatusOr<::idgate::ledger::v1::SharingTable> table = OnLedgers(
+      o, [&](auto& ledgers) { return BuildSharingTable(ledgers, *config); });
   if (!table.ok()) return Error(table.status());
   std::cout << RenderSharingTable(*table, *format);
   return kOk;
@@ -221,15 +223,9 @@ int RunSubject(const Options& o) {
   absl::StatusOr<SubjectKeyring> keyring = SubjectKeyring::Load(specs);
   if (!keyring.ok()) return Error(keyring.status());
 
-  absl::StatusOr<::idgate::ledger::v1::SubjectReport> report;
-  if (Several(o)) {
-    std::vector<LedgerSource> ledgers = OpenLedgers(o.ledger_dirs);
-    report = BuildSubjectReport(ledgers, keyring->AllReferences(*id));
-  } else {
-    absl::StatusOr<std::unique_ptr<SegmentSource>> source = SourceFrom(o);
-    if (!source.ok()) return Error(source.status());
-    report = BuildSubjectReport(**source, keyring->AllReferences(*id));
-  }
+  const std::vector<SubjectReference> refs = keyring->AllReferences(*id);
+  absl::StatusOr<::idgate::ledger::v1::SubjectReport> report = OnLedgers(
+      o, [&](auto& ledgers) { return BuildSubjectReport(ledgers, refs); });
   if (!report.ok()) return Error(report.status());
   std::cout << RenderSubjectReport(*report, identity::MaskIdNumber(*id),
                                    *format);
