@@ -91,6 +91,20 @@ class RetentionTest : public ::testing::Test {
     return ledger.ok() ? *std::move(ledger) : nullptr;
   }
 
+  // Closes `ledger` (its directory lock first) and opens it again.
+  void Reopen(std::unique_ptr<FileLedger>& ledger) {
+    ledger.reset();
+    ledger = Open();
+    ASSERT_NE(ledger, nullptr);
+  }
+
+  // Puts back files saved before a prune: what a crash would have left.
+  void Restore(const std::map<std::string, std::string>& files) {
+    for (const auto& [name, data] : files) {
+      testing::WriteFileOrDie(Path(name), data);
+    }
+  }
+
   void Append(Ledger& ledger, LedgerRecord record) {
     ASSERT_TRUE(AppendAndWait(ledger, std::move(record)).ok());
   }
@@ -194,9 +208,7 @@ TEST_F(RetentionTest, ExpiredSegmentsGoBehindASignedAnchor) {
   EXPECT_EQ((*records)[3].kind(), RECORD_KIND_CHECKPOINT);
 
   // Start-up accepts the pruned ledger and goes on.
-  ledger.reset();  // its directory lock first
-  ledger = Open();
-  ASSERT_NE(ledger, nullptr);
+  ASSERT_NO_FATAL_FAILURE(Reopen(ledger));
   const RecoveryReport& report = ledger->recovery_report();
   EXPECT_EQ(report.pruned_through_sequence, 16u);
   EXPECT_EQ(report.pruned_before, absl::FromUnixSeconds(kStart + 3600));
@@ -275,17 +287,13 @@ TEST_F(RetentionTest,
   ASSERT_TRUE(ledger->Close().ok());
   ASSERT_EQ(ledger->stats().segments_pruned, 8u);
   // The crash came after the anchor file, before the segments went.
-  for (const auto& [name, data] : before) {
-    testing::WriteFileOrDie(Path(name), data);
-  }
+  Restore(before);
   absl::StatusOr<std::vector<LedgerRecord>> records =
       ReadVerifiedLedger(options_.dir);
   ASSERT_TRUE(records.ok()) << records.status();
   EXPECT_EQ(records->front().sequence(), 17u) << "read from the anchor";
 
-  ledger.reset();  // its directory lock first
-  ledger = Open();
-  ASSERT_NE(ledger, nullptr);
+  ASSERT_NO_FATAL_FAILURE(Reopen(ledger));
   EXPECT_EQ(ledger->recovery_report().interrupted_prune_segments_removed, 8u);
   EXPECT_FALSE(Exists("ledger-000001.log"));
   EXPECT_FALSE(Exists("ledger-000008.log"));
@@ -304,9 +312,7 @@ TEST_F(RetentionTest, ACrashBeforeTheAnchorFileLeavesAWholeLedger) {
   Append(*ledger, MakeIntent("d4"));
   ASSERT_TRUE(ledger->Close().ok());
   // The crash came after the PRUNE record, before its anchor file.
-  for (const auto& [name, data] : before) {
-    testing::WriteFileOrDie(Path(name), data);
-  }
+  Restore(before);
   ASSERT_EQ(::unlink(Path(kPruneAnchorFileName).c_str()), 0);
   absl::StatusOr<std::vector<LedgerRecord>> records =
       ReadVerifiedLedger(options_.dir);
@@ -314,9 +320,7 @@ TEST_F(RetentionTest, ACrashBeforeTheAnchorFileLeavesAWholeLedger) {
   EXPECT_EQ(records->front().sequence(), 1u) << "read from the genesis";
 
   // The next prune does it again.
-  ledger.reset();  // its directory lock first
-  ledger = Open();
-  ASSERT_NE(ledger, nullptr);
+  ASSERT_NO_FATAL_FAILURE(Reopen(ledger));
   EXPECT_EQ(ledger->recovery_report().pruned_through_sequence, 0u);
   Append(*ledger, MakeOutcome("d4"));
   ASSERT_TRUE(ledger->Close().ok());
@@ -396,9 +400,7 @@ TEST_F(RetentionTest, SizeStatisticsFollowTheFiles) {
   for (const auto& [name, data] : Segments()) bytes += data.size();
   EXPECT_EQ(ledger->stats().bytes, bytes);
 
-  ledger.reset();  // its directory lock first
-  ledger = Open();
-  ASSERT_NE(ledger, nullptr);
+  ASSERT_NO_FATAL_FAILURE(Reopen(ledger));
   EXPECT_EQ(ledger->stats().bytes, bytes);
   EXPECT_EQ(ledger->stats().segments, 2u);
   EXPECT_EQ(ledger->stats().oldest_record_time, absl::FromUnixSeconds(kStart));

@@ -66,16 +66,26 @@ class RedisAdmissionStoreTest : public ::testing::Test {
     return ask;
   }
 
-  // Admit, waiting (bounded) for the grant.
-  AdmissionGrant Admit(const AdmissionAsk& ask) {
+  // An Admit whose answer may come later (a duplicate waiting).
+  struct PendingAdmit {
     AdmissionGrant grant;
     absl::Notification done;
-    store_->Admit(ask, [&](AdmissionGrant g) {
-      grant = std::move(g);
-      done.Notify();
+  };
+  std::unique_ptr<PendingAdmit> AdmitLater(const AdmissionAsk& ask) {
+    auto pending = std::make_unique<PendingAdmit>();
+    store_->Admit(ask, [p = pending.get()](AdmissionGrant g) {
+      p->grant = std::move(g);
+      p->done.Notify();
     });
-    EXPECT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(20)));
-    return grant;
+    return pending;
+  }
+
+  // Admit, waiting (bounded) for the grant.
+  AdmissionGrant Admit(const AdmissionAsk& ask) {
+    std::unique_ptr<PendingAdmit> pending = AdmitLater(ask);
+    EXPECT_TRUE(
+        pending->done.WaitForNotificationWithTimeout(absl::Seconds(20)));
+    return std::move(pending->grant);
   }
 
   // Complete, then a round trip, so that it has been applied.
@@ -119,33 +129,23 @@ TEST_F(RedisAdmissionStoreTest, AStoredErrorReplaysWithItsPayloads) {
 
 TEST_F(RedisAdmissionStoreTest, ADuplicateInFlightWaitsForTheFirstAnswer) {
   ASSERT_EQ(Admit(Ask("r1")).kind, Kind::kAdmitted);
-  AdmissionGrant waited;
-  absl::Notification done;
-  store_->Admit(Ask("r1"), [&](AdmissionGrant g) {
-    waited = std::move(g);
-    done.Notify();
-  });
+  std::unique_ptr<PendingAdmit> waiting = AdmitLater(Ask("r1"));
   absl::SleepFor(absl::Milliseconds(100));
-  EXPECT_FALSE(done.HasBeenNotified());  // still waiting
+  EXPECT_FALSE(waiting->done.HasBeenNotified());  // still waiting
   Complete("r1", Answer("bank_mock"), true);
-  ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(10)));
-  ASSERT_EQ(waited.kind, Kind::kAnswered);
-  EXPECT_EQ(waited.answer->provider(), "bank_mock");
+  ASSERT_TRUE(waiting->done.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  ASSERT_EQ(waiting->grant.kind, Kind::kAnswered);
+  EXPECT_EQ(waiting->grant.answer->provider(), "bank_mock");
 }
 
 TEST_F(RedisAdmissionStoreTest, AFreedClaimLetsTheWaitingDuplicateRun) {
   ASSERT_EQ(Admit(Ask("r1")).kind, Kind::kAdmitted);
-  AdmissionGrant waited;
-  absl::Notification done;
-  store_->Admit(Ask("r1"), [&](AdmissionGrant g) {
-    waited = std::move(g);
-    done.Notify();
-  });
+  std::unique_ptr<PendingAdmit> waiting = AdmitLater(Ask("r1"));
   absl::SleepFor(absl::Milliseconds(50));
   // The first disclosed nothing (the ledger failed, say): its claim goes.
   Complete("r1", absl::UnavailableError("ledger"), /*remember=*/false);
-  ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(10)));
-  EXPECT_EQ(waited.kind, Kind::kAdmitted);
+  ASSERT_TRUE(waiting->done.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  EXPECT_EQ(waiting->grant.kind, Kind::kAdmitted);
 }
 
 TEST_F(RedisAdmissionStoreTest, AWaitEndsAtTheCallersDeadline) {
